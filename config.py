@@ -1,0 +1,150 @@
+"""Typed settings read from the environment.
+
+One frozen dataclass, built once by ``load_settings()``. Development gets safe defaults so the app
+runs from a clean checkout; production refuses to start and names every missing secret, because a
+silently generated key in production would log everybody out on each deploy and make stored tokens
+undecryptable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Development-only values. They are public (they are in this file), so production rejects them.
+_DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105
+_DEV_TOKEN_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcyEhISE="  # noqa: S105
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a usable configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    secret_key: str = _DEV_SECRET_KEY
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'sourceloop.db'}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    token_encryption_keys: tuple[str, ...] = (_DEV_TOKEN_KEY,)
+    public_url: str = "http://127.0.0.1:5000"
+    login_rate_limit: str = "10 per minute"
+    ratelimit_storage_url: str = "memory://"
+    log_level: str = "INFO"
+    platform_settings: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_testing(self) -> bool:
+        return self.env == "testing"
+
+    def flask_config(self) -> dict[str, object]:
+        """The subset Flask and its extensions read from ``app.config``."""
+        engine_options: dict[str, object] = {"pool_pre_ping": True}
+        return {
+            "ENV_NAME": self.env,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "REDIS_URL": self.redis_url,
+            "TOKEN_ENCRYPTION_KEYS": self.token_encryption_keys,
+            "PUBLIC_URL": self.public_url.rstrip("/"),
+            "TESTING": self.is_testing,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.is_production,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SECURE": self.is_production,
+            "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+            "LOGIN_RATE_LIMIT": self.login_rate_limit,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "LOG_LEVEL": self.log_level,
+            "PLATFORM_SETTINGS": dict(self.platform_settings),
+        }
+
+
+def _normalise_database_url(url: str) -> str:
+    """Heroku hands out ``postgres://`` URLs; SQLAlchemy 2 wants an explicit driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _split_keys(raw: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+
+def _validate_fernet_keys(keys: tuple[str, ...]) -> None:
+    from cryptography.fernet import Fernet
+
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"TOKEN_ENCRYPTION_KEYS entry #{index + 1} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes; make one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)"
+            ) from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``); raise ConfigError when unusable."""
+    env_vars = os.environ if environ is None else environ
+    env = env_vars.get("SOURCELOOP_ENV", "development").strip().lower()
+    if env not in {"development", "testing", "production"}:
+        raise ConfigError(f"SOURCELOOP_ENV must be development, testing or production, not {env!r}")
+
+    defaults = Settings()
+    if env == "production":
+        missing = [
+            name
+            for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEYS")
+            if not env_vars.get(name, "").strip()
+        ]
+        if missing:
+            raise ConfigError(
+                "Production refuses to start: missing required setting(s): " + ", ".join(missing)
+            )
+        if env_vars["SECRET_KEY"] == _DEV_SECRET_KEY or _DEV_TOKEN_KEY in env_vars.get(
+            "TOKEN_ENCRYPTION_KEYS", ""
+        ):
+            raise ConfigError("Production refuses to start: development secrets are in use")
+
+    keys = _split_keys(env_vars.get("TOKEN_ENCRYPTION_KEYS", "")) or defaults.token_encryption_keys
+    _validate_fernet_keys(keys)
+
+    platform_settings = {
+        name: value
+        for name, value in env_vars.items()
+        if name.startswith("MSADS_") or name.startswith("PLATFORM_")
+    }
+    return Settings(
+        env=env,
+        secret_key=env_vars.get("SECRET_KEY", "").strip() or defaults.secret_key,
+        database_url=_normalise_database_url(
+            env_vars.get("DATABASE_URL", "").strip() or defaults.database_url
+        ),
+        redis_url=env_vars.get("REDIS_URL", "").strip() or defaults.redis_url,
+        token_encryption_keys=keys,
+        public_url=env_vars.get("PUBLIC_URL", "").strip() or defaults.public_url,
+        login_rate_limit=env_vars.get("LOGIN_RATE_LIMIT", "").strip() or defaults.login_rate_limit,
+        ratelimit_storage_url=env_vars.get("RATELIMIT_STORAGE_URL", "").strip()
+        or (env_vars.get("REDIS_URL", "").strip() if env == "production" else "")
+        or defaults.ratelimit_storage_url,
+        log_level=env_vars.get("LOG_LEVEL", "").strip().upper() or defaults.log_level,
+        platform_settings=platform_settings,
+    )

@@ -1,0 +1,1 @@
+"""Background work on RQ: everything that talks to an ad platform runs here, never in a request."""

@@ -1,0 +1,47 @@
+"""Fan-outs: the scheduler runs these; each enqueues one job per active connection."""
+
+from __future__ import annotations
+
+import time
+
+from jobs.runtime import JobContext, job
+
+PUSH_SLOT_SECONDS = 120
+PULL_SLOT_SECONDS = 86400
+
+
+def slot(seconds: int, now: float | None = None) -> int:
+    """The time slot a job id carries, so that one slot never queues a connection twice."""
+    return int((now if now is not None else time.time()) // seconds)
+
+
+def _fan_out(ctx: JobContext, kind: str) -> str:
+    from webapp.services.connections import active_connection_ids
+
+    connection_ids = active_connection_ids()
+    enqueued = 0
+    for connection_id in connection_ids:
+        enqueued += int(_enqueue_for(kind, connection_id))
+    return f"{enqueued} {kind} job(s) enqueued for {len(connection_ids)} active connection(s)"
+
+
+def _enqueue_for(kind: str, connection_id: int) -> bool:
+    """Per-connection jobs are registered by the push and pull modules (see JOB_TARGETS)."""
+    target = JOB_TARGETS.get(kind)
+    if target is None:
+        return False
+    return target(connection_id)
+
+
+# kind → callable(connection_id) -> bool that enqueues that kind's per-connection job.
+JOB_TARGETS: dict[str, object] = {}
+
+
+@job("push_fanout")
+def push_fanout(ctx: JobContext) -> str:
+    return _fan_out(ctx, "push")
+
+
+@job("pull_fanout")
+def pull_fanout(ctx: JobContext) -> str:
+    return _fan_out(ctx, "pull")

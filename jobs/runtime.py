@@ -1,0 +1,172 @@
+"""The one wrapper every job runs in.
+
+It gives the job an app context, a ``JobRun`` record that pages show (status, progress, message,
+error), the RQ job id in every log line (see ``webapp.logging_setup``), database session cleanup,
+and one mapping from the platform's typed errors to what happens next:
+
+- ``RateLimited``      → run again after the platform's ``retry_after`` (attempts are bounded);
+- ``TransientError``   → run again with exponential backoff and jitter (bounded);
+- ``ReconnectRequired``→ mark the connection "reconnect needed"; no retry until a person acts;
+- anything else        → failed, with the error kept for troubleshooting.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, current_app, has_app_context
+
+from platforms.errors import PlatformError, RateLimited, ReconnectRequired, TransientError
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 15.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+
+_bound_app: Flask | None = None
+_bound_pid: int | None = None
+
+
+def bind_app(app: Flask) -> None:
+    """Called by the worker entry: jobs run in this app (and its forked children)."""
+    global _bound_app, _bound_pid
+    _bound_app, _bound_pid = app, os.getpid()
+
+
+def _app_context():  # noqa: ANN202
+    global _bound_pid
+    if has_app_context():
+        return nullcontext()
+    if _bound_app is None:
+        from webapp import create_app
+
+        bind_app(create_app())
+    assert _bound_app is not None
+    if _bound_pid != os.getpid():
+        # A forked work horse must not share the parent's pooled database connections.
+        from webapp.extensions import db
+
+        with _bound_app.app_context():
+            db.engine.dispose(close=False)
+        _bound_pid = os.getpid()
+    return _bound_app.app_context()
+
+
+def backoff_delay(
+    attempt: int, *, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS
+) -> float:
+    """Full-jitter exponential backoff: random in [base/2, min(cap, base * 2**(attempt-1))]."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return random.uniform(min(base / 2, ceiling), ceiling)
+
+
+@dataclass
+class JobContext:
+    """Handed to a job body: progress reporting and the run record."""
+
+    run_id: int
+    attempt: int
+
+    def progress(self, percent: int, message: str = "") -> None:
+        from webapp.services import job_runs
+
+        job_runs.update_progress(self.run_id, percent, message)
+
+
+def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a job body ``body(ctx, **kwargs)``; enqueue the result by import path.
+
+    The wrapped callable takes keyword arguments only (ids and values, never ORM objects), plus
+    the optional ``run_id`` and ``attempt`` that the runtime uses itself.
+    """
+
+    def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(body)
+        def wrapper(*, run_id: int | None = None, attempt: int = 1, **kwargs: Any) -> Any:
+            with _app_context():
+                return _run(kind, body, wrapper, run_id, attempt, kwargs)
+
+        wrapper.job_kind = kind  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
+    from webapp.extensions import db
+    from webapp.services import job_runs
+
+    run_id = job_runs.start(
+        run_id,
+        kind=kind,
+        attempt=attempt,
+        connection_id=kwargs.get("connection_id"),
+        workspace_id=kwargs.get("workspace_id"),
+    )
+    ctx = JobContext(run_id=run_id, attempt=attempt)
+    try:
+        result = body(ctx, **kwargs)
+    except ReconnectRequired as exc:
+        db.session.rollback()
+        job_runs.finish(run_id, error=str(exc))
+        connection_id = kwargs.get("connection_id")
+        if connection_id is not None:
+            from webapp.services import connections
+
+            connections.mark_reconnect_needed(connection_id, exc.message)
+        log.warning("%s run %s needs a reconnect: %s", kind, run_id, exc)
+        return None
+    except (RateLimited, TransientError) as exc:
+        db.session.rollback()
+        if attempt >= MAX_ATTEMPTS:
+            job_runs.finish(run_id, error=f"gave up after {attempt} attempts: {exc}")
+            log.error("%s run %s gave up after %s attempts: %s", kind, run_id, attempt, exc)
+            return None
+        delay = exc.retry_after if isinstance(exc, RateLimited) else backoff_delay(attempt)
+        job_runs.mark_retrying(run_id, f"retrying in {delay:.0f}s: {exc}")
+        schedule_retry(wrapper, delay, attempt=attempt + 1, kwargs={**kwargs, "run_id": run_id})
+        log.warning("%s run %s will retry in %.0fs: %s", kind, run_id, delay, exc)
+        return None
+    except PlatformError as exc:
+        db.session.rollback()
+        job_runs.finish(run_id, error=str(exc))
+        log.error("%s run %s failed: %s", kind, run_id, exc)
+        return None
+    except Exception as exc:
+        db.session.rollback()
+        job_runs.finish(run_id, error=f"{type(exc).__name__}: {exc}")
+        log.exception("%s run %s crashed", kind, run_id)
+        raise
+    else:
+        job_runs.finish(run_id, message=result if isinstance(result, str) else "")
+        return result
+    finally:
+        db.session.remove()
+
+
+def schedule_retry(
+    func: Callable[..., Any], delay: float, *, attempt: int, kwargs: dict[str, Any]
+) -> None:
+    from rq import get_current_job
+    from rq_scheduler import Scheduler
+
+    from jobs.queues import DEFAULT, redis_connection
+
+    current = get_current_job()
+    queue_name = current.origin if current is not None else DEFAULT
+    scheduler = Scheduler(
+        queue_name=queue_name, connection=redis_connection(current_app.config["REDIS_URL"])
+    )
+    scheduler.enqueue_in(timedelta(seconds=delay), func, attempt=attempt, **kwargs)

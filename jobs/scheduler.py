@@ -1,0 +1,42 @@
+"""Scheduler entry: ``python -m jobs.scheduler`` (Procfile ``scheduler``).
+
+Reconciles ``jobs.schedule.SCHEDULE`` with Redis, then runs rq-scheduler, which moves due jobs
+onto their queues. rq-scheduler's lock makes a second scheduler process harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from rq_scheduler import Scheduler
+
+from jobs.queues import DEFAULT, redis_connection
+from jobs.schedule import reconcile
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    from webapp import create_app
+
+    app = create_app()
+    interval = float(os.environ.get("SCHEDULER_INTERVAL", "5"))
+    scheduler = Scheduler(
+        queue_name=DEFAULT,
+        connection=redis_connection(app.config["REDIS_URL"]),
+        interval=interval,
+    )
+    report = reconcile(scheduler)
+    log.info(
+        "schedule reconciled: added=%s kept=%s replaced=%s removed=%s",
+        list(report.added),
+        list(report.kept),
+        list(report.replaced),
+        list(report.removed),
+    )
+    scheduler.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Which platform plugins exist: an explicit list of built-ins plus the entry-point group.
+
+Loading happens when ``load_registry`` is called (from ``create_app`` and the worker entry),
+never at import time, so importing ``platforms`` has no side effects and a broken third-party
+plugin is reported at start-up with its name instead of breaking every import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from importlib.metadata import entry_points
+
+from platforms.base import Platform
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "sourceloop.platforms"
+
+# "module:Class" of the platforms that ship with SourceLoop.
+BUILTIN_PLATFORMS: tuple[str, ...] = ()
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+class PlatformRegistry:
+    """Plugin instances by key, in registration order."""
+
+    def __init__(self) -> None:
+        self._platforms: dict[str, Platform] = {}
+
+    def register(self, platform: Platform) -> None:
+        key = getattr(platform, "key", None)
+        if not key or not key.replace("_", "").isalnum() or key != key.lower():
+            raise RegistryError(f"platform key {key!r} must be lowercase letters, digits and _")
+        if key in self._platforms:
+            raise RegistryError(f"platform key {key!r} is registered twice")
+        self._platforms[key] = platform
+
+    def get(self, key: str) -> Platform | None:
+        return self._platforms.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._platforms
+
+    def __iter__(self) -> Iterator[Platform]:
+        return iter(self._platforms.values())
+
+    def __len__(self) -> int:
+        return len(self._platforms)
+
+    def keys(self) -> list[str]:
+        return list(self._platforms)
+
+
+def _import_class(path: str) -> type[Platform]:
+    module_name, _, attr = path.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Platform)):
+        raise RegistryError(f"{path} is not a Platform subclass")
+    return cls
+
+
+def load_registry(
+    settings: Mapping[str, str] | None = None,
+    *,
+    builtins: Iterable[str] = BUILTIN_PLATFORMS,
+    extra: Iterable[type[Platform]] = (),
+    include_entry_points: bool = True,
+) -> PlatformRegistry:
+    """Instantiate every known plugin with ``settings`` and return the registry."""
+    registry = PlatformRegistry()
+    classes: list[type[Platform]] = [_import_class(path) for path in builtins]
+    if include_entry_points:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                cls = ep.load()
+            except Exception as exc:  # a broken third-party plugin must not stop the host
+                log.error("could not load platform plugin %s: %s", ep.name, exc)
+                continue
+            if cls not in classes:
+                classes.append(cls)
+    classes.extend(cls for cls in extra if cls not in classes)
+    for cls in classes:
+        registry.register(cls(settings))
+    return registry

@@ -1,0 +1,11 @@
+"""Operator commands: ``flask users ...``, ``flask jobs ...``. Names are relied on by scripts."""
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from jobs.cli import jobs_cli
+    from webapp.cli.users import users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)

@@ -1,0 +1,57 @@
+"""Logging: one format everywhere, the RQ job id in every line, secrets scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(
+        r"(?i)((?:access|refresh|id)_token|client_secret|code_verifier|password|"
+        r"developertoken|authorization)([\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+    ),
+]
+
+
+def scrub(text: str) -> str:
+    text = _SECRET_PATTERNS[0].sub(r"\1[redacted]", text)
+    return _SECRET_PATTERNS[1].sub(r"\1\2[redacted]", text)
+
+
+class ContextFilter(logging.Filter):
+    """Adds ``job_id`` (the current RQ job, or '-') and scrubs secrets from the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job_id = "-"
+        try:
+            from rq import get_current_job
+
+            job = get_current_job()
+            if job is not None:
+                job_id = job.id
+        except Exception:  # noqa: S110  (logging must never fail)
+            pass
+        record.job_id = job_id
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: S110
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(f, ContextFilter) for h in root.handlers for f in h.filters):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [job=%(job_id)s] %(name)s: %(message)s")
+    )
+    handler.addFilter(ContextFilter())
+    root.addHandler(handler)
+    root.setLevel(level)

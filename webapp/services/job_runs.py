@@ -1,0 +1,97 @@
+"""Job-run records: the status and progress of background work that pages can show."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import JobRun
+from webapp.models.types import utcnow
+
+
+def create_queued(
+    kind: str,
+    *,
+    rq_job_id: str | None,
+    connection_id: int | None = None,
+    workspace_id: int | None = None,
+    message: str = "Waiting for a worker",
+) -> int:
+    run = JobRun(
+        kind=kind,
+        rq_job_id=rq_job_id,
+        connection_id=connection_id,
+        workspace_id=workspace_id,
+        status=JobRun.QUEUED,
+        message=message,
+    )
+    db.session.add(run)
+    db.session.commit()
+    return run.id
+
+
+def start(
+    run_id: int | None,
+    *,
+    kind: str,
+    attempt: int,
+    connection_id: int | None,
+    workspace_id: int | None,
+) -> int:
+    from rq import get_current_job
+
+    current = get_current_job()
+    run = db.session.get(JobRun, run_id) if run_id is not None else None
+    if run is None:
+        run = JobRun(kind=kind, connection_id=connection_id, workspace_id=workspace_id)
+        db.session.add(run)
+    run.status = JobRun.RUNNING
+    run.attempt = attempt
+    run.started_at = run.started_at or utcnow()
+    run.rq_job_id = current.id if current is not None else run.rq_job_id
+    run.message = "Running" if attempt == 1 else f"Running (attempt {attempt})"
+    db.session.commit()
+    return run.id
+
+
+def update_progress(run_id: int, percent: int, message: str = "") -> None:
+    run = db.session.get(JobRun, run_id)
+    if run is None:
+        return
+    run.progress = max(0, min(100, int(percent)))
+    if message:
+        run.message = message[:500]
+    db.session.commit()
+
+
+def mark_retrying(run_id: int, message: str) -> None:
+    run = db.session.get(JobRun, run_id)
+    run.status = JobRun.RETRYING
+    run.message = message[:500]
+    db.session.commit()
+
+
+def finish(run_id: int, *, message: str = "", error: str | None = None) -> None:
+    run = db.session.get(JobRun, run_id)
+    run.status = JobRun.FAILED if error else JobRun.SUCCEEDED
+    run.error = error
+    run.progress = 100 if not error else run.progress
+    run.message = (message or ("Failed" if error else "Done"))[:500]
+    run.finished_at = utcnow()
+    db.session.commit()
+
+
+def get_for_workspace(workspace_id: int, run_id: int) -> JobRun | None:
+    run = db.session.get(JobRun, run_id)
+    return run if run is not None and run.workspace_id == workspace_id else None
+
+
+def recent(
+    *, connection_id: int | None = None, kind: str | None = None, limit: int = 20
+) -> list[JobRun]:
+    query = select(JobRun).order_by(JobRun.created_at.desc(), JobRun.id.desc()).limit(limit)
+    if connection_id is not None:
+        query = query.where(JobRun.connection_id == connection_id)
+    if kind is not None:
+        query = query.where(JobRun.kind == kind)
+    return list(db.session.scalars(query))

@@ -1,0 +1,95 @@
+"""Sign in, sign out, accept an invite."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp.extensions import limiter
+from webapp.forms import AcceptInviteForm, ConfirmForm, LoginForm
+from webapp.services import accounts, members
+from webapp.services.errors import ServiceError
+
+bp = Blueprint("auth", __name__)
+
+GENERIC_LOGIN_ERROR = "Incorrect email or password."
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _email_key() -> str:
+    return "login-email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: an open redirect would make phishing links look like ours."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+def login():  # noqa: ANN201
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+        form.password.errors.append(GENERIC_LOGIN_ERROR)
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # noqa: ANN201
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+def accept_invite(token: str):  # noqa: ANN201
+    invite = members.find_invite(token)  # 404 page when invalid
+    user = current_user if current_user.is_authenticated else None
+    form = AcceptInviteForm() if user is None else ConfirmForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                if user is None:
+                    joined = members.accept_invite(
+                        token, None, password=form.password.data, name=form.name.data or ""
+                    )
+                else:
+                    joined = members.accept_invite(token, user)
+            except ServiceError as exc:
+                if user is None:
+                    form.password.errors.append(exc.message)
+                else:
+                    flash(exc.message, "error")
+                status = exc.status_code
+            else:
+                if user is None:
+                    login_user(joined)
+                flash(f"Welcome to {invite.workspace.name}.", "success")
+                return redirect(url_for("dashboard.index", ws_id=invite.workspace_id))
+        else:
+            status = 400
+    return render_template("auth/accept_invite.html", invite=invite, form=form, user=user), status

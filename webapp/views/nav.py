@@ -1,0 +1,56 @@
+"""Template helpers for the shell: setup tabs and workspace-wide banners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, g, url_for
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Connection
+
+# (endpoint, label); an area adds its tab here when it registers.
+SETUP_TABS: list[tuple[str, str]] = [
+    ("platforms.index", "Ad Platforms"),
+    ("members.index", "Members"),
+    ("workspace.index", "Workspace"),
+]
+
+
+@dataclass(frozen=True)
+class Banner:
+    level: str
+    message: str
+    url: str | None = None
+    action: str | None = None
+
+
+def workspace_banners() -> list[Banner]:
+    workspace = getattr(g, "workspace", None)
+    if workspace is None:
+        return []
+    broken = db.session.scalars(
+        select(Connection).where(
+            Connection.workspace_id == workspace.id,
+            Connection.status == Connection.RECONNECT_NEEDED,
+        )
+    ).all()
+    return [
+        Banner(
+            "warning",
+            f"{c.account_name} (Account ID {c.account_id}) needs to be reconnected: "
+            "its access was revoked or expired. Pushes are paused and nothing is lost.",
+            url_for("platforms.index", ws_id=workspace.id),
+            "Reconnect",
+        )
+        for c in broken
+    ]
+
+
+def register_nav(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        workspace_banners=workspace_banners,
+        setup_tabs=lambda: SETUP_TABS,
+        setup_areas=lambda: {endpoint.split(".")[0] for endpoint, _ in SETUP_TABS},
+    )
