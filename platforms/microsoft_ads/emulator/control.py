@@ -1,0 +1,275 @@
+"""The ``/_emulator/`` control API: what tests and the demo use to steer the emulator.
+
+JSON in, JSON out, no authentication (the emulator only ever listens on loopback). It can
+arm faults, revoke or expire tokens, reset the world, hand back everything received,
+mint ad clicks and grant consent without a browser.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from flask import Blueprint, current_app, jsonify, redirect, request
+from werkzeug.wrappers import Response
+
+from .aad import redirect_uri_allowed, unknown_scopes
+from .guard import get_world
+from .metrics import totals
+from .state import Click, InjectedFault, World, iso
+from .tokens import expire_access_tokens, issue_code, revoke_user
+
+bp = Blueprint("control", __name__, url_prefix="/_emulator")
+FAULT_KINDS = ("throttle", "internal", "slow", "drop", "too_many_reports", "expired_token",
+               "invalid_token", "report_error")  # fmt: skip
+OPERATIONS = (
+    "*", "Token", "GetUser", "SearchAccounts", "GetAccount", "GetConversionGoalsByIds",
+    "ApplyOfflineConversions", "ApplyOfflineConversionAdjustments", "GetAccountProperties",
+    "SetAccountProperties", "GetCampaignsByAccountId", "GetAdGroupsByCampaignId",
+    "GetAdsByAdGroupId", "GetOfflineConversionReportByGoalIds", "SubmitGenerateReport",
+    "PollGenerateReport", "DownloadReport",
+)  # fmt: skip
+
+
+def _bad(message: str, status: int = 400) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.get("/")
+def index() -> Any:
+    rules = sorted(
+        f"{','.join(sorted(r.methods - {'HEAD', 'OPTIONS'}))} {r.rule}"  # type: ignore[operator]
+        for r in current_app.url_map.iter_rules()
+        if r.rule.startswith("/_emulator")
+    )
+    return jsonify({"endpoints": rules, "fault_kinds": FAULT_KINDS, "operations": OPERATIONS})
+
+
+@bp.get("/state")
+def state() -> Any:
+    """The seeded ids, so tests and people never have to copy them from the README."""
+    world = get_world()
+    with world.lock:
+        return jsonify({
+            "config": {"client_id": world.config.client_id, "redirect_uris": list(world.config.redirect_uris),
+                       "developer_token": world.config.developer_token,
+                       "access_token_ttl": world.config.access_token_ttl},
+            "seeded_at": iso(world.seeded_at),
+            "users": [{"id": u.id, "email": u.email, "customer_id": u.customer_id,
+                       "account_ids": [a.id for a in world.accessible_accounts(u)]}
+                      for u in world.users.values()],
+            "customers": [{"id": c.id, "name": c.name} for c in world.customers.values()],
+            "accounts": [{"id": a.id, "name": a.name, "customer_id": a.parent_customer_id,
+                          "currency": a.currency, "time_zone": a.time_zone, "status": a.status,
+                          "properties": a.properties} for a in world.accounts.values()],
+            "goals": [{"id": g.id, "name": g.name, "scope": g.scope, "account_id": g.account_id,
+                       "customer_id": g.customer_id, "status": g.status, "enhanced": g.enhanced,
+                       "externally_attributed": g.externally_attributed,
+                       "created_at": iso(g.created_at)} for g in world.goals.values()],
+            "campaigns": [{"id": c.id, "account_id": c.account_id, "name": c.name,
+                           "type": c.campaign_type, "status": c.status}
+                          for c in world.campaigns.values()],
+        })  # fmt: skip
+
+
+@bp.post("/reset")
+def reset() -> Any:
+    get_world().reset()
+    return jsonify({"reset": True})
+
+
+@bp.get("/faults")
+def list_faults() -> Any:
+    world = get_world()
+    with world.lock:
+        return jsonify({"faults": [vars(f) for f in world.faults]})
+
+
+@bp.post("/faults")
+def arm_fault() -> Any:
+    body = _json()
+    operation, kind = body.get("operation", "*"), body.get("kind")
+    if operation not in OPERATIONS:
+        return _bad(f"unknown operation; use one of {list(OPERATIONS)}")
+    if kind not in FAULT_KINDS:
+        return _bad(f"unknown kind; use one of {list(FAULT_KINDS)}")
+    count = int(body.get("count", 1))
+    fault = InjectedFault(operation, kind, count, float(body.get("delay_seconds", 2.0)),
+                          int(body["status"]) if body.get("status") else None)  # fmt: skip
+    get_world().arm_fault(fault)
+    return jsonify({"armed": vars(fault)}), 201
+
+
+@bp.delete("/faults")
+def clear_faults() -> Any:
+    world = get_world()
+    with world.lock:
+        world.faults.clear()
+    return jsonify({"faults": []})
+
+
+@bp.post("/users/<key>/revoke")
+def revoke(key: str) -> Any:
+    world = get_world()
+    user = world.user_by_key(key)
+    if user is None:
+        return _bad("unknown user", 404)
+    return jsonify({"user_id": user.id, "revoked_refresh_tokens": revoke_user(world, user.id)})
+
+
+@bp.post("/tokens/expire")
+def expire() -> Any:
+    world = get_world()
+    key = _json().get("user")
+    user = world.user_by_key(key) if key else None
+    if key and user is None:
+        return _bad("unknown user", 404)
+    return jsonify(
+        {"expired_access_tokens": expire_access_tokens(world, user.id if user else None)}
+    )
+
+
+def _records(kind: str) -> Any:
+    world = get_world()
+    account_id = request.args.get("account_id")
+    with world.lock:
+        items = world.conversions if kind == "conversions" else world.adjustments
+        found = [r for r in items if not account_id or r["AccountId"] == account_id]
+        return jsonify({kind: found, "count": len(found)})
+
+
+@bp.get("/conversions")
+def conversions() -> Any:
+    return _records("conversions")
+
+
+@bp.get("/adjustments")
+def adjustments() -> Any:
+    return _records("adjustments")
+
+
+@bp.get("/calls")
+def calls() -> Any:
+    world = get_world()
+    with world.lock:
+        return jsonify({"calls": list(world.calls)})
+
+
+def _mint_click(world: World, args: dict[str, Any]) -> Click | tuple[Response, int]:
+    account = world.accounts.get(str(args.get("account_id") or ""))
+    if account is None:
+        return _bad("unknown account_id", 404)
+    campaign_id = args.get("campaign_id")
+    if not campaign_id:
+        campaign_id = next((c.id for c in sorted(world.campaigns.values(), key=lambda c: c.id)
+                            if c.account_id == account.id and c.campaign_type == "Search"), None)  # fmt: skip
+    group_id = args.get("ad_group_id") or next(
+        (
+            g.id
+            for g in sorted(world.ad_groups.values(), key=lambda g: g.id)
+            if g.campaign_id == campaign_id
+        ),
+        None,
+    )
+    ad_id = args.get("ad_id") or next(
+        (a.id for a in sorted(world.ads.values(), key=lambda a: a.id) if a.ad_group_id == group_id),
+        None,
+    )
+    at = world.now()
+    if args.get("at"):
+        at = datetime.fromisoformat(str(args["at"]).replace("Z", "+00:00"))
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    click = Click(
+        uuid.uuid4().hex, account.id, campaign_id, group_id, ad_id, at, args.get("landing")
+    )
+    with world.lock:
+        world.clicks[click.msclkid] = click
+    return click
+
+
+def _click_json(click: Click) -> dict[str, Any]:
+    return {**vars(click), "clicked_at": iso(click.clicked_at)}
+
+
+@bp.get("/click")
+def click_redirect() -> Any:
+    """An ad click: 302 to the landing page with a fresh msclkid, like auto-tagging does."""
+    landing = request.args.get("landing", "")
+    if not landing.startswith(("http://", "https://")):
+        return _bad("landing must be an absolute http(s) URL")
+    result = _mint_click(get_world(), dict(request.args))
+    if not isinstance(result, Click):
+        return result
+    parts = urlsplit(landing)
+    query = "&".join(filter(None, [parts.query, urlencode({"msclkid": result.msclkid})]))
+    return redirect(urlunsplit(parts._replace(query=query)), code=302)
+
+
+@bp.post("/clicks")
+def create_click() -> Any:
+    result = _mint_click(get_world(), _json())
+    if not isinstance(result, Click):
+        return result
+    return jsonify(_click_json(result)), 201
+
+
+@bp.get("/clicks")
+def list_clicks() -> Any:
+    world = get_world()
+    with world.lock:
+        return jsonify({"clicks": [_click_json(c) for c in world.clicks.values()]})
+
+
+@bp.post("/consent")
+def consent() -> Any:
+    """Grant consent without a browser: returns the code the redirect would have carried."""
+    world = get_world()
+    body = _json()
+    user = world.user_by_key(
+        str(body.get("user") or body.get("user_id") or body.get("email") or "")
+    )
+    if user is None:
+        return _bad("unknown user", 404)
+    client_id = body.get("client_id", world.config.client_id)
+    redirect_uri = body.get("redirect_uri", world.config.redirect_uris[0])
+    if client_id != world.config.client_id:
+        return _bad("unknown client_id")
+    if not redirect_uri_allowed(redirect_uri, world.config.redirect_uris):
+        return _bad("redirect_uri is not registered")
+    scopes = str(body.get("scope", "https://ads.microsoft.com/msads.manage offline_access")).split()
+    if unknown_scopes(scopes):
+        return _bad(f"unknown scopes {unknown_scopes(scopes)}")
+    code = issue_code(world, user, client_id, redirect_uri, scopes, body.get("code_challenge"),
+                      body.get("code_challenge_method"))  # fmt: skip
+    values = {"code": code, **({"state": body["state"]} if body.get("state") else {})}
+    parts = urlsplit(redirect_uri)
+    url = urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(values)]))))
+    return jsonify({"code": code, "redirect_url": url, "user_id": user.id}), 201
+
+
+@bp.get("/metrics")
+def metrics() -> Any:
+    """Expected totals of a report for accounts, range and level (campaign, ad_group, ad)."""
+    world = get_world()
+    ids = [a for a in request.args.get("account_id", "").split(",") if a]
+    level = request.args.get("level", "campaign")
+    if (
+        not ids
+        or any(a not in world.accounts for a in ids)
+        or level not in ("campaign", "ad_group", "ad")
+    ):
+        return _bad("need account_id (known, comma-separated) and level campaign|ad_group|ad")
+    try:
+        start = date.fromisoformat(request.args["start"])
+        end = date.fromisoformat(request.args["end"])
+    except (KeyError, ValueError):
+        return _bad("need start and end as YYYY-MM-DD")
+    with world.lock:
+        return jsonify(totals(world, level, ids, start, end))
