@@ -1,0 +1,76 @@
+"""Plain-language explanations of Microsoft's per-row offline conversion errors.
+
+The Troubleshoot page shows these to marketers, so each says what went wrong and what to do, in
+words that do not need the API reference. Codes are Microsoft's numeric ``Code`` values from the
+operation error table (5600 range), plus a few checks this plugin makes before sending.
+"""
+
+from __future__ import annotations
+
+# Rejected by this plugin before anything was sent; prefixed so they never clash with Microsoft's.
+LOCAL_NO_IDENTIFIER = "SL_NO_IDENTIFIER"
+LOCAL_NAIVE_TIME = "SL_NAIVE_TIME"
+LOCAL_NOT_HASHED = "SL_NOT_HASHED"
+LOCAL_BAD_ADJUSTMENT = "SL_BAD_ADJUSTMENT"
+
+EXPLANATIONS: dict[str, str] = {
+    "5600": "The upload was empty. This is a SourceLoop problem; please report it.",
+    "5601": "More than 1,000 conversions were sent at once. SourceLoop splits batches, so "
+    "please report this.",
+    "5602": "An empty conversion was sent. This is a SourceLoop problem; please report it.",
+    "5603": "The conversion has no Microsoft click id (msclkid), and no hashed email or phone "
+    "to match on instead. Check that auto-tagging is on and that your site keeps the msclkid.",
+    "5604": "The Microsoft click id (msclkid) is malformed. It may have been cut or altered "
+    "between the ad click and your site; check redirects that rewrite URLs.",
+    "5605": "The conversion has no goal name. Map this event to a conversion goal.",
+    "5606": "No offline conversion goal with this name exists in the ad account. It may have "
+    "been renamed or deleted in Microsoft Advertising: update the goal mapping.",
+    "5607": "The conversion time could not be read by Microsoft. Please report this.",
+    "5608": "The conversion has no time. Please report this.",
+    "5609": "The conversion is more than 90 days old; Microsoft accepts offline conversions "
+    "only within 90 days.",
+    "5610": "The conversion value is not valid (negative or too large). Fix the value in "
+    "the source system.",
+    "5611": "The currency code is not valid. Use a three-letter ISO code such as USD or EUR.",
+    "5612": "Microsoft could not store the conversion this time. SourceLoop will retry.",
+    "5613": "Offline conversions are not enabled for this Microsoft Advertising customer. "
+    "Contact Microsoft Advertising support.",
+    "5614": "The conversion time is in the future. Check the clock or time zone of the system "
+    "that records conversions.",
+    "5615": "The conversion goal was created less than two hours ago. Microsoft accepts "
+    "conversions for a new goal after two hours; SourceLoop will retry.",
+    "5616": "The conversion happened before the ad click, so Microsoft cannot credit it.",
+    "5617": "The ad click is older than the goal's conversion window. Lengthen the window on "
+    "the goal in Microsoft Advertising if such late conversions should count.",
+    "5618": "The adjustment type is not valid. Please report this.",
+    "5619": "The adjustment has no time. Please report this.",
+    "5620": "The adjustment is dated before the original conversion.",
+    "5621": "The adjustment time could not be read by Microsoft. Please report this.",
+    "5622": "The adjustment time is in the future. Check the clock of the system that records "
+    "refunds.",
+    "5623": "The original conversion is too old to adjust (more than 90 days).",
+    "5624": "A retraction must not carry a value. Please report this.",
+    "5625": "A restatement needs the new value. Check that the refund or change has an amount.",
+    "5626": "A currency is required with this value. Set a default currency on the goal mapping.",
+    "5627": "Microsoft does not accept restatements or retractions for this goal or account.",
+    LOCAL_NO_IDENTIFIER: "The conversion has neither a Microsoft click id (msclkid) nor a "
+    "hashed email or phone, so Microsoft could not match it to an ad click. Not sent.",
+    LOCAL_NAIVE_TIME: "The conversion time has no time zone, so its UTC time is unknown. Not "
+    "sent; please report this.",
+    LOCAL_NOT_HASHED: "The email or phone is not a SHA-256 hash. SourceLoop never sends "
+    "personal data in plain text, so the row was not sent; please report this.",
+    LOCAL_BAD_ADJUSTMENT: "A restatement needs a value and a retraction must not have one. "
+    "Not sent; please report this.",
+}
+
+# Row errors that may pass on a later attempt without any change to the row.
+RETRYABLE_ROW_CODES = frozenset({"5612", "5615"})
+
+
+def explain(code: str | None, microsoft_message: str | None = None) -> str:
+    """The marketer-facing text for a row error code; Microsoft's own text when we have none."""
+    if code and code in EXPLANATIONS:
+        return EXPLANATIONS[code]
+    if microsoft_message:
+        return f"Microsoft rejected this conversion: {microsoft_message}"
+    return "Microsoft rejected this conversion without saying why."
