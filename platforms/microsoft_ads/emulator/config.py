@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 DEFAULT_REDIRECT_URIS = (
@@ -35,7 +35,6 @@ class EmulatorConfig:
     max_concurrent_reports: int = 5
     goal_min_age_minutes: int = 120
     public_base_url: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EmulatorConfig:
@@ -45,7 +44,7 @@ class EmulatorConfig:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"EMULATOR_{f.name.upper()}")
-            if raw in (None, "") or f.name == "extra":
+            if raw in (None, ""):
                 continue
             current = getattr(base, f.name)
             if isinstance(current, bool):
