@@ -42,3 +42,11 @@ class InvalidRequest(PlatformError):
 
 class NotSupported(PlatformError):
     """The plugin does not offer this capability (for example, no reporting API)."""
+
+
+class AccessTokenExpired(PlatformError):
+    """The platform refused the access token as expired or invalid before its stated expiry.
+
+    The host refreshes the grant once and repeats the call; only if the refresh itself fails does
+    the connection need a person (``ReconnectRequired``).
+    """

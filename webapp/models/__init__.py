@@ -1,9 +1,18 @@
 """Models, one module per aggregate. Import from here so that every table is registered."""
 
 from webapp.models.audit import AuditEvent
-from webapp.models.connection import Connection
+from webapp.models.connection import Connection, Credential
 from webapp.models.job_run import JobRun
 from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
-__all__ = ["AuditEvent", "Connection", "Invite", "JobRun", "Membership", "User", "Workspace"]
+__all__ = [
+    "AuditEvent",
+    "Connection",
+    "Credential",
+    "Invite",
+    "JobRun",
+    "Membership",
+    "User",
+    "Workspace",
+]

@@ -11,6 +11,37 @@ from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
 
 
+class Credential(db.Model):
+    """One OAuth grant of one platform user, shared by every account connected through it.
+
+    Agencies connect many ad accounts with one sign-in. The accounts share this grant so that a
+    refresh-token rotation is seen by all of them, and one Reconnect revives them all.
+    """
+
+    __tablename__ = "credentials"
+
+    PENDING = "pending"  # signed in, no account picked yet
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    platform_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    platform_user: Mapped[str | None] = mapped_column(String(254))
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scope: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    connections = relationship("Connection", back_populates="credential")
+
+
 class Connection(db.Model):
     """One ad account of one platform, connected to one workspace."""
 
@@ -33,21 +64,34 @@ class Connection(db.Model):
     account_number: Mapped[str | None] = mapped_column(String(64))
     currency: Mapped[str | None] = mapped_column(String(3))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    manager_name: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32), default=ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(Text)
-    platform_user: Mapped[str | None] = mapped_column(String(254))
-    access_token: Mapped[str | None] = mapped_column(EncryptedText)
-    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
-    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("credentials.id", ondelete="SET NULL"), index=True
+    )
+    auto_tagging: Mapped[bool | None] = mapped_column()
+    auto_tagging_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     connected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workspace = relationship("Workspace")
     connected_by = relationship("User", lazy="joined")
+    credential = relationship("Credential", back_populates="connections")
 
     @property
     def is_active(self) -> bool:
         return self.status == self.ACTIVE
+
+    @property
+    def health(self) -> str:
+        return {
+            self.ACTIVE: "Healthy",
+            self.RECONNECT_NEEDED: "Reconnect needed",
+            self.PAUSED: "Paused",
+            self.DISCONNECTED: "Disconnected",
+        }.get(self.status, self.status)

@@ -10,11 +10,12 @@ def register_blueprints(app: Flask) -> None:
         health,
         home,
         members,
+        oauth,
         platforms,
         workspace_settings,
     )
 
-    for module in (auth, health, home, dashboard, platforms, members, workspace_settings):
+    for module in (auth, health, home, dashboard, oauth, platforms, members, workspace_settings):
         app.register_blueprint(module.bp)
     from webapp.views.nav import register_nav
 

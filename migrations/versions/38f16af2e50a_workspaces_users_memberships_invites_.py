@@ -1,8 +1,8 @@
-"""Workspaces, users, memberships, invites, audit log, connections and job runs
+"""Workspaces, users, memberships, invites, audit log, platform credentials, connections and job runs
 
-Revision ID: 9a299f59262b
+Revision ID: 38f16af2e50a
 Revises: 
-Create Date: 2026-11-29 19:11:44.628318
+Create Date: 2026-11-29 19:14:19.034974
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9a299f59262b'
+revision = '38f16af2e50a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -51,34 +51,25 @@ def upgrade():
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_workspace_created', ['workspace_id', 'created_at'], unique=False)
 
-    op.create_table('connections',
+    op.create_table('credentials',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.Column('platform_key', sa.String(length=64), nullable=False),
-    sa.Column('account_id', sa.String(length=64), nullable=False),
-    sa.Column('customer_id', sa.String(length=64), nullable=True),
-    sa.Column('account_name', sa.String(length=255), nullable=False),
-    sa.Column('account_number', sa.String(length=64), nullable=True),
-    sa.Column('currency', sa.String(length=3), nullable=True),
-    sa.Column('time_zone', sa.String(length=64), nullable=True),
-    sa.Column('status', sa.String(length=32), nullable=False),
-    sa.Column('status_reason', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('platform_user', sa.String(length=254), nullable=True),
     sa.Column('access_token', sa.Text(), nullable=True),
     sa.Column('refresh_token', sa.Text(), nullable=True),
-    sa.Column('token_expires_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('settings', sa.JSON(), nullable=False),
-    sa.Column('connected_by_id', sa.Integer(), nullable=True),
-    sa.Column('connected_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_push_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_pull_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['connected_by_id'], ['users.id'], name=op.f('fk_connections_connected_by_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_connections_workspace_id_workspaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_connections')),
-    sa.UniqueConstraint('workspace_id', 'platform_key', 'account_id', name=op.f('uq_connections_workspace_id_platform_key_account_id'))
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('scope', sa.String(length=500), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_credentials_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_credentials_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credentials'))
     )
-    with op.batch_alter_table('connections', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_connections_workspace_id'), ['workspace_id'], unique=False)
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_credentials_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('invites',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -115,6 +106,38 @@ def upgrade():
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_memberships_user_id'), ['user_id'], unique=False)
 
+    op.create_table('connections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('platform_key', sa.String(length=64), nullable=False),
+    sa.Column('account_id', sa.String(length=64), nullable=False),
+    sa.Column('customer_id', sa.String(length=64), nullable=True),
+    sa.Column('account_name', sa.String(length=255), nullable=False),
+    sa.Column('account_number', sa.String(length=64), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('time_zone', sa.String(length=64), nullable=True),
+    sa.Column('manager_name', sa.String(length=255), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('status_reason', sa.Text(), nullable=True),
+    sa.Column('credential_id', sa.Integer(), nullable=True),
+    sa.Column('auto_tagging', sa.Boolean(), nullable=True),
+    sa.Column('auto_tagging_checked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('connected_by_id', sa.Integer(), nullable=True),
+    sa.Column('connected_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('disconnected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_push_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_pull_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['connected_by_id'], ['users.id'], name=op.f('fk_connections_connected_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['credential_id'], ['credentials.id'], name=op.f('fk_connections_credential_id_credentials'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_connections_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_connections')),
+    sa.UniqueConstraint('workspace_id', 'platform_key', 'account_id', name=op.f('uq_connections_workspace_id_platform_key_account_id'))
+    )
+    with op.batch_alter_table('connections', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_connections_credential_id'), ['credential_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_connections_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('job_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('rq_job_id', sa.String(length=128), nullable=True),
@@ -149,6 +172,11 @@ def downgrade():
         batch_op.drop_index('ix_job_runs_connection_created')
 
     op.drop_table('job_runs')
+    with op.batch_alter_table('connections', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_connections_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_connections_credential_id'))
+
+    op.drop_table('connections')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_memberships_user_id'))
 
@@ -157,10 +185,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invites_workspace_id'))
 
     op.drop_table('invites')
-    with op.batch_alter_table('connections', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_connections_workspace_id'))
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credentials_workspace_id'))
 
-    op.drop_table('connections')
+    op.drop_table('credentials')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_workspace_created')
 

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from config import ConfigError, load_settings
+
+GOOD_KEY = Fernet.generate_key().decode()
+
+
+def test_development_has_safe_defaults() -> None:
+    settings = load_settings({})
+    assert settings.env == "development"
+    assert settings.database_url.startswith("sqlite:///") and "instance" in settings.database_url
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.token_encryption_keys
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEYS"]
+)
+def test_production_refuses_to_start_and_names_the_missing_secret(missing: str) -> None:
+    environ = {
+        "SOURCELOOP_ENV": "production",
+        "SECRET_KEY": "a-real-secret",
+        "DATABASE_URL": "postgres://u:p@db/sourceloop",
+        "REDIS_URL": "redis://redis:6379/0",
+        "TOKEN_ENCRYPTION_KEYS": GOOD_KEY,
+    }
+    del environ[missing]
+    with pytest.raises(ConfigError, match=missing):
+        load_settings(environ)
+
+
+def test_production_rejects_development_secrets() -> None:
+    from config import _DEV_SECRET_KEY
+
+    with pytest.raises(ConfigError, match="development secrets"):
+        load_settings(
+            {
+                "SOURCELOOP_ENV": "production",
+                "SECRET_KEY": _DEV_SECRET_KEY,
+                "DATABASE_URL": "postgresql://x/y",
+                "REDIS_URL": "redis://r",
+                "TOKEN_ENCRYPTION_KEYS": GOOD_KEY,
+            }
+        )
+
+
+def test_production_settings_are_normalised_and_cookies_secure() -> None:
+    settings = load_settings(
+        {
+            "SOURCELOOP_ENV": "production",
+            "SECRET_KEY": "s" * 40,
+            "DATABASE_URL": "postgres://u:p@db/sl",
+            "REDIS_URL": "redis://r:6379/1",
+            "TOKEN_ENCRYPTION_KEYS": f"{GOOD_KEY}, {Fernet.generate_key().decode()}",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://u:p@db/sl"
+    assert len(settings.token_encryption_keys) == 2
+    config = settings.flask_config()
+    assert config["SESSION_COOKIE_SECURE"] is True and config["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings.ratelimit_storage_url == "redis://r:6379/1"
+
+
+def test_bad_encryption_key_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEYS entry #2"):
+        load_settings({"TOKEN_ENCRYPTION_KEYS": f"{GOOD_KEY},not-a-key"})
+
+
+def test_unknown_environment_name() -> None:
+    with pytest.raises(ConfigError, match="SOURCELOOP_ENV"):
+        load_settings({"SOURCELOOP_ENV": "staging"})

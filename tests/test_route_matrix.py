@@ -1,0 +1,183 @@
+"""Every route × {anonymous, member, admin, owner, admin of another workspace} → expected status.
+
+``test_every_route_is_in_the_matrix`` fails when a route is added without a row here, so access
+rules cannot be forgotten for new pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+
+from tests.conftest import csrf_token
+
+ROLES = ("anonymous", "member", "admin", "owner", "other_admin")
+
+
+@dataclass(frozen=True)
+class Row:
+    endpoint: str
+    method: str
+    path: str  # {ws}, {member_mid}, {invite_id}, {platform} are filled per test
+    expect: tuple[int, int, int, int, int]  # in ROLES order
+    data: tuple[tuple[str, str], ...] = ()
+
+
+LOGIN = 302
+MATRIX: tuple[Row, ...] = (
+    Row("auth.login", "GET", "/login", (200, 302, 302, 302, 302)),
+    Row("auth.logout", "POST", "/logout", (LOGIN, 302, 302, 302, 302)),
+    Row("auth.accept_invite", "GET", "/invite/not-a-real-token", (404, 404, 404, 404, 404)),
+    Row("home.index", "GET", "/", (LOGIN, 302, 302, 302, 302)),
+    Row("health.healthz", "GET", "/healthz", (200, 200, 200, 200, 200)),
+    Row("dashboard.index", "GET", "/w/{ws}/", (LOGIN, 200, 200, 200, 404)),
+    Row("platforms.setup_index", "GET", "/w/{ws}/setup/", (LOGIN, 302, 302, 302, 404)),
+    Row("platforms.index", "GET", "/w/{ws}/setup/platforms", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "platforms.connect",
+        "POST",
+        "/w/{ws}/setup/platforms/{platform}/connect",
+        (LOGIN, 403, 302, 302, 404),
+    ),
+    Row(
+        "platforms.accounts",
+        "GET",
+        "/w/{ws}/setup/platforms/{platform}/accounts?grant=999999",
+        (LOGIN, 403, 404, 404, 404),
+    ),
+    Row(
+        "platforms.connection",
+        "GET",
+        "/w/{ws}/setup/connections/{connection_id}",
+        (LOGIN, 200, 200, 200, 404),
+    ),
+    Row(
+        "platforms.disconnect",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/disconnect",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row(
+        "platforms.reset",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/reset",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row(
+        "oauth.callback",
+        "GET",
+        "/setup/platforms/{platform}/callback?state=forged&code=x",
+        (LOGIN, 302, 302, 302, 302),
+    ),
+    Row("members.index", "GET", "/w/{ws}/setup/members/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "members.invite",
+        "POST",
+        "/w/{ws}/setup/members/invite",
+        (LOGIN, 403, 200, 200, 404),
+        (("email", "new.person@example.com"), ("role", "member")),
+    ),
+    Row(
+        "members.change_role",
+        "POST",
+        "/w/{ws}/setup/members/{member_mid}/role",
+        (LOGIN, 403, 303, 303, 404),
+        (("role", "admin"),),
+    ),
+    Row(
+        "members.remove",
+        "POST",
+        "/w/{ws}/setup/members/{member_mid}/remove",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row(
+        "members.revoke_invite",
+        "POST",
+        "/w/{ws}/setup/members/invites/{invite_id}/revoke",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row("workspace.index", "GET", "/w/{ws}/setup/workspace/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "workspace.rename",
+        "POST",
+        "/w/{ws}/setup/workspace/rename",
+        (LOGIN, 403, 303, 303, 404),
+        (("name", "Acme Renamed"),),
+    ),
+    Row(
+        "workspace.delete",
+        "POST",
+        "/w/{ws}/setup/workspace/delete",
+        (LOGIN, 403, 403, 303, 404),
+        (("confirm_name", "Acme"),),
+    ),
+)
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    covered = {row.endpoint for row in MATRIX}
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = routes - covered
+    assert not missing, f"routes without access expectations: {sorted(missing)}"
+
+
+@pytest.fixture
+def pending_invite_id(world) -> int:  # noqa: ANN001
+    from webapp.extensions import db
+    from webapp.models import Membership
+    from webapp.services.members import create_invite
+
+    owner = db.session.get(Membership, world.memberships["owner"])
+    invite, _ = create_invite(world.workspace_id, owner, "pending@example.com", "member")
+    return invite.id
+
+
+@pytest.fixture
+def fake_connection_id(world) -> int:  # noqa: ANN001
+    from webapp.extensions import db
+    from webapp.models import Connection
+
+    connection = Connection(
+        workspace_id=world.workspace_id,
+        platform_key="fake",
+        account_id="901",
+        account_name="Fake Shop",
+    )
+    db.session.add(connection)
+    db.session.commit()
+    return connection.id
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.endpoint}")
+def test_access(
+    row: Row,
+    role: str,
+    login_as,
+    world,
+    pending_invite_id,  # noqa: ANN001
+    fake_connection_id,
+) -> None:  # noqa: ANN001
+    client = login_as(None if role == "anonymous" else role)
+    path = row.path.format(
+        ws=world.workspace_id,
+        member_mid=world.memberships["member"],
+        invite_id=pending_invite_id,
+        platform="fake",
+        connection_id=fake_connection_id,
+    )
+    if row.method == "GET":
+        response = client.get(path)
+    else:
+        data = dict(row.data)
+        data["csrf_token"] = csrf_token(client, "/login" if role == "anonymous" else "/")
+        response = client.post(path, data=data)
+    expected = row.expect[ROLES.index(role)]
+    assert response.status_code == expected, (
+        f"{row.method} {path} as {role}: {response.status_code} "
+        f"{response.get_data(as_text=True)[:300]}"
+    )
+    if expected == LOGIN and role == "anonymous":
+        assert "/login" in response.location
