@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import listing, reconcile
+from jobs.schedule import listing, reconcile, use_utc_clock
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their schedule.")
 
@@ -24,8 +25,15 @@ def _scheduler() -> Scheduler:
 @click.option("--sync", is_flag=True, help="Reconcile Redis with the schedule now.")
 def schedule(list_only: bool, sync: bool) -> None:
     """Show (--list) or reconcile (--sync) the periodic schedule."""
+    try:
+        _scheduler().connection.ping()
+    except RedisError as exc:
+        raise click.ClickException(
+            f"Redis at {current_app.config['REDIS_URL']} is unreachable ({type(exc).__name__})"
+        ) from exc
     scheduler = _scheduler()
     if sync:
+        use_utc_clock()
         report = reconcile(scheduler)
         click.echo(
             f"added={list(report.added)} kept={list(report.kept)} "

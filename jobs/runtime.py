@@ -116,6 +116,7 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         workspace_id=kwargs.get("workspace_id"),
     )
     ctx = JobContext(run_id=run_id, attempt=attempt)
+    log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
         result = body(ctx, **kwargs)
     except ReconnectRequired as exc:
@@ -151,6 +152,7 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         raise
     else:
         job_runs.finish(run_id, message=result if isinstance(result, str) else "")
+        log.info("%s run %s succeeded: %s", kind, run_id, result if isinstance(result, str) else "")
         return result
     finally:
         db.session.remove()

@@ -1,5 +1,9 @@
 """The cron list, and its reconciliation with rq-scheduler.
 
+Cron strings are UTC. rq-scheduler evaluates them in the process's local time zone, so every
+process that registers them (the scheduler entry, ``flask jobs schedule --sync``) first calls
+``use_utc_clock()``.
+
 ``SCHEDULE`` is the single source of truth. When the scheduler process starts it calls
 ``reconcile``: entries already in Redis with the same definition are kept (so their next run time
 survives a restart), changed ones are replaced, missing ones added, and entries we once created
@@ -17,6 +21,15 @@ from rq_scheduler import Scheduler
 from jobs.queues import DEFAULT
 
 META_KEY = "sourceloop_schedule"
+
+
+def use_utc_clock() -> None:
+    """Make this process's local time UTC, so "0 5 * * *" means 05:00 UTC on any server."""
+    import os
+    import time
+
+    os.environ["TZ"] = "UTC"
+    time.tzset()
 
 
 @dataclass(frozen=True)

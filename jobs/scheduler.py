@@ -12,7 +12,7 @@ import os
 from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import reconcile
+from jobs.schedule import reconcile, use_utc_clock
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def main() -> None:
     from webapp import create_app
 
+    use_utc_clock()
     app = create_app()
     interval = float(os.environ.get("SCHEDULER_INTERVAL", "5"))
     scheduler = Scheduler(

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "sourceloop.platforms"
 
 # "module:Class" of the platforms that ship with SourceLoop.
-BUILTIN_PLATFORMS: tuple[str, ...] = ()
+BUILTIN_PLATFORMS: tuple[str, ...] = ("platforms.microsoft_ads.plugin:MicrosoftAdsPlatform",)
 
 
 class RegistryError(RuntimeError):

@@ -1,0 +1,18 @@
+"""gunicorn settings for the ``web`` process (Heroku-style: $PORT, $WEB_CONCURRENCY)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+# Behind Heroku's router / a reverse proxy, trust X-Forwarded-* from it.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+preload_app = True

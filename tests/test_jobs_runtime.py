@@ -1,0 +1,135 @@
+"""The job runtime on a real Redis with an in-process burst worker: records and error mapping."""
+
+from __future__ import annotations
+
+from rq_scheduler import Scheduler
+from sqlalchemy import select
+
+from jobs.enqueue import enqueue
+from jobs.queues import DEFAULT
+from jobs.runtime import JobContext, backoff_delay, job
+from platforms.errors import InvalidRequest, RateLimited, ReconnectRequired, TransientError
+from webapp.extensions import db
+from webapp.models import Connection, Credential, JobRun
+
+CALLS: list[int] = []
+
+
+@job("test_ok")
+def ok_job(ctx: JobContext, *, number: int) -> str:
+    ctx.progress(50, "halfway")
+    CALLS.append(number)
+    return f"got {number}"
+
+
+@job("test_fail")
+def failing_job(ctx: JobContext, *, kind: str, connection_id: int | None = None) -> None:
+    errors = {
+        "rate": RateLimited("slow down", retry_after=42, code="117"),
+        "transient": TransientError("server error"),
+        "reconnect": ReconnectRequired("grant revoked", code="invalid_grant"),
+        "invalid": InvalidRequest("bad request", code="1234"),
+        "crash": ZeroDivisionError("boom"),
+    }
+    raise errors[kind]
+
+
+def _run(run_id: int) -> JobRun:
+    db.session.expire_all()
+    return db.session.get(JobRun, run_id)
+
+
+def test_success_records_progress_and_message(app, burst_worker, redis) -> None:  # noqa: ANN001
+    run_id = enqueue(ok_job, queue=DEFAULT, number=7)
+    assert _run(run_id).status == JobRun.QUEUED
+    burst_worker()
+    run = _run(run_id)
+    assert (run.status, run.progress, run.message) == ("succeeded", 100, "got 7")
+    assert run.started_at and run.finished_at
+
+
+def test_same_job_id_is_not_enqueued_twice(app, redis) -> None:  # noqa: ANN001
+    assert enqueue(ok_job, queue=DEFAULT, job_id="push-1-123", number=1) is not None
+    assert enqueue(ok_job, queue=DEFAULT, job_id="push-1-123", number=1) is None
+
+
+def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis) -> None:  # noqa: ANN001
+    run_id = enqueue(failing_job, queue=DEFAULT, kind="rate")
+    burst_worker()
+    run = _run(run_id)
+    assert run.status == JobRun.RETRYING and "42s" in run.message
+    scheduled = list(Scheduler(queue_name=DEFAULT, connection=redis).get_jobs(with_times=True))
+    assert len(scheduled) == 1
+    retry, _when = scheduled[0]
+    assert retry.kwargs["attempt"] == 2 and retry.kwargs["run_id"] == run_id
+
+
+def test_transient_backs_off_and_gives_up_after_max_attempts(app, burst_worker, redis) -> None:  # noqa: ANN001
+    run_id = enqueue(failing_job, queue=DEFAULT, kind="transient")
+    burst_worker()
+    assert _run(run_id).status == JobRun.RETRYING
+    failing_job(kind="transient", run_id=run_id, attempt=6)
+    run = _run(run_id)
+    assert run.status == JobRun.FAILED and "gave up after 6 attempts" in run.error
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert 7.5 <= backoff_delay(1) <= 15
+    assert backoff_delay(3) <= 60
+    assert max(backoff_delay(30) for _ in range(50)) <= 15 * 60
+
+
+def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis) -> None:  # noqa: ANN001
+    credential = Credential(
+        workspace_id=world.workspace_id,
+        platform_key="fake",
+        access_token="a",
+        refresh_token="r",
+        status="active",
+    )
+    db.session.add(credential)
+    db.session.flush()
+    connection = Connection(
+        workspace_id=world.workspace_id,
+        platform_key="fake",
+        account_id="901",
+        account_name="Fake Shop",
+        credential_id=credential.id,
+    )
+    db.session.add(connection)
+    db.session.commit()
+    connection_id, credential_id = connection.id, credential.id
+    run_id = enqueue(failing_job, queue=DEFAULT, kind="reconnect", connection_id=connection_id)
+    burst_worker()
+    assert _run(run_id).status == JobRun.FAILED
+    db.session.expire_all()
+    assert db.session.get(Connection, connection_id).status == Connection.RECONNECT_NEEDED
+    assert db.session.get(Credential, credential_id).status == Credential.REVOKED
+
+
+def test_invalid_request_fails_without_retry(app, burst_worker, redis) -> None:  # noqa: ANN001
+    run_id = enqueue(failing_job, queue=DEFAULT, kind="invalid")
+    burst_worker()
+    run = _run(run_id)
+    assert run.status == JobRun.FAILED and "[1234] bad request" in run.error
+    assert not list(Scheduler(queue_name=DEFAULT, connection=redis).get_jobs())
+
+
+def test_crash_is_recorded_and_raised_to_rq(app, burst_worker, redis) -> None:  # noqa: ANN001
+    from rq.registry import FailedJobRegistry
+
+    from jobs.queues import get_queue
+
+    run_id = enqueue(failing_job, queue=DEFAULT, kind="crash")
+    burst_worker()
+    assert "ZeroDivisionError" in _run(run_id).error
+    assert len(FailedJobRegistry(queue=get_queue(DEFAULT, app.config["REDIS_URL"]))) == 1
+
+
+def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:  # noqa: ANN001
+    from jobs.fanout import pull_fanout
+
+    enqueue(pull_fanout, queue=DEFAULT)
+    burst_worker()
+    runs = db.session.scalars(select(JobRun).where(JobRun.kind == "pull_fanout")).all()
+    assert runs[0].status == "succeeded"
