@@ -245,7 +245,7 @@ def parse_report(chunks: Iterable[bytes]) -> Iterator[dict[str, str]]:
                 with archive.open(members[0]) as member:
                     yield from parse_csv(member)
         elif magic.startswith(b"\x1f\x8b"):
-            with gzip.GzipFile(fileobj=spool) as member:
+            with gzip.GzipFile(fileobj=spool, mode="rb") as member:
                 yield from parse_csv(member)
         else:
             yield from parse_csv(spool)  # type: ignore[arg-type]

@@ -41,12 +41,25 @@ def _subclass_for(base: type[BaseModel], value: dict[str, Any]) -> type[BaseMode
     if not type_name or type_name == base.__name__:
         return base
     service = base.__module__.split(".")[2]
-    for candidate in (str(type_name), f"{type_name}Goal"):
+    candidates = [str(type_name), f"{type_name}Goal"]
+    if base.__name__.endswith("Goal"):
+        candidates.reverse()  # "OfflineConversion" names a goal here, not an upload row
+    for candidate in candidates:
         try:
             return model(service, candidate)
         except (ImportError, AttributeError):
             continue
     raise AssertionError(f"unknown Type {type_name!r} for {base.__name__}")
+
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    key = repr(annotation)
+    if key not in _ADAPTERS:
+        _ADAPTERS[key] = TypeAdapter(annotation)
+    return _ADAPTERS[key]
 
 
 def validate(model_cls: type[BaseModel], payload: Any, path: str = "$") -> None:
@@ -82,6 +95,6 @@ def _check(annotation: Any, value: Any, path: str) -> None:
         assert value in {m.value for m in annotation}, f"{path}: {value!r} not in {annotation}"
         return
     try:
-        TypeAdapter(annotation).validate_python(value)
+        _adapter(annotation).validate_python(value)
     except Exception as exc:
         raise AssertionError(f"{path}: {value!r} is not a valid {annotation}: {exc}") from None
