@@ -12,6 +12,7 @@ and one mapping from the platform's typed errors to what happens next:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -24,7 +25,13 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
 
-from platforms.errors import PlatformError, RateLimited, ReconnectRequired, TransientError
+from platforms.errors import (
+    AccessTokenExpired,
+    PlatformError,
+    RateLimited,
+    ReconnectRequired,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +142,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
             job_runs.finish(run_id, error=f"gave up after {attempt} attempts: {exc}")
             log.error("%s run %s gave up after %s attempts: %s", kind, run_id, attempt, exc)
             return None
+        if isinstance(exc, AccessTokenExpired):
+            _force_refresh(kwargs.get("connection_id"))
         delay = exc.retry_after if isinstance(exc, RateLimited) else backoff_delay(attempt)
         job_runs.mark_retrying(run_id, f"retrying in {delay:.0f}s: {exc}")
         schedule_retry(wrapper, delay, attempt=attempt + 1, kwargs={**kwargs, "run_id": run_id})
@@ -156,6 +165,22 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         return result
     finally:
         db.session.remove()
+
+
+def _force_refresh(connection_id: int | None) -> None:
+    """The platform said the access token expired early: refresh now so the retry has a new one."""
+    if connection_id is None:
+        return
+    from webapp.extensions import db
+    from webapp.models import Connection
+    from webapp.services.credentials import fresh_token
+
+    connection = db.session.get(Connection, connection_id)
+    if connection is None or connection.credential_id is None:
+        return
+    # On ReconnectRequired, revoke() already marked the connection; the retry stops there.
+    with contextlib.suppress(ReconnectRequired):
+        fresh_token(connection.credential_id, force=True)
 
 
 def schedule_retry(

@@ -44,9 +44,9 @@ class NotSupported(PlatformError):
     """The plugin does not offer this capability (for example, no reporting API)."""
 
 
-class AccessTokenExpired(PlatformError):
-    """The platform refused the access token as expired or invalid before its stated expiry.
+class AccessTokenExpired(TransientError):
+    """The platform refused the access token as expired before its stated expiry.
 
-    The host refreshes the grant once and repeats the call; only if the refresh itself fails does
-    the connection need a person (``ReconnectRequired``).
+    A refresh, not a person, fixes this: the host refreshes the grant and repeats the call. Only
+    if the refresh itself fails does the connection need a person (``ReconnectRequired``).
     """

@@ -68,17 +68,17 @@ def make_app(database_url: str, redis_url: str, **overrides: object) -> Flask:
 
     settings = load_settings(test_environ(database_url, redis_url))
     app = create_app(settings, overrides=overrides, extra_platforms=[FakePlatform])
-
-    def _fresh_g_per_request(sender: Flask, **extra: object) -> None:
-        # Tests keep one app context open across requests, so Flask reuses its ``g``; a real
-        # server gets a fresh ``g`` per request (Flask-Login and Flask-WTF cache in it).
-        from flask import g
-
-        for name in list(g):
-            g.pop(name)
-
     request_started.connect(_fresh_g_per_request, app, weak=False)
     return app
+
+
+def _fresh_g_per_request(sender: Flask, **extra: object) -> None:
+    """Tests keep one app context open across requests, so Flask reuses its ``g``; a real server
+    gets a fresh ``g`` per request (Flask-Login and Flask-WTF cache in it)."""
+    from flask import g
+
+    for name in list(g):
+        g.pop(name)
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +155,10 @@ class World:
 
 @pytest.fixture
 def world(app: Flask) -> World:
+    return make_world()
+
+
+def make_world() -> World:
     from webapp.extensions import db
     from webapp.models import Membership, User, Workspace
 
@@ -198,13 +202,14 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
 def login_as(app: Flask, world: World) -> Callable[[str | None], FlaskClient]:
     """``login_as("admin")`` → a new client signed in as that role (None: anonymous)."""
 
-    def factory(role: str | None) -> FlaskClient:
-        client = app.test_client()
-        if role is not None:
-            login(client, f"{role}@example.com")
-        return client
+    return lambda role: client_as(app, role)
 
-    return factory
+
+def client_as(app: Flask, role: str | None) -> FlaskClient:
+    client = app.test_client()
+    if role is not None:
+        login(client, f"{role}@example.com")
+    return client
 
 
 @pytest.fixture
@@ -224,3 +229,74 @@ def burst_worker(app: Flask, redis):  # noqa: ANN001, ANN201
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+# --- Microsoft Ads emulator, as a real process -------------------------------------------------
+
+EMULATOR_CLIENT_ID = "sourceloop-dev-client"
+EMULATOR_CLIENT_SECRET = "sourceloop-dev-secret"
+EMULATOR_DEVELOPER_TOKEN = "BBD37VB98"
+
+
+@pytest.fixture(scope="session")
+def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.helpers.processes import free_port, port_open, python_process, wait_for
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    process = python_process(
+        [
+            "-m",
+            "platforms.microsoft_ads.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--quiet",
+        ],
+        {"EMULATOR_ACCESS_TOKEN_TTL": "3600"},
+        log,
+    )
+    try:
+        wait_for(lambda: port_open(port), timeout=20, what="the Microsoft Ads emulator")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def emulator(emulator_url: str) -> str:
+    """The running emulator, reset to its seeded world for this test."""
+    import requests
+
+    requests.post(f"{emulator_url}/_emulator/reset", timeout=10).raise_for_status()
+    return emulator_url
+
+
+def msads_environ(emulator_url: str) -> dict[str, str]:
+    return {
+        "MSADS_ENVIRONMENT": "emulator",
+        "MSADS_EMULATOR_URL": emulator_url,
+        "MSADS_CLIENT_ID": EMULATOR_CLIENT_ID,
+        "MSADS_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
+        "MSADS_DEVELOPER_TOKEN": EMULATOR_DEVELOPER_TOKEN,
+    }
+
+
+@pytest.fixture
+def ms_app(_migrated: str, redis_url: str, emulator: str) -> Iterator[Flask]:
+    """The app wired to the running emulator (plus the fake platform), with a clean database."""
+    from webapp import create_app
+    from webapp.extensions import db
+
+    settings = load_settings(
+        test_environ(
+            _migrated, redis_url, **msads_environ(emulator), PUBLIC_URL="http://127.0.0.1:5000"
+        )
+    )
+    app = create_app(settings, extra_platforms=[FakePlatform])
+    request_started.connect(_fresh_g_per_request, app, weak=False)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()

@@ -55,6 +55,8 @@ class FakePlatform(Platform):
     def list_conversion_goals(
         self, session: requests.Session, account: AccountRef
     ) -> list[ConversionGoal]:
+        if account.account_id != "901":
+            raise InvalidRequest(f"unknown account {account.account_id}", code="NOT_FOUND")
         return [ConversionGoal("g1", "Lead", "Active", created_at=datetime(2026, 1, 1, tzinfo=UTC))]
 
     def push_conversions(

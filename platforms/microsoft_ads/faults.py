@@ -14,20 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from platforms.errors import (
+    AccessTokenExpired,
     InvalidRequest,
     PlatformError,
     RateLimited,
     ReconnectRequired,
     TransientError,
 )
-
-
-class AccessTokenExpired(TransientError):
-    """Code 109: the access token expired before the host refreshed it.
-
-    A refresh (not a person) fixes this, so it is transient: the host should refresh the token and
-    retry once. Only when that refresh fails with ``invalid_grant`` is a reconnect needed.
-    """
 
 
 class CredentialsRejected(ReconnectRequired):

@@ -1,0 +1,154 @@
+"""The contract every platform plugin passes (imported by each plugin's ``test_contract.py``).
+
+Subclass ``PlatformContract`` in a test module and provide three fixtures:
+
+- ``platform``: the plugin instance, configured for a test target (its emulator);
+- ``session``: an authenticated ``requests.Session`` for that target;
+- ``account``: an ``AccountRef`` of an account that can take conversions.
+
+The suite checks behaviour the host relies on, not a platform's internals: one outcome per row
+in input order, typed errors, value types (strings for ids, ``Decimal`` money, aware UTC times),
+hierarchy parents that exist, metrics inside the requested window.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from platforms.base import (
+    AccountRef,
+    AdAccount,
+    ConversionGoal,
+    ConversionUpload,
+    DailyMetric,
+    DateWindow,
+    Entity,
+    OAuthSpec,
+    Platform,
+    PushOutcome,
+)
+from platforms.errors import InvalidRequest, PlatformError
+
+
+class PlatformContract:
+    """Mix into a test class; see the module docstring for the fixtures it needs."""
+
+    def test_declares_identity(self, platform: Platform) -> None:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", platform.key)
+        assert platform.display_name and platform.description
+        assert 1 <= platform.max_batch_size <= 100_000
+
+    def test_oauth_spec_is_complete(self, platform: Platform) -> None:
+        spec = platform.oauth_spec()
+        assert isinstance(spec, OAuthSpec)
+        assert spec.authorize_url.startswith(("https://", "http://127.0.0.1", "http://localhost"))
+        assert spec.token_url.startswith(("https://", "http://127.0.0.1", "http://localhost"))
+        assert spec.scopes and all(isinstance(s, str) and s for s in spec.scopes)
+        assert spec.code_challenge_method == "S256"
+        configured, reason = platform.is_configured()
+        assert configured, reason
+
+    def test_lists_accounts_with_reasons_for_ineligible_ones(
+        self,
+        platform: Platform,
+        session,
+        account: AccountRef,  # noqa: ANN001
+    ) -> None:
+        accounts = platform.list_accounts(session)
+        assert accounts and all(isinstance(a, AdAccount) for a in accounts)
+        for item in accounts:
+            assert isinstance(item.ref.account_id, str) and item.ref.account_id
+            assert item.name
+            if item.is_manager:
+                assert not item.eligible
+            if not item.eligible:
+                assert item.ineligible_reason
+        assert account.account_id in {a.ref.account_id for a in accounts if a.eligible}
+
+    def test_lists_conversion_goals(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+        goals = platform.list_conversion_goals(session, account)
+        assert all(isinstance(g, ConversionGoal) for g in goals)
+        for goal in goals:
+            assert isinstance(goal.id, str) and goal.name
+            assert goal.created_at is None or goal.created_at.tzinfo is not None
+
+    def _uploads(self, platform: Platform, session, account, count: int) -> list[ConversionUpload]:  # noqa: ANN001
+        goals = [g for g in platform.list_conversion_goals(session, account) if g.is_active]
+        goal = goals[0].name if goals else "Contract goal"
+        when = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        return [
+            ConversionUpload(
+                row_id=100 + i,
+                goal_name=goal,
+                occurred_at=when - timedelta(minutes=i),
+                click_id=f"contract-click-{i}",
+                value=Decimal("10.50"),
+                currency="USD",
+            )
+            for i in range(count)
+        ]
+
+    def test_push_returns_one_outcome_per_row_in_order(
+        self,
+        platform: Platform,
+        session,
+        account,  # noqa: ANN001
+    ) -> None:
+        batch = self._uploads(platform, session, account, 3)
+        outcomes = platform.push_conversions(session, account, batch)
+        assert [o.row_id for o in outcomes] == [row.row_id for row in batch]
+        for outcome in outcomes:
+            assert isinstance(outcome, PushOutcome)
+            if not outcome.accepted:
+                assert outcome.error_code and outcome.error_message
+
+    def test_push_of_nothing_is_nothing(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+        assert platform.push_conversions(session, account, []) == []
+
+    def test_oversized_batch_is_refused_before_sending(
+        self,
+        platform: Platform,
+        session,
+        account,  # noqa: ANN001
+    ) -> None:
+        row = self._uploads(platform, session, account, 1)[0]
+        batch = [
+            ConversionUpload(
+                row_id=i, goal_name=row.goal_name, occurred_at=row.occurred_at, click_id=f"c{i}"
+            )
+            for i in range(platform.max_batch_size + 1)
+        ]
+        with pytest.raises(InvalidRequest):
+            platform.push_conversions(session, account, batch)
+
+    def test_structure_parents_exist(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+        entities = list(platform.pull_structure(session, account))
+        assert entities and all(isinstance(e, Entity) for e in entities)
+        ids = {(e.level, e.id) for e in entities}
+        parent_level = {"ad_group": "campaign", "ad": "ad_group"}
+        for entity in entities:
+            assert isinstance(entity.id, str) and entity.name is not None
+            if entity.level == "campaign":
+                assert entity.parent_id is None
+            else:
+                assert (parent_level[entity.level], entity.parent_id) in ids
+
+    def test_insights_stay_inside_the_window(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+        end = date.today() - timedelta(days=2)
+        window = DateWindow(end - timedelta(days=2), end)
+        metrics = list(platform.pull_insights(session, account, window))
+        assert all(isinstance(m, DailyMetric) for m in metrics)
+        for metric in metrics:
+            assert window.start <= metric.day <= window.end
+            assert metric.level in ("campaign", "ad_group", "ad")
+            assert isinstance(metric.spend, Decimal) and metric.spend >= 0
+            assert metric.impressions >= 0 and metric.clicks >= 0
+            assert re.fullmatch(r"[A-Z]{3}", metric.currency)
+
+    def test_errors_are_typed(self, platform: Platform, session) -> None:  # noqa: ANN001
+        with pytest.raises(PlatformError):
+            platform.list_conversion_goals(session, AccountRef("0", "0"))

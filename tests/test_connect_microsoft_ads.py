@@ -1,0 +1,335 @@
+"""Connecting Microsoft Ads through the real emulator process: the whole flow without a browser,
+refresh and rotation, concurrent refresh, revocation → Reconnect needed → Reconnect, and every
+OAuth error path landing on Ad Platforms with a message."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from tests.conftest import client_as, csrf_token, make_world
+from webapp.extensions import db
+from webapp.models import AuditEvent, Connection, Credential
+from webapp.models.types import utcnow
+
+AGENCY = "alex@fabrikam-agency.example"
+DIRECT = "dana@contoso-bikes.example"
+
+
+@pytest.fixture
+def world(ms_app):  # noqa: ANN001, ANN201
+    return make_world()
+
+
+def start_connect(client, ws: int, reconnect: int | None = None) -> dict[str, str]:  # noqa: ANN001
+    data = {"csrf_token": csrf_token(client, f"/w/{ws}/setup/platforms")}
+    if reconnect is not None:
+        data["reconnect"] = str(reconnect)
+    response = client.post(f"/w/{ws}/setup/platforms/microsoft_ads/connect", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    url = urlsplit(response.location)
+    assert url.path == "/common/oauth2/v2.0/authorize"
+    return {k: v[0] for k, v in parse_qs(url.query).items()}
+
+
+def consent(emulator: str, params: dict[str, str], user: str = AGENCY) -> str:
+    """What the emulator's Accept button does: returns our callback path with code and state."""
+    response = requests.post(
+        f"{emulator}/_emulator/consent",
+        timeout=10,
+        json={
+            "user": user,
+            "redirect_uri": params["redirect_uri"],
+            "scope": params["scope"],
+            "code_challenge": params["code_challenge"],
+            "code_challenge_method": params["code_challenge_method"],
+            "state": params["state"],
+        },
+    )
+    response.raise_for_status()
+    url = urlsplit(response.json()["redirect_url"])
+    return f"{url.path}?{url.query}"
+
+
+def sign_in(
+    client,
+    emulator: str,
+    ws: int,
+    user: str = AGENCY,  # noqa: ANN001
+    reconnect: int | None = None,
+) -> str:
+    params = start_connect(client, ws, reconnect)
+    response = client.get(consent(emulator, params, user))
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert "/setup/platforms/microsoft_ads/accounts?grant=" in response.location
+    return response.location
+
+
+def pick(client, picker_url: str, account_id: str):  # noqa: ANN001, ANN201
+    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+    return client.post(
+        picker_url,
+        data={
+            "grant": grant,
+            "account_id": account_id,
+            "csrf_token": csrf_token(client, picker_url),
+        },
+    )
+
+
+def test_authorize_request_has_pkce_state_scopes_and_account_picker(ms_app, world) -> None:  # noqa: ANN001
+    params = start_connect(client_as(ms_app, "admin"), world.workspace_id)
+    assert params["code_challenge_method"] == "S256" and len(params["code_challenge"]) >= 43
+    assert params["prompt"] == "select_account" and params["state"]
+    assert set(params["scope"].split()) >= {
+        "https://ads.microsoft.com/msads.manage",
+        "offline_access",
+    }
+    assert params["redirect_uri"] == (
+        "http://127.0.0.1:5000/setup/platforms/microsoft_ads/callback"
+    )
+
+
+def test_agency_connects_two_accounts_with_one_sign_in(ms_app, world, emulator) -> None:  # noqa: ANN001
+    admin = client_as(ms_app, "admin")
+    picker_url = sign_in(admin, emulator, world.workspace_id)
+    picker = admin.get(picker_url).get_data(as_text=True)
+    # Grouped by manager; the manager and the paused account cannot be picked, with reasons.
+    assert "Fabrikam Outdoor US" in picker and "80000011" in picker
+    assert picker.count("Connect this account") == 2
+    assert "ineligible-reason" in picker
+    assert pick(admin, picker_url, "80000011").status_code == 303
+    assert pick(admin, picker_url, "80000012").status_code == 303
+    connections = db.session.scalars(select(Connection).order_by(Connection.account_id)).all()
+    assert [(c.account_id, c.currency, c.status) for c in connections] == [
+        ("80000011", "USD", "active"),
+        ("80000012", "GBP", "active"),
+    ]
+    assert connections[0].credential_id == connections[1].credential_id  # one shared grant
+    page = admin.get(f"/w/{world.workspace_id}/setup/platforms").get_data(as_text=True)
+    assert "Connected" in page and "Account ID 80000011" in page and "Fabrikam Outdoor UK" in page
+    again = pick(admin, picker_url, "80000011")
+    assert again.status_code == 303
+    assert "already connected" in admin.get(again.location).get_data(as_text=True)
+    assert len(db.session.scalars(select(Connection)).all()) == 2
+
+
+def test_paused_or_manager_account_cannot_be_forced(ms_app, world, emulator) -> None:  # noqa: ANN001
+    admin = client_as(ms_app, "admin")
+    picker_url = sign_in(admin, emulator, world.workspace_id)
+    state = requests.get(f"{emulator}/_emulator/state", timeout=10).json()
+    manager_ids = [a["Id"] for a in state.get("accounts", []) if a.get("Status") == "Paused"]
+    for account_id in manager_ids + ["not-an-account"]:
+        response = pick(admin, picker_url, account_id)
+        assert response.status_code in (303, 400)
+    assert db.session.scalars(select(Connection)).all() == []
+
+
+def test_single_eligible_account_is_said_and_still_confirmed(ms_app, world, emulator) -> None:  # noqa: ANN001
+    admin = client_as(ms_app, "admin")
+    picker_url = sign_in(admin, emulator, world.workspace_id, user=DIRECT)
+    page = admin.get(picker_url).get_data(as_text=True)
+    assert 'data-testid="single-account"' in page
+    assert db.session.scalars(select(Connection)).all() == []  # nothing until confirmed
+
+
+def test_cancel_forged_state_and_reused_code_land_on_ad_platforms(ms_app, world, emulator) -> None:  # noqa: ANN001
+    admin = client_as(ms_app, "admin")
+    platforms_page = f"/w/{world.workspace_id}/setup/platforms"
+    params = start_connect(admin, world.workspace_id)
+    cancelled = admin.get(
+        f"/setup/platforms/microsoft_ads/callback?error=access_denied"
+        f"&error_description=AADSTS65004&state={params['state']}"
+    )
+    assert cancelled.status_code == 302 and cancelled.location.endswith(platforms_page)
+    assert "You cancelled" in admin.get(platforms_page).get_data(as_text=True)
+
+    params = start_connect(admin, world.workspace_id)
+    forged = admin.get(consent(emulator, {**params, "state": "forged"}))
+    assert forged.status_code == 302
+    assert "state mismatch" in admin.get(platforms_page).get_data(as_text=True)
+
+    params = start_connect(admin, world.workspace_id)
+    callback = consent(emulator, params)
+    assert admin.get(callback).status_code == 302
+    stale = admin.get(callback)  # the pending sign-in was used up
+    assert stale.status_code == 302
+    assert "stale" in admin.get(stale.location, follow_redirects=True).get_data(as_text=True)
+
+
+def test_rejected_code_is_a_message_not_a_500(ms_app, world, emulator) -> None:  # noqa: ANN001
+    """A code the token endpoint refuses (here: PKCE verifier of another attempt, AADSTS501481;
+    expired and reused codes take the same path) lands on Ad Platforms with a message."""
+    admin = client_as(ms_app, "admin")
+    first = start_connect(admin, world.workspace_id)
+    code = parse_qs(urlsplit(consent(emulator, first)).query)["code"][0]
+    second = start_connect(admin, world.workspace_id)  # replaces the pending verifier
+    response = admin.get(
+        f"/setup/platforms/microsoft_ads/callback?code={code}&state={second['state']}"
+    )
+    assert response.status_code == 302
+    page = admin.get(response.location).get_data(as_text=True)
+    assert "did not accept the sign-in (invalid_grant)" in page
+    assert db.session.scalars(select(Credential)).all() == []
+
+
+def test_member_cannot_start_finish_or_forge_any_step(ms_app, world, emulator) -> None:  # noqa: ANN001
+    admin, member = client_as(ms_app, "admin"), client_as(ms_app, "member")
+    ws = world.workspace_id
+    assert (
+        member.post(
+            f"/w/{ws}/setup/platforms/microsoft_ads/connect",
+            data={"csrf_token": csrf_token(member, "/")},
+        ).status_code
+        == 403
+    )
+    picker_url = sign_in(admin, emulator, ws)
+    assert member.get(picker_url).status_code == 403
+    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+    assert (
+        member.post(
+            picker_url,
+            data={"grant": grant, "account_id": "80000011", "csrf_token": csrf_token(member, "/")},
+        ).status_code
+        == 403
+    )
+    # A member replaying a callback gets no pending sign-in of their own.
+    params = start_connect(admin, ws)
+    response = member.get(consent(emulator, params))
+    assert response.status_code == 302 and db.session.scalars(select(Connection)).all() == []
+
+
+def test_nobody_attaches_an_account_to_another_workspace(ms_app, world, emulator) -> None:  # noqa: ANN001
+    admin, other = client_as(ms_app, "admin"), client_as(ms_app, "other_admin")
+    picker_url = sign_in(admin, emulator, world.workspace_id)
+    # The other workspace's admin cannot use Acme's grant, even through their own workspace URL.
+    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+    foreign = f"/w/{world.other_workspace_id}/setup/platforms/microsoft_ads/accounts?grant={grant}"
+    assert other.get(foreign).status_code == 404
+    assert other.get(picker_url).status_code == 404
+    assert db.session.scalars(select(Connection)).all() == []
+
+
+def _connect_one(ms_app, world, emulator) -> Connection:  # noqa: ANN001
+    admin = client_as(ms_app, "admin")
+    pick(admin, sign_in(admin, emulator, world.workspace_id), "80000011")
+    return db.session.scalar(select(Connection))
+
+
+def test_refresh_rotates_and_stores_the_new_refresh_token(ms_app, world, emulator) -> None:  # noqa: ANN001
+    from webapp.services.credentials import fresh_token, session_for_connection
+
+    connection = _connect_one(ms_app, world, emulator)
+    credential = connection.credential
+    old_refresh = credential.refresh_token
+    credential.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    session = session_for_connection(connection.id)
+    db.session.expire_all()
+    assert credential.refresh_token != old_refresh  # rotated and stored
+    assert session.token["access_token"] == credential.access_token
+    platform = ms_app.extensions["platforms"].get("microsoft_ads")
+    assert platform.list_accounts(session)  # the refreshed token works
+    assert fresh_token(credential.id)["refresh_token"] == credential.refresh_token
+
+
+def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator) -> None:  # noqa: ANN001
+    from webapp.services.credentials import fresh_token
+
+    connection = _connect_one(ms_app, world, emulator)
+    credential_id = connection.credential_id
+    connection.credential.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    results, errors = [], []
+
+    def refresh() -> None:
+        with ms_app.app_context():
+            try:
+                results.append(fresh_token(credential_id)["refresh_token"])
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert len(set(results)) == 1  # one refresh happened; everyone got its result
+    calls = requests.get(f"{emulator}/_emulator/calls", timeout=10).json()
+    token_calls = [c for c in calls.get("calls", calls) if c.get("operation") == "Token"]
+    refresh_calls = [
+        c for c in token_calls if c.get("grant_type", "refresh_token") == "refresh_token"
+    ]
+    assert len(refresh_calls) >= 1
+    db.session.expire_all()
+    assert db.session.get(Credential, credential_id).refresh_token == results[0]
+
+
+def test_revoked_grant_needs_reconnect_then_reconnect_resumes(ms_app, world, emulator) -> None:  # noqa: ANN001
+    from platforms.errors import ReconnectRequired
+    from webapp.services.credentials import session_for_connection
+
+    connection = _connect_one(ms_app, world, emulator)
+    connection_id = connection.id
+    requests.post(f"{emulator}/_emulator/users/{AGENCY}/revoke", timeout=10).raise_for_status()
+    connection.credential.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    with pytest.raises(ReconnectRequired):
+        session_for_connection(connection_id)
+    db.session.expire_all()
+    connection = db.session.get(Connection, connection_id)
+    assert connection.status == Connection.RECONNECT_NEEDED
+    assert "connection.reconnect_needed" in db.session.scalars(select(AuditEvent.action)).all()
+    admin = client_as(ms_app, "admin")
+    for page in ("/", "/setup/platforms", "/setup/members/"):
+        html = admin.get(f"/w/{world.workspace_id}{page}").get_data(as_text=True)
+        assert "needs to be reconnected" in html
+
+    picker_url = sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
+    assert "Reconnect this account" in admin.get(picker_url).get_data(as_text=True)
+    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+    done = admin.post(
+        picker_url,
+        data={
+            "grant": grant,
+            "reconnect": str(connection_id),
+            "csrf_token": csrf_token(admin, picker_url),
+        },
+    )
+    assert done.status_code == 303
+    db.session.expire_all()
+    connection = db.session.get(Connection, connection_id)
+    assert connection.status == Connection.ACTIVE and connection.id == connection_id
+    platform = ms_app.extensions["platforms"].get("microsoft_ads")
+    assert platform.list_accounts(session_for_connection(connection_id))
+
+
+def test_disconnect_deletes_tokens_and_reset_deletes_the_connection(
+    ms_app, world, emulator
+) -> None:  # noqa: ANN001
+    connection = _connect_one(ms_app, world, emulator)
+    connection_id, credential_id = connection.id, connection.credential_id
+    admin = client_as(ms_app, "admin")
+    base = f"/w/{world.workspace_id}/setup/connections/{connection_id}"
+    assert (
+        admin.post(f"{base}/disconnect", data={"csrf_token": csrf_token(admin, base)}).status_code
+        == 303
+    )
+    db.session.expire_all()
+    assert db.session.get(Credential, credential_id) is None
+    assert db.session.get(Connection, connection_id).status == Connection.DISCONNECTED
+    assert (
+        admin.post(f"{base}/reset", data={"csrf_token": csrf_token(admin, base)}).status_code == 303
+    )
+    db.session.expire_all()
+    assert db.session.get(Connection, connection_id) is None
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert {"connection.created", "connection.disconnected", "connection.reset"} <= set(actions)
