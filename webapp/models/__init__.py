@@ -3,10 +3,24 @@
 from webapp.models.audit import AuditEvent
 from webapp.models.connection import Connection, Credential
 from webapp.models.job_run import JobRun
+from webapp.models.tracking import (
+    AdClick,
+    Conversion,
+    ConversionAdjustment,
+    Touchpoint,
+    Visitor,
+    VisitSession,
+)
 from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
 __all__ = [
+    "AdClick",
+    "Conversion",
+    "ConversionAdjustment",
+    "Touchpoint",
+    "Visitor",
+    "VisitSession",
     "AuditEvent",
     "Connection",
     "Credential",
