@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 
 from jobs.runtime import JobContext, job
@@ -26,15 +27,18 @@ def _fan_out(ctx: JobContext, kind: str) -> str:
 
 
 def _enqueue_for(kind: str, connection_id: int) -> bool:
-    """Per-connection jobs are registered by the push and pull modules (see JOB_TARGETS)."""
-    target = JOB_TARGETS.get(kind)
+    """Enqueue ``kind``'s per-connection job; False when one is already pending."""
+    target = PER_CONNECTION.get(kind)
     if target is None:
         return False
-    return target(connection_id)
+    module_name, _, attr = target.partition(":")
+    enqueue_one = getattr(importlib.import_module(module_name), attr)
+    return bool(enqueue_one(connection_id))
 
 
-# kind → callable(connection_id) -> bool that enqueues that kind's per-connection job.
-JOB_TARGETS: dict[str, object] = {}
+# kind → "module:function(connection_id) -> bool" enqueuing that kind's per-connection job.
+# Resolved when a fan-out runs, so importing this module imports nothing else.
+PER_CONNECTION: dict[str, str] = {}
 
 
 @job("push_fanout")
