@@ -2,6 +2,7 @@
 
 from webapp.models.audit import AuditEvent
 from webapp.models.connection import Connection, Credential
+from webapp.models.intake import ApiKey, ConversionEvent, TrackingSettings
 from webapp.models.job_run import JobRun
 from webapp.models.tracking import (
     AdClick,
@@ -15,6 +16,9 @@ from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
 __all__ = [
+    "ApiKey",
+    "ConversionEvent",
+    "TrackingSettings",
     "AdClick",
     "Conversion",
     "ConversionAdjustment",
