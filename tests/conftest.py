@@ -213,14 +213,15 @@ def client_as(app: Flask, role: str | None) -> FlaskClient:
 
 
 @pytest.fixture
-def burst_worker(app: Flask, redis):  # noqa: ANN001, ANN201
-    """Run every queued job in this process until the queues are empty."""
+def burst_worker(redis):  # noqa: ANN001, ANN201
+    """Run every queued job in this process (in the test's app context) until queues are empty."""
+    from flask import current_app
     from rq import SimpleWorker
 
     from jobs.queues import ALL_QUEUES, get_queue
 
     def run() -> None:
-        queues = [get_queue(name, app.config["REDIS_URL"]) for name in ALL_QUEUES]
+        queues = [get_queue(name, current_app.config["REDIS_URL"]) for name in ALL_QUEUES]
         SimpleWorker(queues, connection=redis).work(burst=True)
 
     return run

@@ -333,3 +333,65 @@ def test_disconnect_deletes_tokens_and_reset_deletes_the_connection(
     assert db.session.get(Connection, connection_id) is None
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert {"connection.created", "connection.disconnected", "connection.reset"} <= set(actions)
+
+
+def test_auto_tagging_is_checked_on_connect_and_can_be_switched_on(  # noqa: ANN201
+    ms_app,
+    world,
+    emulator,
+    burst_worker,  # noqa: ANN001
+):
+    admin = client_as(ms_app, "admin")
+    pick(admin, sign_in(admin, emulator, world.workspace_id, user=DIRECT), "80000021")
+    connection_id = db.session.scalar(select(Connection.id))
+    burst_worker()  # the check enqueued on connect
+    db.session.expire_all()
+    assert db.session.get(Connection, connection_id).auto_tagging is False
+    card = admin.get(f"/w/{world.workspace_id}/setup/platforms").get_data(as_text=True)
+    assert "Auto-tagging is off" in card and "cannot be matched" in card
+
+    page = f"/w/{world.workspace_id}/setup/connections/{connection_id}"
+    response = admin.post(f"{page}/auto-tagging", data={"csrf_token": csrf_token(admin, page)})
+    assert response.status_code == 303 and "run=" in response.location
+    assert "data-job-status-url" in admin.get(response.location).get_data(as_text=True)
+    run_id = parse_qs(urlsplit(response.location).query)["run"][0]
+    status_url = f"/w/{world.workspace_id}/jobs/{run_id}"
+    assert admin.get(status_url).get_json()["status"] == "queued"
+    burst_worker()
+    status = admin.get(status_url).get_json()
+    assert (status["status"], status["progress"], status["error"]) == ("succeeded", 100, None)
+    db.session.expire_all()
+    assert db.session.get(Connection, connection_id).auto_tagging is True
+    state = requests.get(f"{emulator}/_emulator/state", timeout=10).json()
+    assert "80000021" in str(state)
+    assert "Auto-tagging is off" not in admin.get(
+        f"/w/{world.workspace_id}/setup/platforms"
+    ).get_data(as_text=True)
+
+
+def test_cli_lists_connections_and_rotates_keys(ms_app, world, emulator) -> None:  # noqa: ANN001
+    from cryptography.fernet import Fernet
+    from sqlalchemy import text
+
+    _connect_one(ms_app, world, emulator)
+    runner = ms_app.test_cli_runner()
+    listed = runner.invoke(args=["connections", "list", "--workspace", "Acme"])
+    assert listed.exit_code == 0 and "80000011" in listed.output and "active" in listed.output
+    assert runner.invoke(args=["connections", "list", "--workspace", "Nope"]).exit_code != 0
+
+    credential = db.session.scalar(select(Credential))
+    refresh = credential.refresh_token
+    before = db.session.execute(text("SELECT refresh_token FROM credentials")).scalar()
+    new_key = Fernet.generate_key().decode()
+    old_keys = ms_app.config["TOKEN_ENCRYPTION_KEYS"]
+    ms_app.config["TOKEN_ENCRYPTION_KEYS"] = (new_key, *old_keys)
+    ms_app.extensions.pop("sourceloop_fernet", None)
+    try:
+        result = runner.invoke(args=["tokens", "rotate-key"])
+        assert result.exit_code == 0 and "credentials.refresh_token" in result.output
+        after = db.session.execute(text("SELECT refresh_token FROM credentials")).scalar()
+        assert after != before
+        assert Fernet(new_key.encode()).decrypt(after.encode()).decode() == refresh
+    finally:
+        ms_app.config["TOKEN_ENCRYPTION_KEYS"] = old_keys
+        ms_app.extensions.pop("sourceloop_fernet", None)

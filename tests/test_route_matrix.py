@@ -150,6 +150,13 @@ def fake_connection_id(world) -> int:  # noqa: ANN001
     return connection.id
 
 
+@pytest.fixture
+def job_run_id(world) -> int:  # noqa: ANN001
+    from webapp.services.job_runs import create_queued
+
+    return create_queued("test", rq_job_id=None, workspace_id=world.workspace_id)
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.endpoint}")
 def test_access(
@@ -159,6 +166,7 @@ def test_access(
     world,
     pending_invite_id,  # noqa: ANN001
     fake_connection_id,
+    job_run_id,
 ) -> None:  # noqa: ANN001
     client = login_as(None if role == "anonymous" else role)
     path = row.path.format(
@@ -167,6 +175,7 @@ def test_access(
         invite_id=pending_invite_id,
         platform="fake",
         connection_id=fake_connection_id,
+        run_id=job_run_id,
     )
     if row.method == "GET":
         response = client.get(path)

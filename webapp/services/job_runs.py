@@ -17,6 +17,11 @@ def create_queued(
     workspace_id: int | None = None,
     message: str = "Waiting for a worker",
 ) -> int:
+    if workspace_id is None and connection_id is not None:
+        from webapp.models import Connection
+
+        connection = db.session.get(Connection, connection_id)
+        workspace_id = connection.workspace_id if connection is not None else None
     run = JobRun(
         kind=kind,
         rq_job_id=rq_job_id,

@@ -9,13 +9,24 @@ def register_blueprints(app: Flask) -> None:
         dashboard,
         health,
         home,
+        job_status,
         members,
         oauth,
         platforms,
         workspace_settings,
     )
 
-    for module in (auth, health, home, dashboard, oauth, platforms, members, workspace_settings):
+    for module in (
+        auth,
+        health,
+        home,
+        dashboard,
+        job_status,
+        oauth,
+        platforms,
+        members,
+        workspace_settings,
+    ):
         app.register_blueprint(module.bp)
     from webapp.views.nav import register_nav
 

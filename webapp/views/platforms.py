@@ -162,10 +162,23 @@ def connection(connection_id: int):  # noqa: ANN201
         connection=conn,
         platform=platform_registry().get(conn.platform_key),
         runs=job_runs.recent(connection_id=conn.id, limit=20),
+        watch_run=request.args.get("run", type=int),
         can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
         manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
         form=ConfirmForm(),
     )
+
+
+@bp.post("/connections/<int:connection_id>/auto-tagging")
+def enable_auto_tagging(connection_id: int):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    conn = connections.get_in_workspace(actor.workspace_id, connection_id)
+    platform = platform_registry().get(conn.platform_key)
+    if platform is None or not platform.capabilities.auto_tagging:
+        abort(400, "This platform's auto-tagging cannot be changed from SourceLoop.")
+    run_id = connections.request_auto_tagging(actor, conn)
+    flash("Switching auto-tagging on. This page updates when it is done.", "info")
+    return redirect(url_for("platforms.connection", connection_id=conn.id, run=run_id), 303)
 
 
 @bp.post("/connections/<int:connection_id>/disconnect")
