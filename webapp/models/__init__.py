@@ -2,6 +2,7 @@
 
 from webapp.models.audit import AuditEvent
 from webapp.models.connection import Connection, Credential
+from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.intake import ApiKey, ConversionEvent, TrackingSettings
 from webapp.models.job_run import JobRun
 from webapp.models.tracking import (
@@ -16,6 +17,10 @@ from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
 __all__ = [
+    "AdEntity",
+    "GoalDiagnosticsDaily",
+    "InsightDaily",
+    "InsightSyncState",
     "ApiKey",
     "ConversionEvent",
     "TrackingSettings",
