@@ -3,13 +3,14 @@ disconnect, reset. Each function owns its transaction and writes the audit log."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
 from sqlalchemy import delete, select
 
 from platforms.base import AdAccount
 from webapp.extensions import db
 from webapp.models import Connection, Credential, Membership
+from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.types import utcnow
 from webapp.services import audit
@@ -20,8 +21,12 @@ from webapp.services.errors import Conflict, NotFound, ServiceError
 SYNCED_DATA_MODELS: list[type] = []
 # Insights (issue 7): hierarchy, daily metrics, sync state, goal diagnostics.
 SYNCED_DATA_MODELS.extend([AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState])
-# Called with a connection id after it is created or reconnected (e.g. enqueue a first sync).
-ON_CONNECTED: list[Callable[[int], None]] = []
+# Insights (issue 7): hierarchy, daily metrics, sync state, goal diagnostics.
+SYNCED_DATA_MODELS.extend([AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState])
+# "module:function(connection_id)" called after a connection is created or reconnected (to
+# enqueue its first checks, backfill, sync). Strings, resolved when called, so that importing
+# this module registers nothing and imports no job code.
+ON_CONNECTED: list[str] = ["jobs.connection_jobs:on_connected"]
 
 
 def get_in_workspace(workspace_id: int, connection_id: int) -> Connection:
@@ -117,9 +122,14 @@ def connect_account(actor: Membership, credential: Credential, account: AdAccoun
         reconnected=existing is not None,
     )
     db.session.commit()
-    for hook in ON_CONNECTED:
-        hook(connection.id)
+    _run_connected_hooks(connection.id)
     return connection
+
+
+def _run_connected_hooks(connection_id: int) -> None:
+    for target in ON_CONNECTED:
+        module_name, _, attr = target.partition(":")
+        getattr(importlib.import_module(module_name), attr)(connection_id)
 
 
 def reconnect(
@@ -157,8 +167,7 @@ def reconnect(
         target=f"{connection.platform_key}:{connection.account_id}",
     )
     db.session.commit()
-    for hook in ON_CONNECTED:
-        hook(connection.id)
+    _run_connected_hooks(connection.id)
     return connection
 
 
@@ -234,3 +243,24 @@ def mark_reconnect_needed(connection_id: int, reason: str) -> None:
             reason=reason[:200],
         )
         db.session.commit()
+
+
+def request_auto_tagging(actor: Membership, connection: Connection) -> int:
+    """Ask the platform (in a job) to switch auto-tagging on; returns the run id to watch."""
+    from jobs.connection_jobs import set_auto_tagging
+    from jobs.enqueue import enqueue
+    from jobs.queues import DEFAULT
+
+    if connection.status != Connection.ACTIVE:
+        raise ServiceError("Reconnect this account before changing its settings.")
+    audit.record(
+        "connection.auto_tagging_enable_requested",
+        workspace_id=actor.workspace_id,
+        actor_id=actor.user_id,
+        target=f"{connection.platform_key}:{connection.account_id}",
+    )
+    db.session.commit()
+    run_id = enqueue(set_auto_tagging, queue=DEFAULT, connection_id=connection.id, enabled=True)
+    if run_id is None:
+        raise Conflict("A change is already in progress for this account.")
+    return run_id
