@@ -11,7 +11,6 @@ from platforms.base import AdAccount
 from webapp.extensions import db
 from webapp.models import Connection, Credential, Membership
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
-from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services.errors import Conflict, NotFound, ServiceError
@@ -19,8 +18,6 @@ from webapp.services.errors import Conflict, NotFound, ServiceError
 # Models holding data synced for one connection (``connection_id`` column). Areas that add such
 # data register their models here so that Reset clears it.
 SYNCED_DATA_MODELS: list[type] = []
-# Insights (issue 7): hierarchy, daily metrics, sync state, goal diagnostics.
-SYNCED_DATA_MODELS.extend([AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState])
 # Insights (issue 7): hierarchy, daily metrics, sync state, goal diagnostics.
 SYNCED_DATA_MODELS.extend([AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState])
 # "module:function(connection_id)" called after a connection is created or reconnected (to
