@@ -5,6 +5,14 @@ from webapp.models.connection import Connection, Credential
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.intake import ApiKey, ConversionEvent, TrackingSettings
 from webapp.models.job_run import JobRun
+from webapp.models.push import (
+    AdjustmentDelivery,
+    ConversionDelivery,
+    GoalMapping,
+    PlatformGoal,
+    PushConfig,
+    PushRun,
+)
 from webapp.models.tracking import (
     AdClick,
     Conversion,
@@ -17,6 +25,12 @@ from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
 __all__ = [
+    "AdjustmentDelivery",
+    "ConversionDelivery",
+    "GoalMapping",
+    "PlatformGoal",
+    "PushConfig",
+    "PushRun",
     "AdEntity",
     "GoalDiagnosticsDaily",
     "InsightDaily",
