@@ -63,6 +63,9 @@ def test_environ(database_url: str, redis_url: str, **extra: str) -> dict[str, s
     }
 
 
+test_environ.__test__ = False  # a helper, not a test, wherever it is imported
+
+
 def make_app(database_url: str, redis_url: str, **overrides: object) -> Flask:
     from webapp import create_app
 
