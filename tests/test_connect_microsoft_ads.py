@@ -395,3 +395,27 @@ def test_cli_lists_connections_and_rotates_keys(ms_app, world, emulator) -> None
     finally:
         ms_app.config["TOKEN_ENCRYPTION_KEYS"] = old_keys
         ms_app.extensions.pop("sourceloop_fernet", None)
+
+
+def test_tokens_never_reach_logs_or_pages(ms_app, world, emulator, caplog) -> None:  # noqa: ANN001
+    import logging
+
+    from webapp.services.credentials import session_for_connection
+
+    caplog.set_level(logging.DEBUG)
+    admin = client_as(ms_app, "admin")
+    picker_url = sign_in(admin, emulator, world.workspace_id)
+    pages = [admin.get(picker_url).get_data(as_text=True)]
+    pick(admin, picker_url, "80000011")
+    connection = db.session.scalar(select(Connection))
+    connection.credential.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    session_for_connection(connection.id)  # a refresh, logged
+    db.session.expire_all()
+    credential = db.session.scalar(select(Credential))
+    for path in ("/setup/platforms", f"/setup/connections/{connection.id}", "/setup/workspace/"):
+        pages.append(admin.get(f"/w/{world.workspace_id}{path}").get_data(as_text=True))
+    secrets_ = [credential.access_token, credential.refresh_token, "sourceloop-dev-secret"]
+    haystack = caplog.text + "".join(pages)
+    for secret in secrets_:
+        assert secret and secret not in haystack

@@ -57,6 +57,12 @@ def test_admin_connects_an_account_in_the_browser(served, page, tmp_path) -> Non
         "button", name="Connect this account"
     ).click()
 
+    # The agency can connect more accounts from the same sign-in; this one is marked done.
+    assert page.get_by_text("Connected Fabrikam Outdoor US (Account ID 80000011)").is_visible()
+    row = page.locator('tr[data-account-id="80000011"]')
+    assert row.get_by_text("Already connected").is_visible()
+    page.get_by_role("link", name="Done").click()
+
     page.wait_for_url(lambda url: url.endswith("/setup/platforms"))
     card = page.locator('[data-platform="microsoft_ads"]')
     assert card.locator(".pill", has_text="Connected").is_visible()

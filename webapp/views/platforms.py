@@ -135,8 +135,14 @@ def accounts(key: str):  # noqa: ANN201
             flash(exc.message, "error")
             return redirect(url_for("platforms.accounts", key=key, grant=credential.id), 303)
         flash(
-            f"Connected {connection.account_name} (Account ID {connection.account_id}).", "success"
+            f"Connected {connection.account_name} (Account ID {connection.account_id}).",
+            "success",
         )
+        connected = connections.connected_account_ids(actor.workspace_id, key)
+        if any(
+            a.eligible and a.ref.account_id not in connected for a in listed
+        ):  # agencies connect many accounts from one sign-in
+            return redirect(url_for("platforms.accounts", key=key, grant=credential.id), 303)
         return redirect(url_for("platforms.index"), 303)
 
     already = connections.connected_account_ids(actor.workspace_id, key)
