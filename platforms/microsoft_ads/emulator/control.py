@@ -273,3 +273,24 @@ def metrics() -> Any:
         return _bad("need start and end as YYYY-MM-DD")
     with world.lock:
         return jsonify(totals(world, level, ids, start, end))
+
+
+@bp.post("/late_attribution")
+def late_attribution() -> Any:
+    """Credit late conversions: from ``since`` on, ``percent`` of each day's clicks convert
+    after the fact, so a re-pull of recent days must see higher conversions and revenue."""
+    world = get_world()
+    body = _json()
+    account_id = str(body.get("account_id") or "")
+    if account_id not in world.accounts:
+        return _bad("unknown account_id", 404)
+    try:
+        since = date.fromisoformat(str(body["since"]))
+        percent = int(body.get("percent", 10))
+    except (KeyError, ValueError):
+        return _bad("need since (YYYY-MM-DD) and an integer percent")
+    if not 0 <= percent <= 100:
+        return _bad("percent must be between 0 and 100")
+    with world.lock:
+        world.late_attribution[account_id] = (since, percent)
+    return jsonify({"account_id": account_id, "since": since.isoformat(), "percent": percent})

@@ -40,7 +40,8 @@ class Stats:
         return self.impressions == 0 and self.clicks == 0
 
 
-def stats_for(key: str, day: date) -> Stats:
+def stats_for(key: str, day: date, late_percent: int = 0) -> Stats:
+    """``late_percent`` of the day's clicks converted late (see ``late_percent_for``)."""
     digest = hashlib.sha256(f"{key}|{day.isoformat()}".encode()).digest()
     n = [int.from_bytes(digest[i : i + 4], "big") for i in range(0, 24, 4)]
     if n[0] % 10 == 0:
@@ -49,8 +50,17 @@ def stats_for(key: str, day: date) -> Stats:
     clicks = impressions * (1 + n[2] % 8) // 100
     spend = clicks * (20 + n[3] % 180)
     conversions = clicks * (n[4] % 10)
+    if late_percent:
+        conversions += clicks * late_percent
     revenue = conversions * (500 + n[5] % 5000) // 100
     return Stats(impressions, clicks, spend, conversions, revenue)
+
+
+def late_percent_for(world: World, account_id: str, day: date) -> int:
+    """Late attribution armed through the control API: conversions credited after the fact to
+    days on or after ``since`` (Microsoft keeps attributing conversions for days afterwards)."""
+    late = world.late_attribution.get(account_id)
+    return late[1] if late is not None and day >= late[0] else 0
 
 
 def has_data(account: Account, day: date, today: date) -> bool:
@@ -80,7 +90,8 @@ def ad_rows(world: World, account_id: str, day: date) -> Iterator[Row]:
         group = world.ad_groups[ad.ad_group_id]
         campaign = world.campaigns[group.campaign_id]
         if campaign.account_id == account_id:
-            yield Row(day, account_id, campaign.id, group.id, ad.id, stats_for(ad.id, day))
+            late = late_percent_for(world, account_id, day)
+            yield Row(day, account_id, campaign.id, group.id, ad.id, stats_for(ad.id, day, late))
 
 
 def rows(world: World, level: str, account_ids: list[str], start: date, end: date) -> list[Row]:
@@ -107,7 +118,8 @@ def _level_rows(world: World, level: str, account_id: str, day: date) -> list[Ro
     if level == "campaign":
         for c in world.campaigns.values():
             if c.account_id == account_id and c.campaign_type == "PerformanceMax":
-                groups[(c.id, "")] = stats_for(c.id, day)
+                late = late_percent_for(world, account_id, day)
+                groups[(c.id, "")] = stats_for(c.id, day, late)
     return [Row(day, account_id, cid, gid, "", s) for (cid, gid), s in sorted(groups.items())]
 
 

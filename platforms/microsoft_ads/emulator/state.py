@@ -12,7 +12,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .config import EmulatorConfig
@@ -128,6 +128,8 @@ class World:
             self.reports: dict[str, ReportJob] = {}
             self.faults: list[InjectedFault] = []
             self.calls: list[dict[str, Any]] = []
+            # account id -> (first day, percent of clicks converting late); see metrics.py
+            self.late_attribution: dict[str, tuple[date, int]] = {}
             self._report_ids: Iterator[int] = itertools.count(30000001000001)
             for msclkid, (acc, camp, group, ad, hours) in SEEDED_CLICKS.items():
                 at = self.seeded_at - timedelta(hours=hours)

@@ -174,3 +174,33 @@ def test_injected_report_error(api: Api, client: FlaskClient, clock: Clock) -> N
     statuses = [api(POLL, {"ReportRequestId": report_id}, account=None).json["ReportRequestStatus"]["Status"]
                 for _ in range(3)]  # fmt: skip
     assert statuses == ["Pending", "Pending", "Error"]
+
+
+def test_late_attribution_raises_conversions_from_its_first_day_only(
+    client: FlaskClient, clock: Clock
+) -> None:
+    today = clock.now.date()
+    old = (today - timedelta(days=14), today - timedelta(days=8))
+    recent = (today - timedelta(days=7), today - timedelta(days=1))
+
+    def totals(start: date, end: date, level: str = "campaign") -> dict[str, Any]:
+        url = f"/_emulator/metrics?account_id=80000011&level={level}&start={start}&end={end}"
+        return client.get(url).json
+
+    before = {span: totals(*span) for span in (old, recent)}
+    before_ad = totals(*recent, level="ad")
+    armed = client.post(
+        "/_emulator/late_attribution",
+        json={"account_id": "80000011", "since": recent[0].isoformat(), "percent": 20},
+    )
+    assert armed.status_code == 200
+    assert totals(*old) == before[old]  # days before `since` keep their numbers
+    after = totals(*recent)
+    assert after["clicks"] == before[recent]["clicks"] and after["rows"] == before[recent]["rows"]
+    assert float(after["conversions"]) > float(before[recent]["conversions"])
+    assert float(after["revenue"]) > float(before[recent]["revenue"])
+    assert float(totals(*recent, level="ad")["conversions"]) > float(before_ad["conversions"])
+    bad = client.post("/_emulator/late_attribution", json={"account_id": "nope", "since": "x"})
+    assert bad.status_code == 404
+    assert client.post("/_emulator/reset").status_code == 200
+    assert totals(*recent) == before[recent]
