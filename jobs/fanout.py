@@ -38,7 +38,9 @@ def _enqueue_for(kind: str, connection_id: int) -> bool:
 
 # kind → "module:function(connection_id) -> bool" enqueuing that kind's per-connection job.
 # Resolved when a fan-out runs, so importing this module imports nothing else.
-PER_CONNECTION: dict[str, str] = {}
+PER_CONNECTION: dict[str, str] = {
+    "pull": "jobs.pull:enqueue_for_connection",
+}
 
 
 @job("push_fanout")
