@@ -45,3 +45,44 @@ def schedule(list_only: bool, sync: bool) -> None:
         click.echo(
             f"{row.id:<24} {row.cron:<14} {row.queue:<8} next={next_run:<24} {row.func} [{state}]"
         )
+
+
+@jobs_cli.command("pull")
+@click.option("--connection", "connection_id", type=int, help="Only this connection id.")
+@click.option(
+    "--days", type=click.IntRange(1, 3 * 365), help="Pull this many days up to yesterday."
+)
+@click.option("--enqueue", is_flag=True, help="Put the pulls on the pull queue instead.")
+def pull_command(connection_id: int | None, days: int | None, enqueue: bool) -> None:
+    """Pull hierarchy, daily metrics and diagnostics now (all active connections by default).
+
+    Runs here, one connection after the other; a failing connection is reported and the others
+    still run. Without --days: the first pull backfills, later ones re-sync 14 days."""
+    from platforms.errors import PlatformError
+    from webapp.services.connections import active_connection_ids
+    from webapp.services.errors import ServiceError
+    from webapp.services.insights_sync import run_pull
+
+    ids = [connection_id] if connection_id is not None else active_connection_ids()
+    if not ids:
+        click.echo("no active connections")
+        return
+    failed = 0
+    for cid in ids:
+        if enqueue:
+            from jobs.enqueue import enqueue as put
+            from jobs.pull import pull
+            from jobs.queues import PULL
+
+            run_id = put(pull, queue=PULL, connection_id=cid, **({"days": days} if days else {}))
+            click.echo(f"connection {cid}: enqueued (run {run_id})")
+            continue
+        try:
+            summary = run_pull(cid, days=days, progress=lambda pct, msg: None)
+        except (PlatformError, ServiceError) as exc:
+            failed += 1
+            click.echo(f"connection {cid}: FAILED: {exc.message}", err=True)
+            continue
+        click.echo(f"connection {cid}: {summary}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(ids)} connection(s) failed")

@@ -232,3 +232,20 @@ def test_fanout_pulls_every_active_account_on_the_pull_queue(
     assert db.session.scalar(
         select(func.count()).select_from(InsightDaily).where(InsightDaily.connection_id == ok)
     )
+
+
+def test_cli_pulls_one_connection_or_all(ms_app, world, emulator, msads) -> None:  # noqa: ANN001
+    cid = connect(ms_app, world, emulator, "80000012")
+    runner = ms_app.test_cli_runner()
+    result = runner.invoke(args=["jobs", "pull", "--connection", str(cid), "--days", "2"])
+    assert result.exit_code == 0, result.output
+    end = last_complete_day()
+    assert (
+        f"connection {cid}: " in result.output
+        and f"{end - timedelta(days=1)} to {end}" in result.output
+    )
+    assert_totals_match(emulator, cid, "80000012", end - timedelta(days=1), end)
+    assert runner.invoke(args=["jobs", "pull", "--days", "0"]).exit_code == 2
+    _arm(emulator, operation="GetCampaignsByAccountId", kind="internal", count=20)
+    failed = runner.invoke(args=["jobs", "pull", "--days", "1"])
+    assert failed.exit_code == 1 and "FAILED" in failed.output
