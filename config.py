@@ -36,6 +36,10 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     ratelimit_storage_url: str = "memory://"
     log_level: str = "INFO"
+    # Multiplies every job retry delay (tests and demos shrink backoff; 1.0 in production).
+    job_retry_scale: float = 1.0
+    # How long a push job holds claimed ledger rows before another job may take them.
+    push_lease_seconds: int = 300
     platform_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -69,6 +73,8 @@ class Settings:
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_HEADERS_ENABLED": True,
             "LOG_LEVEL": self.log_level,
+            "JOB_RETRY_SCALE": self.job_retry_scale,
+            "PUSH_LEASE_SECONDS": self.push_lease_seconds,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
         }
 
@@ -99,6 +105,19 @@ def _validate_fernet_keys(keys: tuple[str, ...]) -> None:
                 "`python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'`)"
             ) from exc
+
+
+def _number(env_vars: Mapping[str, str], name: str, default: float) -> float:
+    raw = env_vars.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0")
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -146,5 +165,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         or (env_vars.get("REDIS_URL", "").strip() if env == "production" else "")
         or defaults.ratelimit_storage_url,
         log_level=env_vars.get("LOG_LEVEL", "").strip().upper() or defaults.log_level,
+        job_retry_scale=_number(env_vars, "JOB_RETRY_SCALE", defaults.job_retry_scale),
+        push_lease_seconds=int(
+            _number(env_vars, "PUSH_LEASE_SECONDS", defaults.push_lease_seconds)
+        ),
         platform_settings=platform_settings,
     )

@@ -40,6 +40,7 @@ def _enqueue_for(kind: str, connection_id: int) -> bool:
 # Resolved when a fan-out runs, so importing this module imports nothing else.
 PER_CONNECTION: dict[str, str] = {
     "pull": "jobs.pull:enqueue_for_connection",
+    "push": "jobs.push:enqueue_for_connection",
 }
 
 

@@ -145,6 +145,7 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         if isinstance(exc, AccessTokenExpired):
             _force_refresh(kwargs.get("connection_id"))
         delay = exc.retry_after if isinstance(exc, RateLimited) else backoff_delay(attempt)
+        delay *= float(current_app.config.get("JOB_RETRY_SCALE", 1.0))
         job_runs.mark_retrying(run_id, f"retrying in {delay:.0f}s: {exc}")
         schedule_retry(wrapper, delay, attempt=attempt + 1, kwargs={**kwargs, "run_id": run_id})
         log.warning("%s run %s will retry in %.0fs: %s", kind, run_id, delay, exc)

@@ -11,6 +11,7 @@ from platforms.base import AdAccount
 from webapp.extensions import db
 from webapp.models import Connection, Credential, Membership
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
+from webapp.models.push import AdjustmentDelivery, ConversionDelivery, PlatformGoal, PushRun
 from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services.errors import Conflict, NotFound, ServiceError
@@ -20,10 +21,12 @@ from webapp.services.errors import Conflict, NotFound, ServiceError
 SYNCED_DATA_MODELS: list[type] = []
 # Insights (issue 7): hierarchy, daily metrics, sync state, goal diagnostics.
 SYNCED_DATA_MODELS.extend([AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState])
+# Push (issue 6): the delivery ledger, push runs and the goals seen at the platform.
+SYNCED_DATA_MODELS.extend([AdjustmentDelivery, ConversionDelivery, PushRun, PlatformGoal])
 # "module:function(connection_id)" called after a connection is created or reconnected (to
 # enqueue its first checks, backfill, sync). Strings, resolved when called, so that importing
 # this module registers nothing and imports no job code.
-ON_CONNECTED: list[str] = ["jobs.connection_jobs:on_connected"]
+ON_CONNECTED: list[str] = ["jobs.connection_jobs:on_connected", "jobs.push:on_connected"]
 
 
 def get_in_workspace(workspace_id: int, connection_id: int) -> Connection:

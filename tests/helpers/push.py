@@ -1,0 +1,172 @@
+"""Building blocks for push tests: a connected Microsoft Ads account (through the real connect
+flow against the emulator), a push configuration, conversions with captured clicks, and the
+emulator's read-back of what it received."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import requests
+from sqlalchemy import select
+
+from tests.conftest import client_as
+from tests.test_connect_microsoft_ads import pick, sign_in
+from webapp.extensions import db
+from webapp.models import AdClick, Connection, Conversion, Membership, Visitor
+from webapp.models.types import utcnow
+
+US_ACCOUNT = "80000011"
+CLOSED_WON = "60000001"  # 60 days old, VariableValue USD
+QUALIFIED_LEAD = "60000002"  # customer scope, enhanced conversions
+DEMO_BOOKED = "60000003"  # younger than two hours → 5615
+LEGACY_SIGNUP = "60000005"  # paused
+
+
+def connect(app, world, emulator: str, account_id: str = US_ACCOUNT) -> int:  # noqa: ANN001
+    admin = client_as(app, "admin")
+    response = pick(admin, sign_in(admin, emulator, world.workspace_id), account_id)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return db.session.scalar(select(Connection.id).where(Connection.account_id == account_id))
+
+
+def admin_membership(world) -> Membership:  # noqa: ANN001
+    return db.session.get(Membership, world.memberships["admin"])
+
+
+def configure(
+    world,  # noqa: ANN001
+    connection_id: int,
+    goals: dict[str, str],
+    *,
+    enhanced: bool = False,
+    modes: dict[str, tuple[str, str]] | None = None,
+    currency: str = "USD",
+    enabled: bool = True,
+) -> None:
+    """Map events to goal ids the way the Configure page does (goals read from the API)."""
+    from webapp.services import push_config
+
+    push_config.fetch_goals(connection_id)
+    modes = modes or {}
+    inputs = [
+        push_config.MappingInput(event, goal_id, *modes.get(event, ("event", "")))
+        for event, goal_id in goals.items()
+    ]
+    connection = db.session.get(Connection, connection_id)
+    errors = push_config.save(
+        admin_membership(world),
+        connection,
+        enabled=enabled,
+        enhanced_conversions=enhanced,
+        default_currency=currency,
+        mappings=inputs,
+    )
+    assert errors == {}, errors
+
+
+def click_id() -> str:
+    return secrets.token_hex(16)
+
+
+def add_conversion(
+    workspace_id: int,
+    event: str = "purchase",
+    *,
+    occurred_at: datetime | None = None,
+    clicked_at: datetime | None = None,
+    msclkid: str | None = None,
+    value: str | None = "120.50",
+    currency: str | None = "USD",
+    email_sha256: str | None = None,
+    with_click: bool = True,
+) -> tuple[int, str | None]:
+    """A visitor, optionally a captured msclkid click, and a conversion; → (id, click id)."""
+    occurred_at = occurred_at or utcnow() - timedelta(minutes=5)
+    visitor = Visitor(workspace_id=workspace_id, uid=secrets.token_hex(8))
+    db.session.add(visitor)
+    db.session.flush()
+    clicked = None
+    if with_click:
+        clicked = click_id()
+        db.session.add(
+            AdClick(
+                workspace_id=workspace_id,
+                visitor_id=visitor.id,
+                click_param="msclkid",
+                click_id=clicked,
+                clicked_at=clicked_at or occurred_at - timedelta(hours=2),
+            )
+        )
+    conversion = Conversion(
+        workspace_id=workspace_id,
+        visitor_id=visitor.id,
+        event=event,
+        occurred_at=occurred_at,
+        value=Decimal(value) if value is not None else None,
+        currency=currency,
+        external_id=secrets.token_hex(8),
+        source="api",
+        msclkid=msclkid,
+        email_sha256=email_sha256,
+        properties={},
+    )
+    db.session.add(conversion)
+    db.session.commit()
+    return conversion.id, msclkid or clicked
+
+
+def received(emulator: str, account_id: str = US_ACCOUNT) -> list[dict]:
+    response = requests.get(
+        f"{emulator}/_emulator/conversions", params={"account_id": account_id}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()["conversions"]
+
+
+def accepted_click_ids(emulator: str, account_id: str = US_ACCOUNT) -> list[str]:
+    """Click ids Microsoft counted (duplicates it ignored and rejected rows left out)."""
+    return [
+        r["Request"].get("MicrosoftClickId")
+        for r in received(emulator, account_id)
+        if r["Status"] == "Accepted"
+    ]
+
+
+def arm(emulator: str, operation: str, kind: str, count: int = 1, **extra: object) -> None:
+    response = requests.post(
+        f"{emulator}/_emulator/faults",
+        json={"operation": operation, "kind": kind, "count": count, **extra},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+
+def reconnect(app, world, emulator: str, connection_id: int) -> None:  # noqa: ANN001
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.conftest import csrf_token
+
+    admin = client_as(app, "admin")
+    picker_url = sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
+    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+    done = admin.post(
+        picker_url,
+        data={
+            "grant": grant,
+            "reconnect": str(connection_id),
+            "csrf_token": csrf_token(admin, picker_url),
+        },
+    )
+    assert done.status_code == 303
+
+
+def revoke_grant(emulator: str, connection_id: int) -> None:
+    """Microsoft revokes the refresh token and the access token has run out."""
+    requests.post(
+        f"{emulator}/_emulator/users/alex@fabrikam-agency.example/revoke", timeout=10
+    ).raise_for_status()
+    connection = db.session.get(Connection, connection_id)
+    connection.credential.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()

@@ -1,0 +1,117 @@
+"""Eligibility: every state a mapped conversion can be in, with its reason, and the choice of
+click id (the sender's own first, else the visitor's most recent msclkid in the 90 days before)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from webapp.services.push_eligibility import (
+    ELIGIBLE,
+    NOT_ELIGIBLE,
+    WAITING,
+    Click,
+    GoalFacts,
+    _best_click,
+    decide,
+)
+
+NOW = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
+GOAL = GoalFacts("Closed won", is_active=True, status="Active", enhanced_conversions=False)
+ENHANCED = GoalFacts("Qualified lead", is_active=True, status="Active", enhanced_conversions=True)
+OLD_CLICK = Click("a" * 32, NOW - timedelta(days=2))
+
+
+def verdict(**kwargs):  # noqa: ANN003, ANN201
+    base = {"occurred_at": NOW - timedelta(hours=3), "now": NOW, "goal": GOAL, "click": OLD_CLICK}
+    return decide(**{**base, **kwargs})
+
+
+def test_a_conversion_with_a_settled_click_and_goal_is_eligible() -> None:
+    v = verdict()
+    assert (v.state, v.click_id, v.hash_only) == (ELIGIBLE, "a" * 32, False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "state", "words"),
+    [
+        ({"goal": None}, NOT_ELIGIBLE, "no longer exists"),
+        (
+            {"goal": GoalFacts("Legacy signup", False, "Paused", False)},
+            NOT_ELIGIBLE,
+            "“Legacy signup” is paused",
+        ),
+        ({"occurred_at": NOW - timedelta(days=91)}, NOT_ELIGIBLE, "older than 90 days"),
+        ({"occurred_at": NOW + timedelta(hours=1)}, WAITING, "in the future"),
+        ({"click": None}, NOT_ELIGIBLE, "No Microsoft click id"),
+        (
+            {"click": None, "click_after_conversion": True},
+            NOT_ELIGIBLE,
+            "happened before the visitor's Microsoft ad click",
+        ),
+        (
+            {"click": Click("b" * 32, NOW - timedelta(minutes=20))},
+            WAITING,
+            "less than an hour old",
+        ),
+        (
+            {"goal": GoalFacts("Demo booked", True, "Active", False, created_at=NOW)},
+            WAITING,
+            "less than two hours old",
+        ),
+        (
+            {
+                "goal": GoalFacts(
+                    "Demo booked", True, "Active", False, too_recent_until=NOW + timedelta(hours=1)
+                )
+            },
+            WAITING,
+            "less than two hours old",
+        ),
+        ({"click": None, "has_hash": True}, NOT_ELIGIBLE, "Turning on enhanced conversions"),
+        (
+            {"click": None, "has_hash": True, "enhanced_opt_in": True},
+            NOT_ELIGIBLE,
+            "does not have enhanced conversions enabled",
+        ),
+    ],
+)
+def test_each_state_comes_with_its_reason(kwargs: dict, state: str, words: str) -> None:
+    v = verdict(**kwargs)
+    assert v.state == state
+    assert words in v.reason
+
+
+def test_waiting_says_when_to_try_again() -> None:
+    clicked = NOW - timedelta(minutes=20)
+    v = verdict(click=Click("b" * 32, clicked))
+    assert v.retry_at == clicked + timedelta(hours=1)
+
+
+def test_hash_only_goes_only_to_enhanced_goals_and_only_when_opted_in() -> None:
+    v = verdict(click=None, goal=ENHANCED, has_hash=True, enhanced_opt_in=True)
+    assert (v.state, v.hash_only, v.click_id) == (ELIGIBLE, True, None)
+    assert verdict(click=None, goal=ENHANCED, has_hash=True).state == NOT_ELIGIBLE
+    assert verdict(click=None, goal=ENHANCED, enhanced_opt_in=True).state == NOT_ELIGIBLE
+
+
+def test_a_click_id_supplied_by_the_sender_has_no_time_and_is_not_held_back() -> None:
+    assert verdict(click=Click("c" * 32, None)).state == ELIGIBLE
+
+
+def test_the_most_recent_click_before_the_conversion_within_90_days_wins() -> None:
+    occurred = NOW
+    clicks = [
+        (NOW - timedelta(days=100), "too-old"),
+        (NOW - timedelta(days=10), "older"),
+        (NOW - timedelta(days=1), "newest-before"),
+        (NOW + timedelta(hours=1), "after"),
+    ]
+    found = _best_click(clicks, occurred)
+    assert found.click == Click("newest-before", NOW - timedelta(days=1))
+    assert not found.click_after_conversion
+    only_after = _best_click([(NOW + timedelta(hours=1), "after")], occurred)
+    assert only_after.click is None and only_after.click_after_conversion
+    only_old = _best_click([(NOW - timedelta(days=91), "old")], occurred)
+    assert only_old.click is None and not only_old.click_after_conversion

@@ -1,0 +1,247 @@
+"""One push of one connection: refresh the goals, plan eligible conversions into the ledger,
+then send claimed batches (≤ the platform's batch size) and record every row's verdict.
+
+Errors follow the job runtime's mapping: a rate limit, server error or timeout releases the batch
+in flight (rows already recorded as sent stay sent, so nothing accepted is resent) and raises,
+and the runtime retries with backoff; an access token refused as expired is refreshed once and
+the call repeated; a revoked grant releases the batch and raises ``ReconnectRequired``, so rows
+wait, pending, until a person reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import current_app
+
+from platforms.base import ConversionAdjustment, ConversionUpload
+from platforms.errors import AccessTokenExpired
+from webapp.extensions import db
+from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
+from webapp.models.types import utcnow
+from webapp.services import push_config, push_ledger
+from webapp.services.errors import NotFound
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class PushSummary:
+    connection_id: int
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+    planned: int = 0
+    adjustments_sent: int = 0
+    adjustments_failed: int = 0
+    api_calls: int = 0
+    skipped: str = ""
+    calls_by_goal: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        if self.skipped:
+            return f"connection {self.connection_id}: skipped ({self.skipped})"
+        return (
+            f"connection {self.connection_id}: {self.sent} sent, {self.failed} failed, "
+            f"{self.waiting} waiting, {self.adjustments_sent} adjustment(s) sent, "
+            f"{self.api_calls} upload call(s)"
+        )
+
+
+class _Caller:
+    """Calls the plugin, refreshing an access token the platform called expired once per run."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.refreshed = False
+
+    def __call__(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except AccessTokenExpired:
+            if self.refreshed or not hasattr(self.session, "force_refresh"):
+                raise
+            self.refreshed = True
+            log.info("access token refused as expired; refreshing once")
+            self.session.force_refresh()
+            return fn()
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=int(current_app.config.get("PUSH_LEASE_SECONDS", 300)))
+
+
+def run(
+    connection_id: int,
+    *,
+    job_run_id: int | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> PushSummary:
+    from webapp.services.credentials import session_for_connection
+
+    summary = PushSummary(connection_id)
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFound("No such connection.")
+    if connection.status != Connection.ACTIVE:
+        summary.skipped = f"connection is {connection.health.lower()}"
+        return summary
+    config = push_config.config_for(connection_id)
+    if not config.enabled:
+        summary.skipped = "pushing is switched off"
+        return summary
+    platform = push_config.platform_for(connection)
+    account = push_config.account_ref(connection)
+    push_run = PushRun(connection_id=connection_id, job_run_id=job_run_id, started_at=utcnow())
+    db.session.add(push_run)
+    db.session.commit()
+    run_id = push_run.id
+    try:
+        session = session_for_connection(connection_id)
+        call = _Caller(session)
+        goals = call(lambda: platform.list_conversion_goals(session, account))
+        push_config.record_goals(connection_id, goals)
+        mappings = push_config.mappings_for(connection_id)
+        plan = push_ledger.plan(
+            connection,
+            config,
+            mappings,
+            push_config.goal_facts(connection_id),
+            click_param=platform.click_id_param or "msclkid",
+            now=utcnow(),
+        )
+        summary.planned, summary.waiting = plan.planned, plan.waiting
+        _send_conversions(summary, platform, session, account, call, progress)
+        if platform.capabilities.adjustments:
+            push_ledger.plan_adjustments(connection, mappings, utcnow())
+            _send_adjustments(summary, platform, session, account, call)
+        summary.waiting += _count_waiting(connection_id)
+        return summary
+    except Exception as exc:
+        _finish(run_id, summary, f"stopped: {exc}"[:500])
+        raise
+    finally:
+        if db.session.get(PushRun, run_id).finished_at is None:
+            _finish(run_id, summary, summary.text[:500])
+
+
+def _send_conversions(summary, platform, session, account, call, progress) -> None:  # noqa: ANN001
+    D = ConversionDelivery
+    retryable = getattr(platform, "row_error_is_retryable", lambda code: False)
+    explain = getattr(platform, "explain_error", lambda code, message=None: message or code or "")
+    total = max(1, summary.planned)
+    while True:
+        now = utcnow()
+        token, rows = push_ledger.claim(
+            D, summary.connection_id, platform.max_batch_size, _lease(), now
+        )
+        if not rows:
+            return
+        uploads = [
+            ConversionUpload(
+                row_id=row.id,
+                goal_name=row.goal_name,
+                occurred_at=row.conversion_time,
+                click_id=row.click_id,
+                value=row.value,
+                currency=row.currency,
+                hashed_email=row.hashed_email,
+                hashed_phone=row.hashed_phone,
+            )
+            for row in rows
+        ]
+        try:
+            outcomes = call(lambda u=uploads: platform.push_conversions(session, account, u))
+        except BaseException:
+            push_ledger.release(D, token)
+            raise
+        summary.api_calls += 1
+        for name in {row.goal_name for row in rows}:
+            summary.calls_by_goal[name] = summary.calls_by_goal.get(name, 0) + 1
+        done = push_ledger.record(
+            D, token, rows, outcomes, now=utcnow(), retryable=retryable, explain=explain
+        )
+        push_config.mark_goal_too_recent(
+            summary.connection_id,
+            set(done.too_recent_goals),
+            utcnow() + push_ledger.RETRYABLE_ROW_DELAY,
+        )
+        db.session.commit()
+        summary.sent += done.sent
+        summary.failed += done.failed
+        if progress is not None:
+            pct = min(95, int(100 * (summary.sent + summary.failed) / total))
+            progress(pct, f"{summary.sent} sent, {summary.failed} failed")
+
+
+def _send_adjustments(summary, platform, session, account, call) -> None:  # noqa: ANN001
+    A = AdjustmentDelivery
+    retryable = getattr(platform, "row_error_is_retryable", lambda code: False)
+    explain = getattr(platform, "explain_error", lambda code, message=None: message or code or "")
+    while True:
+        now = utcnow()
+        token, rows = push_ledger.claim(
+            A, summary.connection_id, platform.max_batch_size, _lease(), now
+        )
+        if not rows:
+            return
+        batch = [
+            ConversionAdjustment(
+                row_id=row.id,
+                kind=row.kind,  # type: ignore[arg-type]
+                goal_name=row.delivery.goal_name,
+                occurred_at=row.delivery.conversion_time,
+                adjusted_at=row.adjusted_at,
+                click_id=row.delivery.click_id,
+                value=row.value,
+                currency=row.currency,
+            )
+            for row in rows
+        ]
+        try:
+            outcomes = call(lambda b=batch: platform.push_adjustments(session, account, b))
+        except BaseException:
+            push_ledger.release(A, token)
+            raise
+        done = push_ledger.record(
+            A, token, rows, outcomes, now=utcnow(), retryable=retryable, explain=explain
+        )
+        db.session.commit()
+        summary.adjustments_sent += done.sent
+        summary.adjustments_failed += done.failed
+
+
+def _count_waiting(connection_id: int) -> int:
+    from sqlalchemy import func, select
+
+    D = ConversionDelivery
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                D.connection_id == connection_id,
+                D.status == D.PENDING,
+                D.next_attempt_at > utcnow(),
+            )
+        )
+        or 0
+    )
+
+
+def _finish(run_id: int, summary: PushSummary, outcome: str) -> None:
+    db.session.rollback()
+    push_run = db.session.get(PushRun, run_id)
+    push_run.finished_at = utcnow()
+    push_run.sent, push_run.failed, push_run.waiting = summary.sent, summary.failed, summary.waiting
+    push_run.planned, push_run.api_calls = summary.planned, summary.api_calls
+    push_run.adjustments_sent = summary.adjustments_sent
+    push_run.outcome = outcome
+    connection = db.session.get(Connection, summary.connection_id)
+    if connection is not None and summary.api_calls:
+        connection.last_push_at = push_run.finished_at
+    db.session.commit()

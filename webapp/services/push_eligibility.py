@@ -1,0 +1,185 @@
+"""Whether a mapped conversion may be pushed now, must wait, or never can, and why.
+
+``decide`` is pure (values in, a verdict out) so every rule is unit-tested; ``resolve_clicks``
+finds, for a batch of conversions at once, the most recent click id captured for each visitor in
+the 90 days before the conversion. A click id the sender supplied with the conversion wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import AdClick
+
+LOOKBACK = timedelta(days=90)
+# Microsoft: upload no sooner than an hour after the click, and two hours after creating a goal.
+CLICK_SETTLE = timedelta(hours=1)
+GOAL_SETTLE = timedelta(hours=2)
+# Clock skew we tolerate before calling a conversion time "in the future".
+FUTURE_SKEW = timedelta(minutes=5)
+
+WAITING, ELIGIBLE, NOT_ELIGIBLE = "waiting", "eligible", "not_eligible"
+
+
+@dataclass(frozen=True)
+class Click:
+    click_id: str
+    clicked_at: datetime | None  # None: supplied by the sender, time unknown
+
+
+@dataclass(frozen=True)
+class GoalFacts:
+    name: str
+    is_active: bool
+    status: str
+    enhanced_conversions: bool
+    created_at: datetime | None = None
+    too_recent_until: datetime | None = None
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str
+    reason: str
+    click_id: str | None = None
+    hash_only: bool = False
+    retry_at: datetime | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return self.state == ELIGIBLE
+
+
+def decide(
+    *,
+    occurred_at: datetime,
+    now: datetime,
+    goal: GoalFacts | None,
+    click: Click | None,
+    click_after_conversion: bool = False,
+    enhanced_opt_in: bool = False,
+    has_hash: bool = False,
+) -> Verdict:
+    """One state with a reason a marketer understands, checked in the order Microsoft does."""
+    if goal is None or goal.missing:
+        return Verdict(
+            NOT_ELIGIBLE,
+            "The mapped goal no longer exists in the ad account. Choose another goal on Configure.",
+        )
+    if not goal.is_active:
+        return Verdict(
+            NOT_ELIGIBLE,
+            f"The goal “{goal.name}” is {goal.status.lower()}. Activate it in Microsoft "
+            "Advertising or map the event to an active goal.",
+        )
+    if occurred_at > now + FUTURE_SKEW:
+        return Verdict(
+            WAITING,
+            "The conversion time is in the future; it is sent once it has passed.",
+            retry_at=occurred_at,
+        )
+    if occurred_at < now - LOOKBACK:
+        return Verdict(
+            NOT_ELIGIBLE,
+            "The conversion is older than 90 days; Microsoft no longer accepts it.",
+        )
+    hash_only = False
+    if click is None:
+        if enhanced_opt_in and goal.enhanced_conversions and has_hash:
+            hash_only = True
+        elif click_after_conversion:
+            return Verdict(
+                NOT_ELIGIBLE,
+                "The conversion happened before the visitor's Microsoft ad click, so the click "
+                "cannot have caused it.",
+            )
+        else:
+            why = (
+                "No Microsoft click id (msclkid) was captured for this visitor in the 90 days "
+                "before the conversion."
+            )
+            if enhanced_opt_in and has_hash and not goal.enhanced_conversions:
+                why += f" The goal “{goal.name}” does not have enhanced conversions enabled."
+            elif not enhanced_opt_in and has_hash:
+                why += " Turning on enhanced conversions would let it match by email or phone."
+            return Verdict(NOT_ELIGIBLE, why)
+    elif click.clicked_at is not None and click.clicked_at > now - CLICK_SETTLE:
+        return Verdict(
+            WAITING,
+            "The ad click is less than an hour old; Microsoft asks to wait an hour after it.",
+            click_id=click.click_id,
+            retry_at=click.clicked_at + CLICK_SETTLE,
+        )
+    young_until = None
+    if goal.created_at is not None and goal.created_at > now - GOAL_SETTLE:
+        young_until = goal.created_at + GOAL_SETTLE
+    if goal.too_recent_until is not None and goal.too_recent_until > now:
+        young_until = max(young_until or now, goal.too_recent_until)
+    if young_until is not None:
+        return Verdict(
+            WAITING,
+            f"The goal “{goal.name}” is less than two hours old; Microsoft accepts conversions "
+            "for it two hours after it was created.",
+            click_id=click.click_id if click else None,
+            hash_only=hash_only,
+            retry_at=young_until,
+        )
+    if hash_only:
+        return Verdict(ELIGIBLE, "Sent by hashed email/phone (enhanced conversions).", None, True)
+    return Verdict(ELIGIBLE, "Has a Microsoft click id.", click_id=click.click_id)
+
+
+@dataclass(frozen=True)
+class ClickFinding:
+    click: Click | None
+    click_after_conversion: bool
+
+
+def resolve_clicks(
+    items: Sequence[tuple[int, int | None, datetime, str | None]],
+    *,
+    click_param: str,
+) -> dict[int, ClickFinding]:
+    """For ``(conversion_id, visitor_id, occurred_at, supplied_click_id)`` rows, the click each
+    conversion is attributed to: the sender's own click id first, else the visitor's most recent
+    ``click_param`` click at or before the conversion and no older than 90 days. One query per
+    call, however many conversions."""
+    visitor_ids = {
+        visitor_id for _, visitor_id, _, supplied in items if visitor_id and not supplied
+    }
+    by_visitor: dict[int, list[tuple[datetime, str]]] = {}
+    if visitor_ids:
+        earliest = min(occurred for _, _, occurred, _ in items) - LOOKBACK
+        rows = db.session.execute(
+            select(AdClick.visitor_id, AdClick.clicked_at, AdClick.click_id).where(
+                AdClick.visitor_id.in_(visitor_ids),
+                AdClick.click_param == click_param,
+                AdClick.clicked_at >= earliest,
+            )
+        )
+        for visitor_id, clicked_at, click_id in rows:
+            by_visitor.setdefault(visitor_id, []).append((clicked_at, click_id))
+    found: dict[int, ClickFinding] = {}
+    for conversion_id, visitor_id, occurred_at, supplied in items:
+        if supplied:
+            found[conversion_id] = ClickFinding(Click(supplied, None), False)
+            continue
+        found[conversion_id] = _best_click(by_visitor.get(visitor_id or -1, ()), occurred_at)
+    return found
+
+
+def _best_click(clicks: Iterable[tuple[datetime, str]], occurred_at: datetime) -> ClickFinding:
+    best: tuple[datetime, str] | None = None
+    later = False
+    for clicked_at, click_id in clicks:
+        if clicked_at > occurred_at:
+            later = True
+        elif clicked_at >= occurred_at - LOOKBACK and (best is None or clicked_at > best[0]):
+            best = (clicked_at, click_id)
+    return ClickFinding(Click(best[1], best[0]) if best else None, later and best is None)
