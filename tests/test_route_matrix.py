@@ -113,6 +113,70 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 403, 403, 303, 404),
         (("confirm_name", "Acme"),),
     ),
+    # Intake (issue 5): the pixel, the API and webhooks answer everyone the same way; a signed-in
+    # session never authorizes the API (only a Bearer key does).
+    Row("pixel.script", "GET", "/t.js", (200, 200, 200, 200, 200)),
+    Row("pixel.collect_hit", "POST", "/collect", (400, 400, 400, 400, 400)),
+    Row("api.create_conversions", "POST", "/api/v1/conversions", (401, 401, 401, 401, 401)),
+    Row(
+        "api.get_conversion", "GET", "/api/v1/conversions?external_id=x", (401, 401, 401, 401, 401)
+    ),
+    Row("webhooks.stripe", "POST", "/webhooks/stripe/pk_nope", (404, 404, 404, 404, 404)),
+    Row("tracking.index", "GET", "/w/{ws}/setup/tracking/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "tracking.domains",
+        "POST",
+        "/w/{ws}/setup/tracking/domains",
+        (LOGIN, 403, 303, 303, 404),
+        (("domains", "example.com"),),
+    ),
+    Row(
+        "tracking.rotate_key",
+        "POST",
+        "/w/{ws}/setup/tracking/rotate-key",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row(
+        "tracking.add_event",
+        "POST",
+        "/w/{ws}/setup/tracking/events",
+        (LOGIN, 403, 303, 303, 404),
+        (("name", "trial_started"),),
+    ),
+    Row(
+        "tracking.remove_event",
+        "POST",
+        "/w/{ws}/setup/tracking/events/{event_id}/remove",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row(
+        "tracking.stripe_secret",
+        "POST",
+        "/w/{ws}/setup/tracking/stripe",
+        (LOGIN, 403, 303, 303, 404),
+        (("secret", "whsec_abcdefgh12345"),),
+    ),
+    Row("apikeys.index", "GET", "/w/{ws}/setup/api-keys/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "apikeys.create",
+        "POST",
+        "/w/{ws}/setup/api-keys/",
+        (LOGIN, 403, 200, 200, 404),
+        (("name", "CRM"),),
+    ),
+    Row(
+        "apikeys.revoke",
+        "POST",
+        "/w/{ws}/setup/api-keys/{api_key_id}/revoke",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row("conversions.index", "GET", "/w/{ws}/conversions/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "conversions.detail",
+        "GET",
+        "/w/{ws}/conversions/{conversion_id}",
+        (LOGIN, 200, 200, 200, 404),
+    ),
 )
 
 
@@ -157,6 +221,30 @@ def job_run_id(world) -> int:  # noqa: ANN001
     return create_queued("test", rq_job_id=None, workspace_id=world.workspace_id)
 
 
+@pytest.fixture
+def intake_ids(world) -> dict[str, int]:  # noqa: ANN001
+    """A custom conversion event, an API key and a conversion in the main workspace."""
+    from datetime import UTC, datetime
+
+    from webapp.extensions import db
+    from webapp.models import Conversion, ConversionEvent
+    from webapp.services import api_keys, tracking
+
+    tracking.settings_for(world.workspace_id)
+    event = ConversionEvent(workspace_id=world.workspace_id, name="demo_booked", label="Demo")
+    conversion = Conversion(
+        workspace_id=world.workspace_id,
+        event="form_submitted",
+        occurred_at=datetime.now(UTC),
+        source="api",
+        external_id="matrix-1",
+    )
+    db.session.add_all([event, conversion])
+    db.session.commit()
+    key, _ = api_keys.create(world.workspace_id, "Matrix")
+    return {"event_id": event.id, "api_key_id": key.id, "conversion_id": conversion.id}
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.endpoint}")
 def test_access(
@@ -167,6 +255,7 @@ def test_access(
     pending_invite_id,  # noqa: ANN001
     fake_connection_id,
     job_run_id,
+    intake_ids,
 ) -> None:  # noqa: ANN001
     client = login_as(None if role == "anonymous" else role)
     path = row.path.format(
@@ -176,6 +265,7 @@ def test_access(
         platform="fake",
         connection_id=fake_connection_id,
         run_id=job_run_id,
+        **intake_ids,
     )
     if row.method == "GET":
         response = client.get(path)

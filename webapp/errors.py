@@ -28,7 +28,7 @@ _TITLES = {
 
 def wants_json() -> bool:
     return (
-        request.path.startswith("/api/")
+        request.path.startswith(("/api/", "/webhooks/"))
         or request.path in ("/healthz", "/collect")
         or request.accept_mimetypes.best == "application/json"
     )

@@ -5,6 +5,7 @@ from flask import Flask
 
 def register_cli(app: Flask) -> None:
     from jobs.cli import jobs_cli
+    from webapp.cli.apikeys import apikeys_cli
     from webapp.cli.connections import connections_cli, tokens_cli
     from webapp.cli.demo import demo_cli
     from webapp.cli.users import users_cli
@@ -12,5 +13,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(apikeys_cli)
     app.cli.add_command(connections_cli)
     app.cli.add_command(tokens_cli)

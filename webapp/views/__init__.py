@@ -5,7 +5,11 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from webapp.views import (
+        api,
+        api_keys,
         auth,
+        collect,
+        conversions,
         dashboard,
         health,
         home,
@@ -13,6 +17,8 @@ def register_blueprints(app: Flask) -> None:
         members,
         oauth,
         platforms,
+        tracking,
+        webhooks,
         workspace_settings,
     )
 
@@ -27,6 +33,8 @@ def register_blueprints(app: Flask) -> None:
         members,
         workspace_settings,
     ):
+        app.register_blueprint(module.bp)
+    for module in (collect, api, webhooks, tracking, api_keys, conversions):
         app.register_blueprint(module.bp)
     from webapp.views.nav import register_nav
 

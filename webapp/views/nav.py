@@ -13,6 +13,8 @@ from webapp.models import Connection
 # (endpoint, label); an area adds its tab here when it registers.
 SETUP_TABS: list[tuple[str, str]] = [
     ("platforms.index", "Ad Platforms"),
+    ("tracking.index", "Tracking"),
+    ("apikeys.index", "API keys"),
     ("members.index", "Members"),
     ("workspace.index", "Workspace"),
 ]

@@ -1,0 +1,275 @@
+"""What /collect records for one pixel hit: the visitor, their session (30 minutes of inactivity
+ends one; a new ad click or campaign starts one), the session's touchpoint, every click id, and
+pixel events as conversions.
+
+This is the hot path, so it speaks SQL Core on one connection (3 statements for a page view in an
+open session) and validates with plain code; the ORM is not involved.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from webapp.extensions import db
+from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
+from webapp.models.types import utcnow
+from webapp.services import conversions, identity
+from webapp.services.channels import CLICK_PARAMS, classify, host_of
+from webapp.services.sql import insert_for
+from webapp.services.tracking import PixelSite
+
+MAX_BODY = 8 * 1024
+SESSION_TIMEOUT = timedelta(minutes=30)
+INSTALL_STATUS_EVERY = 60.0  # seconds between "last hit" writes per workspace and process
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id")
+PAYLOAD_KEYS = frozenset({"v", "t", "u", "r", "c", "m", "e", "id", "p", "ts"})
+EVENT_KEYS = frozenset({"value", "currency", "email", "phone"})
+_BOTS = re.compile(
+    r"bot|crawl|spider|slurp|headless|phantom|puppeteer|playwright|selenium|lighthouse|"
+    r"pingdom|uptime|monitor|preview|scan|curl/|wget/|python-|java/|go-http|okhttp|libwww|httpx",
+    re.IGNORECASE,
+)
+_SAFE = re.compile(r"^[A-Za-z0-9._~-]{1,255}$")
+
+
+class Rejected(Exception):
+    """A payload /collect refuses; ``reason`` is a rejection counter name."""
+
+    def __init__(self, reason: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.status = reason, message, status
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent or bool(_BOTS.search(user_agent))
+
+
+@dataclass
+class Hit:
+    visitor_uid: str
+    kind: str  # pageview | event
+    url: str
+    referrer: str = ""
+    click_ids: dict[str, str] = field(default_factory=dict)
+    utm: dict[str, str] = field(default_factory=dict)
+    event: conversions.ConversionInput | None = None
+
+
+def _text(payload: dict, key: str, max_len: int, default: str | None = None) -> str:
+    value = payload.get(key, default)
+    if not isinstance(value, str) or len(value) > max_len:
+        raise Rejected("malformed", f"{key} must be a string of at most {max_len} characters")
+    return value
+
+
+def _str_map(payload: dict, key: str, allowed: tuple[str, ...]) -> dict[str, str]:
+    value = payload.get(key) or {}
+    if not isinstance(value, dict) or not set(value) <= set(allowed):
+        raise Rejected("malformed", f"{key} must be an object with keys among {', '.join(allowed)}")
+    out = {}
+    for name, item in value.items():
+        if not isinstance(item, str) or len(item) > 255:
+            raise Rejected("malformed", f"{key}.{name} must be a string of at most 255 characters")
+        if item:
+            out[name] = item
+    return out
+
+
+def parse_hit(payload: Any, site: PixelSite) -> Hit:
+    if not isinstance(payload, dict):
+        raise Rejected("malformed", "the payload must be a JSON object")
+    unknown = set(payload) - PAYLOAD_KEYS
+    if unknown:
+        raise Rejected("malformed", f"unknown field {sorted(unknown)[0][:40]!r}")
+    uid = _text(payload, "v", 64)
+    if not conversions.VISITOR_UID.match(uid):
+        raise Rejected("malformed", "v must be a visitor id")
+    kind = payload.get("t")
+    if kind not in ("pageview", "event"):
+        raise Rejected("malformed", "t must be pageview or event")
+    url = _text(payload, "u", 2048)
+    if not url.startswith(("http://", "https://")) or not host_of(url):
+        raise Rejected("malformed", "u must be the page's absolute http(s) URL")
+    hit = Hit(uid, kind, url, _text(payload, "r", 2048, ""))
+    hit.click_ids = _str_map(payload, "c", CLICK_PARAMS)
+    if any(not _SAFE.match(v) for v in hit.click_ids.values()):
+        raise Rejected("malformed", "click ids use letters, digits and . _ ~ - only")
+    hit.utm = _str_map(payload, "m", UTM_KEYS)
+    ts = payload.get("ts")
+    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
+        raise Rejected("malformed", "ts must be a number")
+    if kind == "event":
+        hit.event = _parse_event(payload, site, uid)
+    return hit
+
+
+def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.ConversionInput:
+    name = _text(payload, "e", 64)
+    if name not in site.events:
+        raise Rejected("malformed", f"unknown event {name[:64]!r}")
+    event_id = _text(payload, "id", 64)
+    if not conversions.VISITOR_UID.match(event_id):
+        raise Rejected("malformed", "id must be 8-64 letters, digits, _ or -")
+    props = payload.get("p") or {}
+    if not isinstance(props, dict) or not set(props) <= EVENT_KEYS:
+        raise Rejected("malformed", "p must be an object with value, currency, email, phone")
+    value, problem = conversions.parse_value(props.get("value"))
+    currency, currency_problem = conversions.parse_currency(props.get("currency"))
+    if problem or currency_problem or (value is not None and currency is None):
+        raise Rejected("malformed", "p.value must be a decimal with an ISO 4217 p.currency")
+    hashes = {}
+    for key, hasher in (("email", identity.email_sha256), ("phone", identity.phone_sha256)):
+        raw = props.get(key)
+        if raw is None or raw == "":
+            continue
+        if not isinstance(raw, str) or len(raw) > 254:
+            raise Rejected("malformed", f"p.{key} must be a string")
+        hashes[key] = hasher(raw)  # an unusable address is dropped, not refused: forms vary
+    return conversions.ConversionInput(
+        event=name,
+        occurred_at=utcnow(),
+        external_id=f"px:{event_id}",
+        value=value,
+        currency=currency,
+        visitor_uid=uid,
+        email_sha256=hashes.get("email"),
+        phone_sha256=hashes.get("phone"),
+    )
+
+
+# --- recording -----------------------------------------------------------------------------
+
+visitors_t = Visitor.__table__
+sessions_t = VisitSession.__table__
+touchpoints_t = Touchpoint.__table__
+clicks_t = AdClick.__table__
+settings_t = TrackingSettings.__table__
+
+_status_marks: dict[int, float] = {}
+_status_lock = threading.Lock()
+
+
+def _install_status_due(workspace_id: int) -> bool:
+    now = time.monotonic()
+    with _status_lock:
+        if _status_marks.get(workspace_id, 0.0) > now:
+            return False
+        _status_marks[workspace_id] = now + INSTALL_STATUS_EVERY
+        return True
+
+
+def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    workspace_id = site.workspace_id
+    with db.engine.begin() as conn:
+        upsert = insert_for(conn, visitors_t)
+        visitor_id = conn.execute(
+            upsert.values(
+                workspace_id=workspace_id, uid=hit.visitor_uid, first_seen_at=now, last_seen_at=now
+            )
+            .on_conflict_do_update(
+                index_elements=["workspace_id", "uid"], set_={"last_seen_at": now}
+            )
+            .returning(visitors_t.c.id)
+        ).scalar_one()
+        _record_session(conn, workspace_id, visitor_id, hit, now)
+        if hit.event is not None:
+            conversions.insert(conn, workspace_id, [hit.event], "pixel")
+        if _install_status_due(workspace_id):
+            conn.execute(
+                update(settings_t)
+                .where(settings_t.c.workspace_id == workspace_id)
+                .values(last_hit_at=now, last_hit_domain=host_of(hit.url)[:255])
+            )
+
+
+def _record_session(conn, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
+    click_param = next((p for p in CLICK_PARAMS if p in hit.click_ids), None)
+    click_id = hit.click_ids.get(click_param) if click_param else None
+    last = conn.execute(
+        select(
+            sessions_t.c.id,
+            sessions_t.c.last_hit_at,
+            touchpoints_t.c.click_id,
+            touchpoints_t.c.campaign,
+            touchpoints_t.c.source,
+        )
+        .select_from(
+            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
+        )
+        .where(sessions_t.c.visitor_id == visitor_id)
+        .order_by(sessions_t.c.last_hit_at.desc())
+        .limit(1)
+    ).first()
+    campaign = hit.utm.get("utm_campaign", "")
+    new_attribution = (click_id is not None and (last is None or last.click_id != click_id)) or (
+        click_id is None
+        and campaign
+        and (
+            last is None
+            or (last.campaign, last.source) != (campaign, hit.utm.get("utm_source", ""))
+        )
+    )
+    if last is not None and not new_attribution and now - last.last_hit_at < SESSION_TIMEOUT:
+        conn.execute(
+            update(sessions_t)
+            .where(sessions_t.c.id == last.id)
+            .values(hits=sessions_t.c.hits + 1, last_hit_at=now)
+        )
+        return
+    session_id = conn.execute(
+        sessions_t.insert()
+        .values(
+            workspace_id=workspace_id,
+            visitor_id=visitor_id,
+            started_at=now,
+            last_hit_at=now,
+            hits=1,
+            landing_url=hit.url,
+            referrer=hit.referrer,
+        )
+        .returning(sessions_t.c.id)
+    ).scalar_one()
+    channel, source, medium = classify(hit.click_ids, hit.utm, hit.referrer, host_of(hit.url))
+    touchpoint_id = conn.execute(
+        touchpoints_t.insert()
+        .values(
+            workspace_id=workspace_id,
+            visitor_id=visitor_id,
+            session_id=session_id,
+            occurred_at=now,
+            channel=channel,
+            source=source[:255],
+            medium=medium[:255],
+            campaign=campaign[:255],
+            utm=hit.utm,
+            landing_url=hit.url,
+            referrer=hit.referrer,
+            click_param=click_param,
+            click_id=click_id,
+        )
+        .returning(touchpoints_t.c.id)
+    ).scalar_one()
+    if hit.click_ids:
+        conn.execute(
+            insert_for(conn, clicks_t).on_conflict_do_nothing(),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "visitor_id": visitor_id,
+                    "touchpoint_id": touchpoint_id,
+                    "click_param": param,
+                    "click_id": value,
+                    "clicked_at": now,
+                    "landing_url": hit.url,
+                }
+                for param, value in hit.click_ids.items()
+            ],
+        )

@@ -1,0 +1,138 @@
+/* SourceLoop pixel. Paste the snippet from Setup → Tracking; it never throws into your page.
+   API: sourceloop('track', 'form_submitted', {value: 49.9, currency: 'USD', email: '...', phone: '...'})
+        sourceloop('page')          report a page view (single-page apps after a route change)
+        sourceloop.visitorId()      the first-party visitor id (pass it to Stripe as client_reference_id) */
+(function (w, d) {
+  "use strict";
+  var COOKIE = "_sl_vid", TWO_YEARS = 63072000;
+  var CLICK = ["msclkid", "gclid", "fbclid"];
+  var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"];
+  var PROPS = ["value", "currency", "email", "phone"];
+  var endpoint, vid;
+
+  function noop() {}
+  function guard(fn) {
+    return function () {
+      try { return fn.apply(this, arguments); } catch (e) { return undefined; }
+    };
+  }
+  function rid() {
+    var a = new Uint8Array(16), s = "", i;
+    if (w.crypto && w.crypto.getRandomValues) { w.crypto.getRandomValues(a); }
+    else { for (i = 0; i < 16; i++) { a[i] = Math.floor(Math.random() * 256); } }
+    for (i = 0; i < 16; i++) { s += ("0" + a[i].toString(16)).slice(-2); }
+    return s;
+  }
+  function readCookie(name) {
+    var m = d.cookie.match(new RegExp("(?:^|; )" + name + "=([A-Za-z0-9_-]{8,64})"));
+    return m ? m[1] : null;
+  }
+  function writeCookie(name, value) {
+    var base = name + "=" + value + "; path=/; max-age=" + TWO_YEARS + "; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+    var parts = location.hostname.split("."), i, domain;
+    if (/^[\d.]+$/.test(location.hostname) || parts.length < 2) { d.cookie = base; return; }
+    // The broadest domain the browser accepts, so www. and shop. share one visitor.
+    for (i = parts.length - 2; i >= 0; i--) {
+      domain = parts.slice(i).join(".");
+      d.cookie = base + "; domain=" + domain;
+      if (readCookie(name) === value) { return; }
+    }
+    d.cookie = base;
+  }
+  function visitor() {
+    if (!vid) {
+      vid = readCookie(COOKIE);
+      try { vid = vid || w.localStorage.getItem(COOKIE); } catch (e) { /* storage blocked */ }
+      if (!vid || !/^[A-Za-z0-9_-]{8,64}$/.test(vid)) { vid = rid(); }
+    }
+    writeCookie(COOKIE, vid);
+    try { w.localStorage.setItem(COOKIE, vid); } catch (e) { /* storage blocked */ }
+    return vid;
+  }
+  function pick(search, names) {
+    var out = {}, any = false, i, v;
+    try {
+      var params = new URLSearchParams(search);
+      for (i = 0; i < names.length; i++) {
+        v = params.get(names[i]);
+        if (v) { out[names[i]] = v.slice(0, 255); any = true; }
+      }
+    } catch (e) { /* old browser */ }
+    return any ? out : null;
+  }
+  function send(data) {
+    if (!endpoint) { return; }
+    data.v = visitor();
+    data.u = location.href.slice(0, 2048);
+    data.ts = Date.now();
+    var body = JSON.stringify(data);
+    var nav = w.navigator;
+    // text/plain keeps the request "simple": no CORS preflight, and beacons survive unload.
+    if (nav.sendBeacon && nav.sendBeacon(endpoint, new Blob([body], { type: "text/plain" }))) { return; }
+    if (w.fetch) {
+      w.fetch(endpoint, { method: "POST", body: body, keepalive: true, credentials: "omit",
+        headers: { "Content-Type": "text/plain" } })["catch"](noop);
+    }
+  }
+  function page() {
+    var data = { t: "pageview", r: d.referrer.slice(0, 2048) };
+    var c = pick(location.search, CLICK), m = pick(location.search, UTM);
+    if (c) { data.c = c; }
+    if (m) { data.m = m; }
+    send(data);
+  }
+  function track(event, props) {
+    var p = {}, i, k;
+    props = props || {};
+    for (i = 0; i < PROPS.length; i++) {
+      k = PROPS[i];
+      if (props[k] !== undefined && props[k] !== null && props[k] !== "") {
+        p[k] = k === "value" ? String(props[k]) : String(props[k]).slice(0, 254);
+      }
+    }
+    send({ t: "event", e: String(event).slice(0, 64), id: rid(), p: p });
+  }
+  function field(form, selector) {
+    var el = form.querySelector(selector);
+    return el && el.value ? el.value : undefined;
+  }
+  function onSubmit(e) {
+    var form = e.target;
+    if (!form || form.tagName !== "FORM" || form.getAttribute("data-sourceloop") === "ignore") { return; }
+    track(form.getAttribute("data-sourceloop-event") || "form_submitted", {
+      value: form.getAttribute("data-sourceloop-value") || undefined,
+      currency: form.getAttribute("data-sourceloop-currency") || undefined,
+      email: field(form, "input[type=email], input[name*=email i]"),
+      phone: field(form, "input[type=tel], input[name*=phone i]")
+    });
+  }
+  function api(command, a, b) {
+    if (command === "track") { track(a, b); }
+    else if (command === "page") { page(); }
+  }
+
+  guard(function () {
+    var script = d.currentScript;
+    if (!script) {
+      var all = d.getElementsByTagName("script"), i;
+      for (i = 0; i < all.length; i++) {
+        if (/\/t\.js(\?|$)/.test(all[i].src)) { script = all[i]; }
+      }
+    }
+    if (!script || !script.src) { return; }
+    var key = script.getAttribute("data-key");
+    if (!key) { return; }
+    endpoint = script.src.replace(/\/t\.js(\?.*)?$/, "/collect") + "?k=" + encodeURIComponent(key);
+    var queued = (w.sourceloop && w.sourceloop.q) || [];
+    var fn = guard(api);
+    fn.visitorId = guard(visitor);
+    fn.loaded = true;
+    w.sourceloop = fn;
+    if (script.getAttribute("data-forms") === "auto") {
+      d.addEventListener("submit", guard(onSubmit), true);
+    }
+    page();
+    for (var j = 0; j < queued.length; j++) { fn.apply(null, queued[j]); }
+  })();
+})(window, document);
