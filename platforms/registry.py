@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "sourceloop.platforms"
 
 # "module:Class" of the platforms that ship with SourceLoop.
-BUILTIN_PLATFORMS: tuple[str, ...] = ("platforms.microsoft_ads.plugin:MicrosoftAdsPlatform",)
+BUILTIN_PLATFORMS: tuple[str, ...] = (
+    "platforms.microsoft_ads.plugin:MicrosoftAdsPlatform",
+    # `flask platforms new` adds new plugins above this line.
+)
 
 
 class RegistryError(RuntimeError):

@@ -8,6 +8,7 @@ def register_cli(app: Flask) -> None:
     from webapp.cli.apikeys import apikeys_cli
     from webapp.cli.connections import connections_cli, tokens_cli
     from webapp.cli.demo import demo_cli
+    from webapp.cli.platforms import platforms_cli
     from webapp.cli.users import users_cli
 
     app.cli.add_command(users_cli)
@@ -16,3 +17,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(apikeys_cli)
     app.cli.add_command(connections_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(platforms_cli)
