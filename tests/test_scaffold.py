@@ -36,18 +36,24 @@ def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Pa
 
     env = {**os.environ, "PYTHONPATH": f"{project}{os.pathsep}{ROOT}"}
     script = textwrap.dedent(f"""
+        from flask_migrate import upgrade
         from config import load_settings
         from webapp import create_app
+        from webapp.policy import Role
+        from webapp.services.accounts import bootstrap_user
         app = create_app(load_settings({{"SOURCELOOP_ENV": "testing",
-                                         "DATABASE_URL": "sqlite:///{tmp_path}/x.db"}}))
+                                         "DATABASE_URL": "sqlite:///{tmp_path}/x.db"}}),
+                         overrides={{"WTF_CSRF_ENABLED": False}})
         platform = app.extensions["platforms"].get("acme_ads")
         print("REGISTERED", type(platform).__name__, platform.display_name)
-        with app.test_request_context():
-            from flask import render_template
-            from flask_login import AnonymousUserMixin
-            html = render_template("setup/platforms.html", platforms=[platform], connections={{}},
-                                   can_manage=True, manage_reason="", form=None)
-        print("CARD", 'data-platform="acme_ads"' in html)
+        with app.app_context():
+            upgrade()
+            bootstrap_user("o@example.com", "Corr3ct-horse-battery", "Acme", Role.OWNER)
+        client = app.test_client()
+        client.post("/login", data={{"email": "o@example.com",
+                                     "password": "Corr3ct-horse-battery"}})
+        html = client.get("/w/1/setup/platforms").get_data(as_text=True)
+        print("CARD", 'data-platform="acme_ads"' in html and "Acme Ads" in html)
     """)
     out = subprocess.run(
         [sys.executable, "-c", script],
