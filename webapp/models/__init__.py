@@ -5,6 +5,7 @@ from webapp.models.connection import Connection, Credential
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.intake import ApiKey, ConversionEvent, TrackingSettings
 from webapp.models.job_run import JobRun
+from webapp.models.multitouch import AttributedConversion, AttributionCredit, AttributionSettings
 from webapp.models.push import (
     AdjustmentDelivery,
     ConversionDelivery,
@@ -25,6 +26,9 @@ from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
 __all__ = [
+    "AttributedConversion",
+    "AttributionCredit",
+    "AttributionSettings",
     "AdjustmentDelivery",
     "ConversionDelivery",
     "GoalMapping",
