@@ -177,6 +177,31 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/conversions/{conversion_id}",
         (LOGIN, 200, 200, 200, 404),
     ),
+    # Push (issue 6): Configure is Admin/Owner; everyone sees Troubleshoot; buttons need RUN_JOBS.
+    Row(
+        "push.configure",
+        "GET",
+        "/w/{ws}/setup/connections/{connection_id}/push/configure",
+        (LOGIN, 403, 200, 200, 404),
+    ),
+    Row(
+        "push.troubleshoot",
+        "GET",
+        "/w/{ws}/setup/connections/{connection_id}/push/troubleshoot",
+        (LOGIN, 200, 200, 200, 404),
+    ),
+    Row(
+        "push.push_now",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/push/push-now",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row(
+        "push.retry_failed",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/push/retry-failed",
+        (LOGIN, 403, 303, 303, 404),
+    ),
 )
 
 

@@ -245,3 +245,37 @@ def _finish(run_id: int, summary: PushSummary, outcome: str) -> None:
     if connection is not None and summary.api_calls:
         connection.last_push_at = push_run.finished_at
     db.session.commit()
+
+
+def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
+    """Enqueue a push for a person (the queued one if there is one); returns its run id."""
+    from jobs.push import request_push
+    from webapp.services import audit
+    from webapp.services.errors import ServiceError
+
+    if connection.status != Connection.ACTIVE:
+        raise ServiceError("Reconnect this account before pushing; nothing is lost meanwhile.")
+    audit.record(
+        "push.requested",
+        workspace_id=connection.workspace_id,
+        actor_id=actor.user_id,
+        target=f"{connection.platform_key}:{connection.account_id}",
+    )
+    db.session.commit()
+    return request_push(connection.id)
+
+
+def retry_failed(actor, connection: Connection) -> tuple[int, int]:  # noqa: ANN001
+    """Failed rows back to pending, then a push; returns (rows requeued, run id)."""
+    from webapp.services import audit
+
+    count = push_ledger.retry_failed(connection.id)
+    audit.record(
+        "push.retry_failed",
+        workspace_id=connection.workspace_id,
+        actor_id=actor.user_id,
+        target=f"{connection.platform_key}:{connection.account_id}",
+        rows=count,
+    )
+    db.session.commit()
+    return count, push_now(actor, connection)

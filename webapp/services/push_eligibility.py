@@ -24,6 +24,23 @@ GOAL_SETTLE = timedelta(hours=2)
 FUTURE_SKEW = timedelta(minutes=5)
 
 WAITING, ELIGIBLE, NOT_ELIGIBLE = "waiting", "eligible", "not_eligible"
+_FIXES = (
+    ("no longer exists", "Pick an existing goal for this event on Configure."),
+    (
+        "Activate it",
+        "Activate the goal in Microsoft Advertising, or map the event to another goal.",
+    ),
+    ("older than 90 days", "Nothing: send conversions sooner after they happen."),
+    (
+        "before the visitor's",
+        "Check the conversion time sent by your CRM or payment system (time zone?).",
+    ),
+    (
+        "No Microsoft click id",
+        "Turn auto-tagging on, keep the tracking pixel on landing pages, or send the msclkid with "
+        "the conversion.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,18 @@ class Verdict:
     click_id: str | None = None
     hash_only: bool = False
     retry_at: datetime | None = None
+
+    @property
+    def fix(self) -> str:
+        """What a person can do about it, shown beside the reason."""
+        if self.state == WAITING:
+            return "Nothing: SourceLoop sends it automatically when the wait is over."
+        if self.state == ELIGIBLE:
+            return ""
+        for words, fix in _FIXES:
+            if words in self.reason:
+                return fix
+        return "Change the goal mapping on Configure if this event should count."
 
     @property
     def eligible(self) -> bool:

@@ -36,6 +36,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (collect, api, webhooks, tracking, api_keys, conversions):
         app.register_blueprint(module.bp)
+    from webapp.views import push
+
+    app.register_blueprint(push.bp)
     from webapp.views.nav import register_nav
 
     register_nav(app)
