@@ -14,8 +14,11 @@ from jobs.runtime import JobContext, job
 
 
 @job("pull")
-def pull(ctx: JobContext, *, connection_id: int, days: int | None = None) -> str:
-    """``days`` overrides the window (CLI ``--days``); None means backfill first, then 14 days."""
+def pull(
+    ctx: JobContext, *, connection_id: int, days: int | None = None, workspace_id: int | None = None
+) -> str:
+    """``days`` overrides the window (CLI ``--days``); None means backfill first, then 14 days.
+    ``workspace_id`` only files the run under the workspace (Sync now shows its progress)."""
     from webapp.services.insights_sync import run_pull
 
     return run_pull(connection_id, days=days, progress=ctx.progress)

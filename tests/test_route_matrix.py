@@ -72,6 +72,14 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 302, 302, 302, 302),
     ),
     Row("members.index", "GET", "/w/{ws}/setup/members/", (LOGIN, 200, 200, 200, 404)),
+    Row("insights.index", "GET", "/w/{ws}/insights/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "insights.sync_now",
+        "POST",
+        "/w/{ws}/insights/sync/{connection_id}",
+        (LOGIN, 403, 303, 303, 404),
+    ),
+    Row("api_insights.insights", "GET", "/api/v1/insights", (401, 401, 401, 401, 401)),
     Row(
         "members.invite",
         "POST",

@@ -36,6 +36,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (collect, api, webhooks, tracking, api_keys, conversions):
         app.register_blueprint(module.bp)
+    from webapp.views import api_insights, insights
+
+    for module in (insights, api_insights):
+        app.register_blueprint(module.bp)
     from webapp.views import push
 
     app.register_blueprint(push.bp)
