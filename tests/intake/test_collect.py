@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.intake.helpers import VISITOR, hit, pageview, pixel_key
 from webapp.extensions import db
-from webapp.models import AdClick, Conversion, TrackingSettings, Touchpoint, Visitor, VisitSession
+from webapp.models import AdClick, Conversion, Touchpoint, TrackingSettings, Visitor, VisitSession
 
 
 def count(model) -> int:  # noqa: ANN001
