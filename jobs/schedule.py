@@ -60,6 +60,13 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         DEFAULT,
         "Pull insights: one pull job per active connection, daily at 05:00 UTC",
     ),
+    ScheduledJob(
+        "schedule-attribution-fanout",
+        "*/10 * * * *",
+        "jobs.attribution.attribution_fanout",
+        DEFAULT,
+        "Attribute new and changed conversions: one job per workspace, every 10 minutes",
+    ),
 )
 
 
