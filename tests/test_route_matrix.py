@@ -71,6 +71,13 @@ MATRIX: tuple[Row, ...] = (
         "/setup/platforms/{platform}/callback?state=forged&code=x",
         (LOGIN, 302, 302, 302, 302),
     ),
+    Row(
+        "platforms.enable_auto_tagging",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/auto-tagging",
+        (LOGIN, 403, 400, 400, 404),
+    ),
+    Row("job_status.show", "GET", "/w/{ws}/jobs/{run_id}", (LOGIN, 200, 200, 200, 404)),
     Row("members.index", "GET", "/w/{ws}/setup/members/", (LOGIN, 200, 200, 200, 404)),
     Row("insights.index", "GET", "/w/{ws}/insights/", (LOGIN, 200, 200, 200, 404)),
     Row(
