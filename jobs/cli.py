@@ -86,3 +86,30 @@ def pull_command(connection_id: int | None, days: int | None, enqueue: bool) -> 
         click.echo(f"connection {cid}: {summary}")
     if failed:
         raise click.ClickException(f"{failed} of {len(ids)} connection(s) failed")
+
+
+@jobs_cli.command("push")
+@click.option("--connection", "connection_id", type=int, help="Only this connection id.")
+def push(connection_id: int | None) -> None:
+    """Push conversions now, synchronously, and print what happened per connection."""
+    from platforms.errors import PlatformError, ReconnectRequired
+    from webapp.services import connections
+    from webapp.services import push as push_service
+    from webapp.services.errors import ServiceError
+
+    ids = [connection_id] if connection_id is not None else connections.active_connection_ids()
+    if not ids:
+        click.echo("No active connections.")
+    failed = False
+    for cid in ids:
+        try:
+            click.echo(push_service.run(cid).text)
+        except ReconnectRequired as exc:
+            connections.mark_reconnect_needed(cid, exc.message)
+            click.echo(f"connection {cid}: needs a reconnect ({exc.message}); rows stay pending")
+            failed = True
+        except (PlatformError, ServiceError) as exc:
+            click.echo(f"connection {cid}: stopped ({exc}); unsent rows stay pending", err=True)
+            failed = True
+    if failed:
+        raise SystemExit(1)
