@@ -9,8 +9,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.multitouch.engine import attribute
-from webapp.multitouch.journey import Journey, Settings, Touch
+from webapp.multitouch.engine import attribute, split, split_reference
+from webapp.multitouch.journey import Journey, Settings, Touch, in_window
 from webapp.multitouch.models import MODEL_KEYS
 from webapp.multitouch.money import minor_places
 
@@ -58,3 +58,13 @@ def test_every_model_splits_value_and_conversion_exactly(case: tuple[Journey, Se
                 assert window_start <= c.touch.at <= journey.converted_at
         in_window = [t for t in journey.touches if window_start <= t.at <= journey.converted_at]
         assert (not in_window) == any(c.touch is None for c in mine)
+
+
+@settings(max_examples=200, deadline=None)
+@given(journeys(), st.integers(-(10**6), 10**9))
+def test_shortcuts_give_the_same_credits_as_the_general_allocator(
+    case: tuple[Journey, Settings], units: int
+) -> None:
+    journey, setup = case
+    touches = in_window(journey.touches, journey.converted_at, setup.lookback)
+    assert sorted(split(touches, units, setup)) == sorted(split_reference(touches, units, setup))

@@ -48,8 +48,6 @@ def upgrade():
     sa.Column('conversion_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('model', sa.String(length=24), nullable=False),
     sa.Column('touchpoint_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('touch_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('converted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('campaign', sa.String(length=255), nullable=False),
     sa.Column('connection_id', sa.Integer(), nullable=True),
@@ -65,7 +63,7 @@ def upgrade():
     )
     with op.batch_alter_table('attribution_credits', schema=None) as batch_op:
         batch_op.create_index('ix_attribution_credits_conversion', ['conversion_id'], unique=False)
-        batch_op.create_index('ix_attribution_credits_report', ['workspace_id', 'model', 'converted_at'], unique=False)
+        batch_op.create_index('ix_attribution_credits_report', ['workspace_id', 'model'], unique=False)
 
     # ### end Alembic commands ###
 

@@ -38,11 +38,12 @@ class AttributionSettings(db.Model):
 
 class AttributionCredit(db.Model):
     """One touchpoint's share of one conversion under one model (touchpoint None: no touch was
-    in the lookback window). Channel and campaign are copied in so reports are one GROUP BY."""
+    in the lookback window). Channel and campaign are copied in so reports are one GROUP BY;
+    times are the conversion's and the touchpoint's own (joined), to keep the rows narrow."""
 
     __tablename__ = "attribution_credits"
     __table_args__ = (
-        Index("ix_attribution_credits_report", "workspace_id", "model", "converted_at"),
+        Index("ix_attribution_credits_report", "workspace_id", "model"),
         Index("ix_attribution_credits_conversion", "conversion_id"),
     )
 
@@ -55,8 +56,6 @@ class AttributionCredit(db.Model):
     touchpoint_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("touchpoints.id", ondelete="SET NULL")
     )
-    touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    converted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     channel: Mapped[str] = mapped_column(String(32))
     campaign: Mapped[str] = mapped_column(String(255), default="")
     # The ad platform campaign the touch belongs to, when it could be resolved.

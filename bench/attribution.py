@@ -1,0 +1,152 @@
+"""Benchmark: attribute N conversions over 10·N touchpoints under all six models, against a
+floor measured in the same run on the same file.
+
+Floor: one pass that reads the same journey rows (the service's own query, in conversion order,
+in the same chunks) and sums them. Attribution: ``webapp.services.multitouch.run`` end to end:
+finding pending conversions, reading journeys, six models, exact allocation, campaign
+resolution, writing one credit row per conversion × model × credited touch, committing per chunk.
+
+    python -m bench.attribution                # 100,000 conversions, 1,000,000 touchpoints
+    python -m bench.attribution --conversions 10000
+
+The data lives in a temporary SQLite file that is deleted afterwards. Target: ratio ≤ 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+CHANNELS = ("direct", "organic_search", "microsoft_ads", "email", "referral", "social")
+TOUCHES_PER_CONVERSION = 10
+FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
+
+
+def make_app(db_path: Path):  # noqa: ANN201
+    from config import load_settings
+    from webapp import create_app
+
+    settings = load_settings(
+        {
+            "SOURCELOOP_ENV": "testing",
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "REDIS_URL": "redis://127.0.0.1:1/0",  # never contacted
+            "SECRET_KEY": "bench",
+        }
+    )
+    return create_app(settings)
+
+
+def generate(db_path: Path, conversions: int, seed: int = 8) -> int:
+    """One visitor per conversion, ten touches over the 120 days before it (so some fall
+    outside the 90-day window); written with plain sqlite3 because only the runs are timed."""
+    rng = random.Random(seed)
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    con = sqlite3.connect(db_path)
+    con.execute("INSERT INTO workspaces (id, name, created_at) VALUES (1, 'Bench', ?)",
+                (end.strftime(FMT),))  # fmt: skip
+    visitors, touches, convs = [], [], []
+    touch_id = 0
+    for v in range(1, conversions + 1):
+        converted = end - timedelta(seconds=rng.randrange(0, 60 * 86400))
+        visitors.append((v, 1, f"v{v}", converted.strftime(FMT), converted.strftime(FMT)))
+        for _ in range(TOUCHES_PER_CONVERSION):
+            touch_id += 1
+            at = converted - timedelta(seconds=rng.randrange(0, 120 * 86400))
+            channel = rng.choice(CHANNELS)
+            campaign = f"Campaign {rng.randrange(40)}" if channel != "direct" else ""
+            utm = f'{{"utm_campaign": "{campaign}"}}' if campaign else "{}"
+            touches.append((touch_id, 1, v, at.strftime(FMT), channel, campaign, utm))
+        value = f"{rng.randrange(100, 100000) / 100:.2f}"
+        convs.append((v, 1, v, "purchase", converted.strftime(FMT), value, "USD", f"o{v}", "api",
+                      "{}", converted.strftime(FMT)))  # fmt: skip
+    con.executemany(
+        "INSERT INTO visitors (id, workspace_id, uid, first_seen_at, last_seen_at) "
+        "VALUES (?, ?, ?, ?, ?)", visitors)  # fmt: skip
+    con.executemany(
+        "INSERT INTO touchpoints (id, workspace_id, visitor_id, occurred_at, channel, campaign, "
+        "utm, source, medium, landing_url, referrer) VALUES (?, ?, ?, ?, ?, ?, ?, '', '', '', '')",
+        touches)  # fmt: skip
+    con.executemany(
+        "INSERT INTO conversions (id, workspace_id, visitor_id, event, occurred_at, value, "
+        "currency, external_id, source, properties, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", convs)  # fmt: skip
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    return len(touches)
+
+
+def floor_pass(chunk: int) -> tuple[float, int]:
+    """Read every journey row through the service's query, chunk by chunk, and sum them."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Conversion
+    from webapp.services.multitouch import journey_query
+
+    ids = list(db.session.scalars(select(Conversion.id).order_by(Conversion.id)))
+    total, rows = 0.0, 0
+    for start in range(0, len(ids), chunk):
+        result = db.session.execute(
+            journey_query(ids[start : start + chunk]).execution_options(yield_per=5000)
+        )
+        for row in result:
+            rows += 1
+            total += float(row[2] or 0) + (row[5].timestamp() if row[5] is not None else 0.0)
+        db.session.rollback()
+    return total, rows
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversions", type=int, default=100_000)
+    parser.add_argument("--chunk", type=int, default=2000)
+    args = parser.parse_args()
+
+    from sqlalchemy import func, select
+
+    from webapp.extensions import db
+    from webapp.models import AttributionCredit
+    from webapp.services import multitouch
+
+    with tempfile.TemporaryDirectory(prefix="bench-attribution-") as tmp:
+        db_path = Path(tmp) / "bench.db"
+        app = make_app(db_path)
+        with app.app_context():
+            db.create_all()
+            started = time.perf_counter()
+            n_touches = generate(db_path, args.conversions)
+            print(f"generated {args.conversions:,} conversions, {n_touches:,} touchpoints "
+                  f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+            rss_before = peak_rss_mb()
+
+            started = time.perf_counter()
+            _, rows = floor_pass(args.chunk)
+            floor = time.perf_counter() - started
+            print(f"floor  (read + sum {rows:,} journey rows):      {floor:7.2f} s")
+            rss_floor = peak_rss_mb()
+
+            started = time.perf_counter()
+            done = multitouch.run(1, chunk=args.chunk)
+            elapsed = time.perf_counter() - started
+            credits = db.session.scalar(select(func.count()).select_from(AttributionCredit))
+            print(f"attribution (6 models, {credits:,} credit rows):  {elapsed:7.2f} s"
+                  f"  ({done:,} conversions)")  # fmt: skip
+            print(f"ratio attribution / floor: {elapsed / floor:.2f}  (target ≤ 3.00)")
+            print(f"peak RSS: {rss_before:.0f} MB after generating, {rss_floor:.0f} MB after the "
+                  f"floor, {peak_rss_mb():.0f} MB after attribution")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
