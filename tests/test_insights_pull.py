@@ -249,3 +249,28 @@ def test_cli_pulls_one_connection_or_all(ms_app, world, emulator, msads) -> None
     _arm(emulator, operation="GetCampaignsByAccountId", kind="internal", count=20)
     failed = runner.invoke(args=["jobs", "pull", "--days", "1"])
     assert failed.exit_code == 1 and "FAILED" in failed.output
+
+
+def test_diagnostics_say_why_an_upload_was_not_attributed(ms_app, world, emulator, msads) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from platforms.base import ConversionUpload
+
+    cid = connect(ms_app, world, emulator)
+    account = AccountRef("80000011", db.session.get(Connection, cid).customer_id)
+    upload = ConversionUpload(
+        row_id=1,
+        goal_name="Closed won",
+        occurred_at=datetime.now(UTC) - timedelta(hours=1),
+        click_id="f" * 32,  # a click Microsoft never saw
+        value=Decimal("10"),
+        currency="USD",
+    )
+    assert msads.push_conversions(session_for_connection(cid), account, [upload])[0].accepted
+    run_pull(cid, days=1)
+    rows = db.session.scalars(select(GoalDiagnosticsDaily)).all()
+    closed_won = [r for r in rows if r.goal_name == "Closed won"]
+    assert sum(r.unattributed_count for r in closed_won) == 1
+    assert any("NoMatchingClickFound" in r.reasons for r in closed_won)
+    page = client_as(ms_app, "member").get(f"/w/{world.workspace_id}/insights/")
+    assert "NoMatchingClickFound (1)" in page.get_data(as_text=True)

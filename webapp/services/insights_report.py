@@ -321,7 +321,10 @@ def account_insights(
         level=level,
         parent=parent,
         sync=db.session.get(InsightSyncState, connection.id),
-        diagnostics=_diagnostics(connection.id, start, end),
+        # Upload days are UTC; a range reaching yesterday includes today's uploads too.
+        diagnostics=_diagnostics(
+            connection.id, start, end + timedelta(days=int(end >= last_complete_day()))
+        ),
     )
     if conversions is not None:
         _credit(rows, account, conversions, level)

@@ -182,7 +182,9 @@ def run_pull(
                 on_batch=lambda n: progress(min(85, 25 + n // 500), f"{n} daily rows stored"),
             )
         progress(90, "Reading conversion diagnostics")
-        diagnosed = pull_diagnostics(connection_id, platform, session, account, window.end)
+        # Diagnostics are by UTC upload day, and today's uploads matter most.
+        today = datetime.now(UTC).date()
+        diagnosed = pull_diagnostics(connection_id, platform, session, account, today)
     except Exception as exc:
         mark_failed(connection_id, getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         raise
