@@ -34,6 +34,8 @@ from webapp.services.push_eligibility import LOOKBACK, decide, resolve_clicks
 D = ConversionDelivery
 PLAN_CHUNK = 1000
 RETRYABLE_ROW_DELAY = timedelta(minutes=15)
+# Bulk updates by id: the session's copies are not read again, so skip syncing them (slow).
+_NO_SYNC = {"synchronize_session": False}
 
 
 def _insert(table):  # noqa: ANN001, ANN202
@@ -185,7 +187,8 @@ def claim(model, connection_id: int, limit: int, lease: timedelta, now: datetime
             claimed_until=now + lease,
             attempts=model.attempts + 1,
             **({"last_attempt_at": now} if model is D else {}),
-        )
+        ),
+        execution_options=_NO_SYNC,
     )
     db.session.commit()
     rows = list(
@@ -243,7 +246,10 @@ def record(
         else:
             result.failed += 1
             values["status"] = D.FAILED
-        db.session.execute(update(model).where(model.id == row.id, mine).values(**values))
+        db.session.execute(
+            update(model).where(model.id == row.id, mine).values(**values),
+            execution_options=_NO_SYNC,
+        )
     for start in range(0, len(accepted), 500):
         db.session.execute(
             update(model)
@@ -255,7 +261,8 @@ def record(
                 error_message=None,
                 claim_token=None,
                 claimed_until=None,
-            )
+            ),
+            execution_options=_NO_SYNC,
         )
     result.sent = len(accepted)
     result.too_recent_goals = frozenset(too_recent)
@@ -268,7 +275,8 @@ def release(model, token: str) -> None:  # noqa: ANN001
     db.session.execute(
         update(model)
         .where(model.claim_token == token, model.status == D.SENDING)
-        .values(status=D.PENDING, claim_token=None, claimed_until=None)
+        .values(status=D.PENDING, claim_token=None, claimed_until=None),
+        execution_options=_NO_SYNC,
     )
     db.session.commit()
 
@@ -320,7 +328,8 @@ def retry_failed(connection_id: int) -> int:
             db.session.execute(
                 update(model)
                 .where(model.connection_id == connection_id, model.status == D.FAILED)
-                .values(**values)
+                .values(**values),
+                execution_options=_NO_SYNC,
             ).rowcount
             or 0
         )
