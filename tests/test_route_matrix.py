@@ -217,6 +217,21 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/setup/connections/{connection_id}/push/retry-failed",
         (LOGIN, 403, 303, 303, 404),
     ),
+    Row("attribution.index", "GET", "/w/{ws}/attribution/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "attribution.journey",
+        "GET",
+        "/w/{ws}/attribution/conversions/999999",
+        (LOGIN, 404, 404, 404, 404),
+    ),
+    Row("attribution.settings", "GET", "/w/{ws}/attribution/settings", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "attribution.save_settings",
+        "POST",
+        "/w/{ws}/attribution/settings",
+        (LOGIN, 403, 303, 303, 404),
+        (("lookback_days", "60"), ("half_life_days", "7"), ("external_model", "linear")),
+    ),
 )
 
 

@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.views import (
         api,
         api_keys,
+        attribution,
         auth,
         collect,
         conversions,
@@ -23,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for module in (
+        attribution,
         auth,
         health,
         home,
