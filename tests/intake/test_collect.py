@@ -188,3 +188,20 @@ def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, worl
     assert conversion.visitor.email_sha256 == conversion.email_sha256
     unknown = dict(event, e="made_up", id="evt_other_123")
     assert hit(client, key, unknown).status_code == 400
+
+
+def test_write_behind_records_every_page_view(app, world) -> None:  # noqa: ANN001
+    from webapp.services import collect
+
+    app.config["COLLECT_WRITE_BEHIND"] = True
+    client = app.test_client()
+    key = pixel_key(world.workspace_id)
+    for i in range(60):
+        url = f"https://a.example/p{i}" + ("?msclkid=wb1" if i == 0 else "")
+        extra = {"c": {"msclkid": "wb1"}} if i == 0 else {}
+        assert hit(client, key, pageview(url, visitor=f"v_writebehind{i % 3}", **extra)).status_code == 204
+    next(iter(collect._writers.values())).flush()
+    db.session.rollback()
+    assert count(Visitor) == 3
+    assert db.session.scalar(select(func.sum(VisitSession.hits))) == 60
+    assert db.session.scalar(select(AdClick.click_id)) == "wb1"

@@ -8,22 +8,31 @@ open session) and validates with plain code; the ORM is not involved.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import logging
+import os
+import queue
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from flask import Flask
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
 from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
 from webapp.models.types import utcnow
 from webapp.services import conversions, identity
 from webapp.services.channels import CLICK_PARAMS, classify, host_of
-from webapp.services.sql import insert_for
 from webapp.services.tracking import PixelSite
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024
 SESSION_TIMEOUT = timedelta(minutes=30)
@@ -165,36 +174,22 @@ def _install_status_due(workspace_id: int) -> bool:
         return True
 
 
-def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
-    now = now or utcnow()
-    workspace_id = site.workspace_id
-    with db.engine.begin() as conn:
-        upsert = insert_for(conn, visitors_t)
-        visitor_id = conn.execute(
-            upsert.values(
-                workspace_id=workspace_id, uid=hit.visitor_uid, first_seen_at=now, last_seen_at=now
-            )
-            .on_conflict_do_update(
-                index_elements=["workspace_id", "uid"], set_={"last_seen_at": now}
-            )
-            .returning(visitors_t.c.id)
-        ).scalar_one()
-        _record_session(conn, workspace_id, visitor_id, hit, now)
-        if hit.event is not None:
-            conversions.insert(conn, workspace_id, [hit.event], "pixel")
-        if _install_status_due(workspace_id):
-            conn.execute(
-                update(settings_t)
-                .where(settings_t.c.workspace_id == workspace_id)
-                .values(last_hit_at=now, last_hit_domain=host_of(hit.url)[:255])
-            )
-
-
-def _record_session(conn, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
-    click_param = next((p for p in CLICK_PARAMS if p in hit.click_ids), None)
-    click_id = hit.click_ids.get(click_param) if click_param else None
-    last = conn.execute(
-        select(
+@functools.cache
+def _statements(dialect: str) -> SimpleNamespace:
+    """The hot path's statements, built once per dialect (building them costs more than running
+    them); values arrive as bound parameters."""
+    upsert = postgresql.insert(visitors_t) if dialect == "postgresql" else sqlite.insert(visitors_t)
+    p = bindparam
+    return SimpleNamespace(
+        visitor=upsert.values(
+            workspace_id=p("ws"), uid=p("uid"), first_seen_at=p("now"), last_seen_at=p("now")
+        )
+        .on_conflict_do_update(
+            index_elements=["workspace_id", "uid"],
+            set_={"last_seen_at": upsert.excluded.last_seen_at},
+        )
+        .returning(visitors_t.c.id),
+        last_session=select(
             sessions_t.c.id,
             sessions_t.c.last_hit_at,
             touchpoints_t.c.click_id,
@@ -204,10 +199,49 @@ def _record_session(conn, workspace_id: int, visitor_id: int, hit: Hit, now: dat
         .select_from(
             sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
         )
-        .where(sessions_t.c.visitor_id == visitor_id)
+        .where(sessions_t.c.visitor_id == p("visitor"))
         .order_by(sessions_t.c.last_hit_at.desc())
-        .limit(1)
-    ).first()
+        .limit(1),
+        touch_session=update(sessions_t)
+        .where(sessions_t.c.id == p("session"))
+        .values(hits=sessions_t.c.hits + 1, last_hit_at=p("now")),
+        new_session=sessions_t.insert().returning(sessions_t.c.id),
+        new_touchpoint=touchpoints_t.insert().returning(touchpoints_t.c.id),
+        click=(
+            postgresql.insert(clicks_t) if dialect == "postgresql" else sqlite.insert(clicks_t)
+        ).on_conflict_do_nothing(),
+        install_status=update(settings_t)
+        .where(settings_t.c.workspace_id == p("ws"))
+        .values(last_hit_at=p("now"), last_hit_domain=p("domain")),
+    )
+
+
+def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    with db.engine.begin() as conn:
+        _record_on(conn, site, hit, now)
+
+
+def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa: ANN001
+    workspace_id = site.workspace_id
+    sql = _statements(conn.dialect.name)
+    visitor_id = conn.execute(
+        sql.visitor, {"ws": workspace_id, "uid": hit.visitor_uid, "now": now}
+    ).scalar_one()
+    _record_session(conn, sql, workspace_id, visitor_id, hit, now)
+    if hit.event is not None:
+        conversions.insert(conn, workspace_id, [hit.event], "pixel")
+    if _install_status_due(workspace_id):
+        conn.execute(
+            sql.install_status,
+            {"ws": workspace_id, "now": now, "domain": host_of(hit.url)[:255]},
+        )
+
+
+def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
+    click_param = next((p for p in CLICK_PARAMS if p in hit.click_ids), None)
+    click_id = hit.click_ids.get(click_param) if click_param else None
+    last = conn.execute(sql.last_session, {"visitor": visitor_id}).first()
     campaign = hit.utm.get("utm_campaign", "")
     new_attribution = (click_id is not None and (last is None or last.click_id != click_id)) or (
         click_id is None
@@ -218,48 +252,42 @@ def _record_session(conn, workspace_id: int, visitor_id: int, hit: Hit, now: dat
         )
     )
     if last is not None and not new_attribution and now - last.last_hit_at < SESSION_TIMEOUT:
-        conn.execute(
-            update(sessions_t)
-            .where(sessions_t.c.id == last.id)
-            .values(hits=sessions_t.c.hits + 1, last_hit_at=now)
-        )
+        conn.execute(sql.touch_session, {"session": last.id, "now": now})
         return
     session_id = conn.execute(
-        sessions_t.insert()
-        .values(
-            workspace_id=workspace_id,
-            visitor_id=visitor_id,
-            started_at=now,
-            last_hit_at=now,
-            hits=1,
-            landing_url=hit.url,
-            referrer=hit.referrer,
-        )
-        .returning(sessions_t.c.id)
+        sql.new_session,
+        {
+            "workspace_id": workspace_id,
+            "visitor_id": visitor_id,
+            "started_at": now,
+            "last_hit_at": now,
+            "hits": 1,
+            "landing_url": hit.url,
+            "referrer": hit.referrer,
+        },
     ).scalar_one()
     channel, source, medium = classify(hit.click_ids, hit.utm, hit.referrer, host_of(hit.url))
     touchpoint_id = conn.execute(
-        touchpoints_t.insert()
-        .values(
-            workspace_id=workspace_id,
-            visitor_id=visitor_id,
-            session_id=session_id,
-            occurred_at=now,
-            channel=channel,
-            source=source[:255],
-            medium=medium[:255],
-            campaign=campaign[:255],
-            utm=hit.utm,
-            landing_url=hit.url,
-            referrer=hit.referrer,
-            click_param=click_param,
-            click_id=click_id,
-        )
-        .returning(touchpoints_t.c.id)
+        sql.new_touchpoint,
+        {
+            "workspace_id": workspace_id,
+            "visitor_id": visitor_id,
+            "session_id": session_id,
+            "occurred_at": now,
+            "channel": channel,
+            "source": source[:255],
+            "medium": medium[:255],
+            "campaign": campaign[:255],
+            "utm": hit.utm,
+            "landing_url": hit.url,
+            "referrer": hit.referrer,
+            "click_param": click_param,
+            "click_id": click_id,
+        },
     ).scalar_one()
     if hit.click_ids:
         conn.execute(
-            insert_for(conn, clicks_t).on_conflict_do_nothing(),
+            sql.click,
             [
                 {
                     "workspace_id": workspace_id,
@@ -273,3 +301,85 @@ def _record_session(conn, workspace_id: int, visitor_id: int, hit: Hit, now: dat
                 for param, value in hit.click_ids.items()
             ],
         )
+
+
+class HitWriter:
+    """Write-behind for page views: /collect hands the hit over and answers 204; one thread per
+    worker process writes what has queued in one transaction (every ``interval`` seconds, at
+    most ``max_batch`` hits). Hits are never dropped silently: when the queue is full the request
+    writes its own hit. A crash can lose at most the last ``interval`` of page views; pixel events
+    (conversions) are always written before the response.
+
+    Created lazily per process (gunicorn forks after loading the app)."""
+
+    def __init__(self, app, interval: float = 0.05, max_batch: int = 500, max_queue: int = 20_000):  # noqa: ANN001
+        self.app = app
+        self.interval = interval
+        self.max_batch = max_batch
+        self.queue: queue.Queue = queue.Queue(max_queue)
+        self.pid = os.getpid()
+        self.thread = threading.Thread(target=self._run, name="collect-writer", daemon=True)
+        self.thread.start()
+        atexit.register(self.flush)
+
+    def submit(self, site: PixelSite, hit: Hit) -> None:
+        try:
+            self.queue.put_nowait((site, hit, utcnow()))
+        except queue.Full:
+            record(site, hit)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            time.sleep(self.interval)
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.app.app_context():
+                    self._write(batch)
+            except Exception:  # noqa: BLE001 - the thread must survive; each hit is retried alone
+                log.exception("collect writer: batch of %d failed", len(batch))
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    def _write(self, batch: list) -> None:
+        try:
+            with db.engine.begin() as conn:
+                for site, hit, at in batch:
+                    _record_on(conn, site, hit, at)
+        except Exception:  # noqa: BLE001 - one bad hit must not cost the others
+            log.warning("collect writer: batch failed, writing its %d hits one by one", len(batch))
+            for site, hit, at in batch:
+                try:
+                    record(site, hit, at)
+                except Exception:  # noqa: BLE001
+                    log.exception("collect writer: hit of visitor %s lost", hit.visitor_uid)
+
+
+_writers: dict[int, HitWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
+    """Record ``hit``: page views through the process's writer when write-behind is on (the
+    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides)."""
+    if hit.event is not None or not app.config.get("COLLECT_WRITE_BEHIND", not app.testing):
+        record(site, hit)
+        return
+    key = id(app)
+    writer = _writers.get(key)
+    if writer is None or writer.pid != os.getpid():
+        with _writers_lock:
+            writer = _writers.get(key)
+            if writer is None or writer.pid != os.getpid():
+                writer = _writers[key] = HitWriter(app)
+    writer.submit(site, hit)

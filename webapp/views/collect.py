@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
-from webapp.extensions import csrf
+from webapp.extensions import csrf, limiter
 from webapp.services import collect, tracking
 from webapp.services.channels import host_of
 from webapp.services.conversions import loads_strict
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("pixel", __name__)
 csrf.exempt(bp)
+limiter.exempt(bp)  # no per-IP limit: whole offices share one address
 
 PIXEL_CACHE_SECONDS = 3600
 
@@ -86,5 +87,5 @@ def collect_hit():  # noqa: ANN201
     except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
         tracking.count_rejection(site.workspace_id, "malformed")
         return _refuse(400, "the payload is not valid JSON", allowed_origin)
-    collect.record(site, hit)
+    collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
     return _cors(Response(status=204), allowed_origin)
