@@ -66,6 +66,16 @@ def generate(db_path: Path, conversions: int, seed: int = 8) -> int:
         value = f"{rng.randrange(100, 100000) / 100:.2f}"
         convs.append((v, 1, v, "purchase", converted.strftime(FMT), value, "USD", f"o{v}", "api",
                       "{}", converted.strftime(FMT)))  # fmt: skip
+        if len(visitors) == 10_000 or v == conversions:  # in slices: the bench's memory is ours
+            _write(con, visitors, touches, convs)
+            visitors, touches, convs = [], [], []
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    return touch_id
+
+
+def _write(con: sqlite3.Connection, visitors: list, touches: list, convs: list) -> None:
     con.executemany(
         "INSERT INTO visitors (id, workspace_id, uid, first_seen_at, last_seen_at) "
         "VALUES (?, ?, ?, ?, ?)", visitors)  # fmt: skip
@@ -77,10 +87,6 @@ def generate(db_path: Path, conversions: int, seed: int = 8) -> int:
         "INSERT INTO conversions (id, workspace_id, visitor_id, event, occurred_at, value, "
         "currency, external_id, source, properties, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", convs)  # fmt: skip
-    con.commit()
-    con.execute("ANALYZE")
-    con.close()
-    return len(touches)
 
 
 def floor_pass(chunk: int) -> tuple[float, int]:

@@ -42,26 +42,22 @@ class AttributionCredit(db.Model):
     times are the conversion's and the touchpoint's own (joined), to keep the rows narrow."""
 
     __tablename__ = "attribution_credits"
-    __table_args__ = (
-        Index("ix_attribution_credits_report", "workspace_id", "model"),
-        Index("ix_attribution_credits_conversion", "conversion_id"),
-    )
+    __table_args__ = (Index("ix_attribution_credits_conversion", "conversion_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # Derived data, millions of rows: only the conversion is a foreign key (its deletion, and
+    # so the workspace's, removes the credits). The other ids are plain columns, so writing a
+    # credit checks one parent and deleting a touchpoint or connection never scans this table.
+    workspace_id: Mapped[int]
     conversion_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("conversions.id", ondelete="CASCADE")
     )
     model: Mapped[str] = mapped_column(String(24))
-    touchpoint_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("touchpoints.id", ondelete="SET NULL")
-    )
+    touchpoint_id: Mapped[int | None] = mapped_column(BigId)
     channel: Mapped[str] = mapped_column(String(32))
     campaign: Mapped[str] = mapped_column(String(255), default="")
     # The ad platform campaign the touch belongs to, when it could be resolved.
-    connection_id: Mapped[int | None] = mapped_column(
-        ForeignKey("connections.id", ondelete="SET NULL")
-    )
+    connection_id: Mapped[int | None]
     campaign_entity_id: Mapped[str | None] = mapped_column(String(64))
     currency: Mapped[str | None] = mapped_column(String(3))
     value_e4: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -120,22 +120,24 @@ def _credit_rows(
             if row[4] is not None and row[5] >= start:
                 touches.append(Touch(row[5], row[6], row[4]))
                 extra.append((row[6], row[7], row[8]))
+        campaigns = [resolver.resolve(*e) for e in extra]
         for model, i, money, share in split(touches, to_units(value, places), settings):
             if i < 0:
-                channel, campaign, touch = "(none)", None, None
+                touch_id, channel, label, connection_id, entity_id = None, "(none)", "", None, None
             else:
-                touch = touches[i]
-                channel = touch.channel
-                campaign = resolver.resolve(*extra[i])
+                touch, campaign = touches[i], campaigns[i]
+                touch_id, channel = touch.id, touch.channel
+                label, connection_id = campaign.label, campaign.connection_id
+                entity_id = campaign.entity_id
             yield (
                 workspace_id,
                 conversion_id,
                 model,
-                touch.id if touch else None,
+                touch_id,
                 channel,
-                campaign.label if campaign else "",
-                campaign.connection_id if campaign else None,
-                campaign.entity_id if campaign else None,
+                label,
+                connection_id,
+                entity_id,
                 currency,
                 money * scale,
                 share,
