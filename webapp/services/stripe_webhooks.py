@@ -157,7 +157,7 @@ def _refund(workspace_id: int, charge: dict) -> str:
     base = original.value if original.value is not None else charged
     new_value = max(Decimal(0), base - refunded)
     conn = db.session.connection()
-    result = conn.execute(
+    inserted = conn.execute(
         insert_for(conn, ConversionAdjustment.__table__)
         .values(
             workspace_id=workspace_id,
@@ -170,8 +170,9 @@ def _refund(workspace_id: int, charge: dict) -> str:
             created_at=datetime.now(UTC),
         )
         .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
-    )
-    return "adjusted" if result.rowcount else "duplicate"
+        .returning(ConversionAdjustment.__table__.c.id)
+    ).first()
+    return "adjusted" if inserted is not None else "duplicate"
 
 
 def parse(payload: bytes) -> dict[str, Any]:
