@@ -58,3 +58,16 @@ def external_credit(
     if share <= 0:
         return None
     return model.external_name, Decimal(share).scaleb(-CONVERSION_PLACES)
+
+
+def upload_fields(
+    conversion_id: int, click_id: str | None, externally_attributed: bool
+) -> dict[str, object]:
+    """The ``ConversionUpload`` keyword arguments for one ledger row: the model name and credit
+    for a goal set up for external attribution (goal-level opt-in), nothing for any other goal."""
+    if not externally_attributed:
+        return {}
+    credit = external_credit(conversion_id, click_id)
+    if credit is None:
+        return {}
+    return {"attribution_model": credit[0], "attribution_credit": credit[1]}

@@ -25,6 +25,7 @@ from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, Pu
 from webapp.models.types import utcnow
 from webapp.services import push_config, push_ledger
 from webapp.services.errors import NotFound
+from webapp.services.external_attribution import upload_fields
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,7 +118,8 @@ def run(
             now=utcnow(),
         )
         summary.planned, summary.waiting = plan.planned, plan.waiting
-        _send_conversions(summary, platform, session, account, call, progress)
+        external_goals = frozenset(g.id for g in goals if g.external_attribution)
+        _send_conversions(summary, platform, session, account, call, progress, external_goals)
         if platform.capabilities.adjustments:
             push_ledger.plan_adjustments(connection, mappings, utcnow())
             _send_adjustments(summary, platform, session, account, call)
@@ -131,7 +133,9 @@ def run(
             _finish(run_id, summary, summary.text[:500])
 
 
-def _send_conversions(summary, platform, session, account, call, progress) -> None:  # noqa: ANN001
+def _send_conversions(  # noqa: ANN001
+    summary, platform, session, account, call, progress, external_goals=frozenset()
+) -> None:
     D = ConversionDelivery
     retryable = getattr(platform, "row_error_is_retryable", lambda code: False)
     explain = getattr(platform, "explain_error", lambda code, message=None: message or code or "")
@@ -153,6 +157,7 @@ def _send_conversions(summary, platform, session, account, call, progress) -> No
                 currency=row.currency,
                 hashed_email=row.hashed_email,
                 hashed_phone=row.hashed_phone,
+                **upload_fields(row.conversion_id, row.click_id, row.goal_id in external_goals),
             )
             for row in rows
         ]
