@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -114,7 +115,7 @@ def test_msclkid_from_an_ad_click_is_captured_and_conversions_resolve_to_it(
 
         # Server-side: the site's backend reports a booked meeting by visitor id and by email.
         token = api_key(world.workspace_id)
-        now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        now = datetime.now(UTC).isoformat()  # after the click, to the microsecond
         for external_id, identity in (
             ("meeting-1", {"visitor_id": visitor_uid}),
             ("meeting-2", {"email": "janedoe@example.com"}),

@@ -161,16 +161,17 @@ touchpoints_t = Touchpoint.__table__
 clicks_t = AdClick.__table__
 settings_t = TrackingSettings.__table__
 
-_status_marks: dict[int, float] = {}
+_status_marks: dict[str, float] = {}
 _status_lock = threading.Lock()
 
 
-def _install_status_due(workspace_id: int) -> bool:
+def _install_status_due(public_key: str) -> bool:
+    """Keyed by pixel key, so a new key (or a recreated workspace) reports its first hit at once."""
     now = time.monotonic()
     with _status_lock:
-        if _status_marks.get(workspace_id, 0.0) > now:
+        if _status_marks.get(public_key, 0.0) > now:
             return False
-        _status_marks[workspace_id] = now + INSTALL_STATUS_EVERY
+        _status_marks[public_key] = now + INSTALL_STATUS_EVERY
         return True
 
 
@@ -231,7 +232,7 @@ def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa:
     _record_session(conn, sql, workspace_id, visitor_id, hit, now)
     if hit.event is not None:
         conversions.insert(conn, workspace_id, [hit.event], "pixel")
-    if _install_status_due(workspace_id):
+    if _install_status_due(site.public_key):
         conn.execute(
             sql.install_status,
             {"ws": workspace_id, "now": now, "domain": host_of(hit.url)[:255]},
