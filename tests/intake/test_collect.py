@@ -199,7 +199,10 @@ def test_write_behind_records_every_page_view(app, world) -> None:  # noqa: ANN0
     for i in range(60):
         url = f"https://a.example/p{i}" + ("?msclkid=wb1" if i == 0 else "")
         extra = {"c": {"msclkid": "wb1"}} if i == 0 else {}
-        assert hit(client, key, pageview(url, visitor=f"v_writebehind{i % 3}", **extra)).status_code == 204
+        assert (
+            hit(client, key, pageview(url, visitor=f"v_writebehind{i % 3}", **extra)).status_code
+            == 204
+        )
     next(iter(collect._writers.values())).flush()
     db.session.rollback()
     assert count(Visitor) == 3
