@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 from rq_scheduler import Scheduler
 
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     from webapp import create_app
+
+    # rq-scheduler's crontab dependency warns about its own future default on every run; we
+    # already pin the process clock to UTC (use_utc_clock), which is what that warning is about.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="rq_scheduler")
 
     use_utc_clock()
     app = create_app()

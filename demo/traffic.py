@@ -1,0 +1,199 @@
+"""The demo's traffic: visitors arrive from Microsoft ads (through the emulator's click endpoint,
+so they carry real-looking msclkids), from search, referrals, email or directly; they browse,
+submit the contact form, book fittings and buy bikes.
+
+It speaks to SourceLoop exactly as the pixel and a server would: ``POST /collect`` with the
+pixel's payload, and ``POST /api/v1/conversions`` with the workspace API key for payments. It
+runs until stopped (``python -m demo.traffic``), pacing itself to a visitor every second or two.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from demo.settings import emulator_url, site_url, sourceloop_url
+
+log = logging.getLogger("demo.traffic")
+
+BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+CAMPAIGNS = ["spring-gravel", "city-commuter", "brand"]
+SOURCES = {
+    "organic": "https://www.google.com/",
+    "referral": "https://cyclingnews.example/best-gravel-bikes",
+    "email": "",
+    "direct": "",
+}
+
+
+class Visitor:
+    def __init__(self, http: requests.Session, pixel_key: str, rng: random.Random) -> None:
+        self.http, self.pixel_key, self.rng = http, pixel_key, rng
+        self.uid = secrets.token_hex(12)
+
+    def hit(self, kind: str, url: str, referrer: str = "", **event: object) -> None:
+        query = parse_qs(urlsplit(url).query)
+        payload: dict[str, object] = {
+            "v": self.uid,
+            "t": kind,
+            "u": url,
+            "r": referrer,
+            "c": {p: query[p][0] for p in ("msclkid", "gclid", "fbclid") if p in query},
+            "m": {k: v[0] for k, v in query.items() if k.startswith("utm_")},
+            "ts": int(time.time() * 1000),
+        }
+        payload.update(event)
+        self.http.post(
+            f"{sourceloop_url()}/collect?k={self.pixel_key}",
+            data=json.dumps(payload),
+            timeout=10,
+            headers={"Content-Type": "text/plain", "Origin": site_url(), "User-Agent": BROWSER_UA},
+        )
+
+    def track(self, name: str, url: str, **props: object) -> None:
+        self.hit("event", url, e=name, id=secrets.token_hex(10), p=props)
+
+
+def landing_from_ad(http: requests.Session, rng: random.Random, account_id: str) -> str:
+    campaign = rng.choice(CAMPAIGNS)
+    target = f"{site_url()}/?" + urlencode(
+        {"utm_source": "bing", "utm_medium": "cpc", "utm_campaign": campaign}
+    )
+    response = http.get(
+        f"{emulator_url()}/_emulator/click",
+        params={"account_id": account_id, "landing": target},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.headers.get("Location", target)
+
+
+def one_visit(
+    http: requests.Session, creds: dict[str, str], rng: random.Random, returning: list[Visitor]
+) -> None:
+    if returning and rng.random() < 0.2:
+        visitor = rng.choice(returning)  # back without an ad click: its msclkid still counts
+        landing, referrer = f"{site_url()}/pricing", ""
+    else:
+        visitor = Visitor(http, creds["pixel_key"], rng)
+        channel = rng.choices(
+            ["ad", "organic", "referral", "email", "direct"], weights=[55, 18, 9, 8, 10]
+        )[0]
+        if channel == "ad":
+            landing, referrer = (
+                landing_from_ad(http, rng, creds["account_id"]),
+                "https://www.bing.com/",
+            )
+        elif channel == "email":
+            landing = f"{site_url()}/?utm_source=newsletter&utm_medium=email&utm_campaign=nov"
+            referrer = ""
+        else:
+            landing, referrer = f"{site_url()}/", SOURCES[channel]
+        returning.append(visitor)
+        del returning[:-200]
+    visitor.hit("pageview", landing, referrer)
+    for page in rng.sample(["/pricing", "/contact", "/book"], k=rng.randint(0, 2)):
+        visitor.hit("pageview", f"{site_url()}{page}", landing)
+    if rng.random() < 0.25:
+        visitor.track(
+            "form_submitted",
+            f"{site_url()}/contact",
+            email=f"rider{rng.randint(1, 10**6)}@example.com",
+        )
+    if rng.random() < 0.12:
+        visitor.track("meeting_booked", f"{site_url()}/book")
+    if rng.random() < 0.09:
+        value = rng.choice(["890.00", "1490.00", "2380.00"])
+        http.post(
+            f"{sourceloop_url()}/api/v1/conversions",
+            timeout=10,
+            headers={"Authorization": f"Bearer {creds['api_key']}"},
+            json={
+                "event": "payment_received",
+                "value": value,
+                "currency": "USD",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "visitor_id": visitor.uid,
+                "external_id": f"order-{secrets.token_hex(6)}",
+            },
+        )
+
+
+def crm_deal(http: requests.Session, creds: dict[str, str], rng: random.Random) -> None:
+    """A deal closed in the CRM for a lead who clicked an ad hours or days ago.
+
+    The CRM kept the lead's msclkid and sends it with the deal, as sales systems do. Microsoft
+    asks to wait an hour after a click before uploading, so these are what the first push
+    cycles can send at once; fresh clicks from the live traffic follow an hour later.
+    """
+    clicked = datetime.now(UTC) - timedelta(hours=rng.uniform(2, 24 * 20))
+    click = http.post(
+        f"{emulator_url()}/_emulator/clicks",
+        timeout=10,
+        json={"account_id": creds["account_id"], "at": clicked.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    )
+    click.raise_for_status()
+    http.post(
+        f"{sourceloop_url()}/api/v1/conversions",
+        timeout=10,
+        headers={"Authorization": f"Bearer {creds['api_key']}"},
+        json={
+            "event": "payment_received",
+            "msclkid": click.json()["msclkid"],
+            "value": rng.choice(["2380.00", "4760.00", "1490.00"]),
+            "currency": "USD",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "external_id": f"crm-deal-{secrets.token_hex(6)}",
+        },
+    )
+
+
+def wait_for(url: str, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.5)
+    raise SystemExit(f"demo traffic: {what} did not come up at {url}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s traffic: %(message)s")
+    wait_for(f"{sourceloop_url()}/healthz", "SourceLoop")
+    wait_for(f"{emulator_url()}/_emulator/", "the Microsoft Ads emulator")
+    from demo.connect import ensure_connected
+
+    creds = ensure_connected()
+    rng = random.Random()
+    http = requests.Session()
+    returning: list[Visitor] = []
+    visits = 0
+    for _ in range(12):  # the CRM's recent history, so the first push cycle has deals to send
+        crm_deal(http, creds, rng)
+    while True:
+        try:
+            one_visit(http, creds, rng, returning)
+            if rng.random() < 0.05:
+                crm_deal(http, creds, rng)
+            visits += 1
+            if visits % 25 == 0:
+                log.info("%s visits so far", visits)
+        except requests.RequestException as exc:
+            log.warning("a visit failed (%s); carrying on", type(exc).__name__)
+        time.sleep(rng.uniform(0.6, 1.8))
+
+
+if __name__ == "__main__":
+    main()
