@@ -88,4 +88,6 @@ def on_connected(connection_id: int) -> None:
     from flask import current_app
 
     if current_app.config.get("RUN_CONNECTION_CHECKS", True):
-        enqueue_for_connection(connection_id)
+        # Not the slot id: the run that just hit "reconnect needed" may still hold it in RQ for
+        # a moment, and this push must not be refused because of it.
+        request_push(connection_id)
