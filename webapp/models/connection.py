@@ -88,6 +88,10 @@ class Connection(db.Model):
         return self.status == self.ACTIVE
 
     @property
+    def audit_target(self) -> str:
+        return f"{self.platform_key}:{self.account_id}"
+
+    @property
     def health(self) -> str:
         return {
             self.ACTIVE: "Healthy",

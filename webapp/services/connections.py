@@ -117,7 +117,7 @@ def connect_account(actor: Membership, credential: Credential, account: AdAccoun
         "connection.created",
         workspace_id=actor.workspace_id,
         actor_id=actor.user_id,
-        target=f"{connection.platform_key}:{connection.account_id}",
+        target=connection.audit_target,
         account_name=account.name,
         reconnected=existing is not None,
     )
@@ -164,7 +164,7 @@ def reconnect(
         "connection.reconnected",
         workspace_id=actor.workspace_id,
         actor_id=actor.user_id,
-        target=f"{connection.platform_key}:{connection.account_id}",
+        target=connection.audit_target,
     )
     db.session.commit()
     _run_connected_hooks(connection.id)
@@ -193,7 +193,7 @@ def disconnect(actor: Membership, connection: Connection) -> None:
         "connection.disconnected",
         workspace_id=actor.workspace_id,
         actor_id=actor.user_id,
-        target=f"{connection.platform_key}:{connection.account_id}",
+        target=connection.audit_target,
     )
     db.session.commit()
 
@@ -206,7 +206,7 @@ def reset(actor: Membership, connection: Connection) -> None:
         _drop_credential_if_unused(credential_id)
     for model in SYNCED_DATA_MODELS:
         db.session.execute(delete(model).where(model.connection_id == connection.id))
-    target = f"{connection.platform_key}:{connection.account_id}"
+    target = connection.audit_target
     db.session.delete(connection)
     audit.record(
         "connection.reset", workspace_id=actor.workspace_id, actor_id=actor.user_id, target=target
@@ -232,17 +232,23 @@ def mark_reconnect_needed(connection_id: int, reason: str) -> None:
 
         revoke(connection.credential_id, reason)
         return
-    if connection.status == Connection.ACTIVE:
-        connection.status = Connection.RECONNECT_NEEDED
-        connection.status_reason = reason[:1000]
-        audit.record(
-            "connection.reconnect_needed",
-            workspace_id=connection.workspace_id,
-            actor_id=None,
-            target=f"{connection.platform_key}:{connection.account_id}",
-            reason=reason[:200],
-        )
-        db.session.commit()
+    flag_reconnect_needed(connection, reason)
+    db.session.commit()
+
+
+def flag_reconnect_needed(connection: Connection, reason: str) -> None:
+    """Mark an active connection as needing a person to sign in again (caller commits)."""
+    if connection.status != Connection.ACTIVE:
+        return
+    connection.status = Connection.RECONNECT_NEEDED
+    connection.status_reason = reason[:1000]
+    audit.record(
+        "connection.reconnect_needed",
+        workspace_id=connection.workspace_id,
+        actor_id=None,
+        target=connection.audit_target,
+        reason=reason[:200],
+    )
 
 
 def request_auto_tagging(actor: Membership, connection: Connection) -> int:
@@ -257,7 +263,7 @@ def request_auto_tagging(actor: Membership, connection: Connection) -> int:
         "connection.auto_tagging_enable_requested",
         workspace_id=actor.workspace_id,
         actor_id=actor.user_id,
-        target=f"{connection.platform_key}:{connection.account_id}",
+        target=connection.audit_target,
     )
     db.session.commit()
     run_id = enqueue(set_auto_tagging, queue=DEFAULT, connection_id=connection.id, enabled=True)

@@ -23,7 +23,7 @@ from webapp import platform_registry
 from webapp.extensions import db
 from webapp.models import Connection, Credential
 from webapp.models.types import utcnow
-from webapp.services import audit
+from webapp.services.connections import flag_reconnect_needed
 from webapp.services.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -160,16 +160,7 @@ def revoke(credential_id: int, reason: str) -> None:
         return
     credential.status = Credential.REVOKED
     for connection in credential.connections:
-        if connection.status == Connection.ACTIVE:
-            connection.status = Connection.RECONNECT_NEEDED
-            connection.status_reason = reason[:1000]
-            audit.record(
-                "connection.reconnect_needed",
-                workspace_id=connection.workspace_id,
-                actor_id=None,
-                target=f"{connection.platform_key}:{connection.account_id}",
-                reason=reason[:200],
-            )
+        flag_reconnect_needed(connection, reason)
     db.session.commit()
 
 
