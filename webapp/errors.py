@@ -65,4 +65,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202
         log.exception("unhandled error on %s %s", request.method, request.path)
+        from webapp.extensions import db
+
+        db.session.rollback()  # the error page itself queries (banners); start clean
         return error_response(500, "An unexpected error occurred; it has been logged.")

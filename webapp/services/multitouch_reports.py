@@ -95,14 +95,18 @@ def _in_range(workspace_id: int, start: date, end: date):  # noqa: ANN202
 
 
 def _currencies(workspace_id: int, start: date, end: date) -> list[str]:
+    # Group by the raw column: PostgreSQL does not treat two bound copies of a COALESCE default
+    # as the same expression, so the "no currency" label is applied here instead.
     rows = db.session.execute(
-        select(func.coalesce(AttributionCredit.currency, NO_CURRENCY), func.count())
+        select(AttributionCredit.currency, func.count())
         .select_from(AttributionCredit)
         .join(Conversion, Conversion.id == AttributionCredit.conversion_id)
         .where(*_in_range(workspace_id, start, end))
-        .group_by(func.coalesce(AttributionCredit.currency, NO_CURRENCY))
+        .group_by(AttributionCredit.currency)
     ).all()
-    counts = Counter(dict(rows))
+    counts: Counter[str] = Counter()
+    for code, count in rows:
+        counts[code or NO_CURRENCY] += count
     return [code for code, _ in counts.most_common()]
 
 

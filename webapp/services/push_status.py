@@ -165,10 +165,17 @@ def conversion_states(
 def ledger_counts(connection_id: int) -> dict[str, int]:
     now = utcnow()
     counts = dict.fromkeys(("sent", "failed", "waiting", "pending", "sending"), 0)
-    rows = db.session.execute(
-        select(D.status, D.next_attempt_at > now, func.count())
+    # A subquery names the comparison once: PostgreSQL cannot match two bound copies of
+    # ``next_attempt_at > :now`` between SELECT and GROUP BY.
+    flagged = (
+        select(D.status.label("status"), (D.next_attempt_at > now).label("later"))
         .where(D.connection_id == connection_id)
-        .group_by(D.status, D.next_attempt_at > now)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(flagged.c.status, flagged.c.later, func.count()).group_by(
+            flagged.c.status, flagged.c.later
+        )
     )
     for status, later, count in rows:
         key = "waiting" if status == D.PENDING and later else status
