@@ -122,6 +122,9 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         connection_id=kwargs.get("connection_id"),
         workspace_id=kwargs.get("workspace_id"),
     )
+    from webapp.services.credentials import forget_last_used
+
+    forget_last_used()
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
@@ -131,9 +134,11 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         job_runs.finish(run_id, error=str(exc))
         connection_id = kwargs.get("connection_id")
         if connection_id is not None:
-            from webapp.services import connections
+            from webapp.services import connections, credentials
 
-            connections.mark_reconnect_needed(connection_id, exc.message)
+            connections.mark_reconnect_needed(
+                connection_id, exc.message, credential_id=credentials.last_used_credential()
+            )
         log.warning("%s run %s needs a reconnect: %s", kind, run_id, exc)
         return None
     except (RateLimited, TransientError) as exc:

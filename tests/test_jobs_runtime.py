@@ -133,3 +133,39 @@ def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:  # n
     burst_worker()
     runs = db.session.scalars(select(JobRun).where(JobRun.kind == "pull_fanout")).all()
     assert runs[0].status == "succeeded"
+
+
+def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> None:  # noqa: ANN001
+    from webapp.services.connections import mark_reconnect_needed
+
+    old, new = (
+        Credential(
+            workspace_id=world.workspace_id,
+            platform_key="fake",
+            access_token="a",
+            refresh_token="r",
+            status="active",
+        )
+        for _ in range(2)
+    )
+    db.session.add_all([old, new])
+    db.session.flush()
+    connection = Connection(
+        workspace_id=world.workspace_id,
+        platform_key="fake",
+        account_id="901",
+        account_name="Fake Shop",
+        credential_id=new.id,
+    )
+    db.session.add(connection)
+    db.session.commit()
+    ids = connection.id, old.id, new.id
+    # A job that started on the old grant is refused after a person reconnected.
+    mark_reconnect_needed(ids[0], "refused", credential_id=ids[1])
+    db.session.expire_all()
+    assert db.session.get(Connection, ids[0]).status == Connection.ACTIVE
+    assert db.session.get(Credential, ids[2]).status == "active"
+    # The same refusal about the grant the connection really uses does count.
+    mark_reconnect_needed(ids[0], "refused", credential_id=ids[2])
+    db.session.expire_all()
+    assert db.session.get(Connection, ids[0]).status == Connection.RECONNECT_NEEDED

@@ -223,9 +223,20 @@ def record_auto_tagging(connection_id: int, enabled: bool | None) -> None:
     db.session.commit()
 
 
-def mark_reconnect_needed(connection_id: int, reason: str) -> None:
+def mark_reconnect_needed(
+    connection_id: int, reason: str, *, credential_id: int | None = None
+) -> None:
+    """A job was refused by the platform: the connection needs a person to sign in again.
+
+    ``credential_id`` is the grant the job used. If the connection has moved to another grant
+    since (someone reconnected while the job ran), the refusal was about the old one: ignored.
+    """
+    db.session.commit()  # read what others committed, not this transaction's snapshot
     connection = db.session.get(Connection, connection_id)
     if connection is None:
+        return
+    db.session.refresh(connection)
+    if credential_id is not None and connection.credential_id != credential_id:
         return
     if connection.credential_id is not None:
         from webapp.services.credentials import revoke

@@ -8,6 +8,7 @@ instead of replaying a refresh token that the platform has already rotated away.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -155,11 +156,16 @@ def _refresh(platform: Platform, credential: Credential) -> None:
 
 def revoke(credential_id: int, reason: str) -> None:
     """The grant is dead: every connection using it needs a reconnect. Nothing else is lost."""
+    db.session.commit()  # a reconnect may have moved connections to a new grant meanwhile
     credential = db.session.get(Credential, credential_id)
     if credential is None:
         return
     credential.status = Credential.REVOKED
-    for connection in credential.connections:
+    still_using = db.session.scalars(
+        select(Connection).where(Connection.credential_id == credential_id)
+    ).all()
+    for connection in still_using:
+        db.session.refresh(connection)
         flag_reconnect_needed(connection, reason)
     db.session.commit()
 
@@ -183,7 +189,21 @@ class CredentialSession(OAuth2Session):
         self.token = fresh_token(self.credential_id, force=True)
 
 
+# The grant the current job (or request) last built a session for, so that a refusal can be
+# pinned on that grant and not on one a person attached while the job ran.
+_last_used: ContextVar[int | None] = ContextVar("sourceloop_credential_in_use", default=None)
+
+
+def last_used_credential() -> int | None:
+    return _last_used.get()
+
+
+def forget_last_used() -> None:
+    _last_used.set(None)
+
+
 def session_for_credential(credential_id: int) -> CredentialSession:
+    _last_used.set(credential_id)
     token = fresh_token(credential_id)
     credential = db.session.get(Credential, credential_id)
     return CredentialSession(credential_id, _platform(credential.platform_key), token)
