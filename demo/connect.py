@@ -51,16 +51,29 @@ def _grant(platform, redirect_uri: str) -> dict:  # noqa: ANN001
     return client.fetch_token(spec.token_url, code=consent.json()["code"], code_verifier=verifier)
 
 
+_APP = None
+
+
+def _app():  # noqa: ANN202
+    """One app per simulator process."""
+    global _APP
+    if _APP is None:
+        from webapp import create_app
+
+        _APP = create_app()
+    return _APP
+
+
 def ensure_connected() -> dict[str, str]:
     from jobs.pull import enqueue_for_connection as enqueue_pull
-    from webapp import create_app, platform_registry
+    from webapp import platform_registry
     from webapp.cli.demo import DEMO_WORKSPACE
     from webapp.extensions import db
     from webapp.models import Connection, Membership, Workspace
     from webapp.services import connections, oauth, push_config
     from webapp.services import credentials as grants
 
-    app = create_app()
+    app = _app()
     with app.test_request_context():
         workspace = db.session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
         owner = db.session.scalar(
@@ -97,3 +110,17 @@ def ensure_connected() -> dict[str, str]:
             )
             enqueue_pull(connection.id)
         return {**credentials(), "account_id": ACCOUNT_ID}
+
+
+def enqueue_attribution() -> None:
+    """Ask for an attribution run of the demo workspace now (the schedule does it every 10
+    minutes)."""
+    from jobs.attribution import enqueue_for_workspace
+    from webapp.cli.demo import DEMO_WORKSPACE
+    from webapp.extensions import db
+    from webapp.models import Workspace
+
+    app = _app()
+    with app.app_context():
+        workspace = db.session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
+        enqueue_for_workspace(workspace.id)

@@ -158,6 +158,12 @@ def crm_deal(http: requests.Session, creds: dict[str, str], rng: random.Random) 
     )
 
 
+def attribute_now(creds: dict[str, str]) -> None:
+    from demo.connect import enqueue_attribution
+
+    enqueue_attribution()
+
+
 def wait_for(url: str, what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,11 +188,16 @@ def main() -> None:
     visits = 0
     for _ in range(12):  # the CRM's recent history, so the first push cycle has deals to send
         crm_deal(http, creds, rng)
+    last_nudge = 0.0
     while True:
         try:
             one_visit(http, creds, rng, returning)
             if rng.random() < 0.05:
                 crm_deal(http, creds, rng)
+            if time.monotonic() - last_nudge > 90:
+                # The schedule attributes every 10 minutes; a newcomer should not wait that long.
+                attribute_now(creds)
+                last_nudge = time.monotonic()
             visits += 1
             if visits % 25 == 0:
                 log.info("%s visits so far", visits)
