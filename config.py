@@ -40,6 +40,8 @@ class Settings:
     job_retry_scale: float = 1.0
     # How long a push job holds claimed ledger rows before another job may take them.
     push_lease_seconds: int = 300
+    # How much history the first insights pull of a connection fetches.
+    insights_backfill_days: int = 90
     platform_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -75,6 +77,7 @@ class Settings:
             "LOG_LEVEL": self.log_level,
             "JOB_RETRY_SCALE": self.job_retry_scale,
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
+            "INSIGHTS_BACKFILL_DAYS": self.insights_backfill_days,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
         }
 
@@ -168,6 +171,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         job_retry_scale=_number(env_vars, "JOB_RETRY_SCALE", defaults.job_retry_scale),
         push_lease_seconds=int(
             _number(env_vars, "PUSH_LEASE_SECONDS", defaults.push_lease_seconds)
+        ),
+        insights_backfill_days=int(
+            _number(env_vars, "INSIGHTS_BACKFILL_DAYS", defaults.insights_backfill_days)
         ),
         platform_settings=platform_settings,
     )
