@@ -13,6 +13,11 @@ from jobs.queues import get_queue, redis_connection
 from webapp.services import job_runs
 
 
+def is_alive(job_id: str) -> bool:
+    """Whether RQ still has this job queued or a live worker running it."""
+    return is_pending(job_id)
+
+
 def is_pending(job_id: str) -> bool:
     """Whether a job with this id is queued, scheduled or running right now."""
     try:

@@ -46,7 +46,12 @@ PER_CONNECTION: dict[str, str] = {
 
 @job("push_fanout")
 def push_fanout(ctx: JobContext) -> str:
-    return _fan_out(ctx, "push")
+    from jobs.enqueue import is_alive
+    from webapp.services.job_runs import reap_abandoned
+
+    reaped = reap_abandoned(is_alive)
+    summary = _fan_out(ctx, "push")
+    return f"{summary}; {reaped} abandoned run(s) closed" if reaped else summary
 
 
 @job("pull_fanout")

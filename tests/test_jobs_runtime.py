@@ -169,3 +169,21 @@ def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> 
     mark_reconnect_needed(ids[0], "refused", credential_id=ids[2])
     db.session.expire_all()
     assert db.session.get(Connection, ids[0]).status == Connection.RECONNECT_NEEDED
+
+
+def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker, redis) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    from jobs.fanout import push_fanout
+    from webapp.models.types import utcnow
+
+    long_ago = utcnow() - timedelta(hours=1)
+    dead = JobRun(kind="push", status=JobRun.RUNNING, rq_job_id="push-9-1", started_at=long_ago)
+    recent = JobRun(kind="push", status=JobRun.RUNNING, rq_job_id="push-9-2", started_at=utcnow())
+    db.session.add_all([dead, recent])
+    db.session.commit()
+    dead_id, recent_id = dead.id, recent.id
+    enqueue(push_fanout, queue=DEFAULT)
+    burst_worker()
+    assert "worker stopped" in _run(dead_id).error and _run(dead_id).status == JobRun.FAILED
+    assert _run(recent_id).status == JobRun.RUNNING  # may still be working: left alone

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -100,3 +103,31 @@ def recent(
     if kind is not None:
         query = query.where(JobRun.kind == kind)
     return list(db.session.scalars(query))
+
+
+ABANDONED_AFTER = timedelta(minutes=15)
+
+
+def reap_abandoned(is_alive: Callable[[str], bool], older_than: timedelta = ABANDONED_AFTER) -> int:
+    """Close run records whose worker died mid-job (SIGKILL, dyno restart).
+
+    Their rows are safe (the push ledger's leases expire and the next run takes them); only the
+    record would otherwise say "running" forever. ``is_alive(rq_job_id)`` asks RQ.
+    """
+    cutoff = utcnow() - older_than
+    stale = db.session.scalars(
+        select(JobRun).where(JobRun.status == JobRun.RUNNING, JobRun.started_at < cutoff)
+    ).all()
+    reaped = 0
+    for run in stale:
+        if run.rq_job_id and is_alive(run.rq_job_id):
+            continue
+        run.status = JobRun.FAILED
+        run.error = (
+            "The worker stopped while running this job (restarted or killed). Nothing is lost: "
+            "the next run picks up its work."
+        )
+        run.finished_at = utcnow()
+        reaped += 1
+    db.session.commit()
+    return reaped
