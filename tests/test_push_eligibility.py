@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from webapp.services.attribution import best_click
 from webapp.services.push_eligibility import (
     ELIGIBLE,
     NOT_ELIGIBLE,
     WAITING,
     Click,
     GoalFacts,
-    _best_click,
     decide,
 )
 
@@ -108,10 +108,10 @@ def test_the_most_recent_click_before_the_conversion_within_90_days_wins() -> No
         (NOW - timedelta(days=1), "newest-before"),
         (NOW + timedelta(hours=1), "after"),
     ]
-    found = _best_click(clicks, occurred)
+    found = best_click(clicks, occurred, timedelta(days=90))
     assert found.click == Click("newest-before", NOW - timedelta(days=1))
     assert not found.click_after_conversion
-    only_after = _best_click([(NOW + timedelta(hours=1), "after")], occurred)
+    only_after = best_click([(NOW + timedelta(hours=1), "after")], occurred, timedelta(days=90))
     assert only_after.click is None and only_after.click_after_conversion
-    only_old = _best_click([(NOW - timedelta(days=91), "old")], occurred)
+    only_old = best_click([(NOW - timedelta(days=91), "old")], occurred, timedelta(days=90))
     assert only_old.click is None and not only_old.click_after_conversion

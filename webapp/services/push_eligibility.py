@@ -1,20 +1,18 @@
 """Whether a mapped conversion may be pushed now, must wait, or never can, and why.
 
-``decide`` is pure (values in, a verdict out) so every rule is unit-tested; ``resolve_clicks``
-finds, for a batch of conversions at once, the most recent click id captured for each visitor in
-the 90 days before the conversion. A click id the sender supplied with the conversion wins.
+``decide`` is pure (values in, a verdict out) so every rule is unit-tested; which click a
+conversion goes back to is ``webapp.services.attribution.resolve_clicks``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+# The click a conversion goes back to is decided in one place for pushes and pages alike.
+from webapp.services.attribution import Click, ClickFinding, resolve_clicks
 
-from webapp.extensions import db
-from webapp.models import AdClick
+__all__ = ["Click", "ClickFinding", "GoalFacts", "Verdict", "decide", "resolve_clicks"]
 
 LOOKBACK = timedelta(days=90)
 # Microsoft: upload no sooner than an hour after the click, and two hours after creating a goal.
@@ -41,12 +39,6 @@ _FIXES = (
         "the conversion.",
     ),
 )
-
-
-@dataclass(frozen=True)
-class Click:
-    click_id: str
-    clicked_at: datetime | None  # None: supplied by the sender, time unknown
 
 
 @dataclass(frozen=True)
@@ -162,53 +154,3 @@ def decide(
     if hash_only:
         return Verdict(ELIGIBLE, "Sent by hashed email/phone (enhanced conversions).", None, True)
     return Verdict(ELIGIBLE, "Has a Microsoft click id.", click_id=click.click_id)
-
-
-@dataclass(frozen=True)
-class ClickFinding:
-    click: Click | None
-    click_after_conversion: bool
-
-
-def resolve_clicks(
-    items: Sequence[tuple[int, int | None, datetime, str | None]],
-    *,
-    click_param: str,
-) -> dict[int, ClickFinding]:
-    """For ``(conversion_id, visitor_id, occurred_at, supplied_click_id)`` rows, the click each
-    conversion is attributed to: the sender's own click id first, else the visitor's most recent
-    ``click_param`` click at or before the conversion and no older than 90 days. One query per
-    call, however many conversions."""
-    visitor_ids = {
-        visitor_id for _, visitor_id, _, supplied in items if visitor_id and not supplied
-    }
-    by_visitor: dict[int, list[tuple[datetime, str]]] = {}
-    if visitor_ids:
-        earliest = min(occurred for _, _, occurred, _ in items) - LOOKBACK
-        rows = db.session.execute(
-            select(AdClick.visitor_id, AdClick.clicked_at, AdClick.click_id).where(
-                AdClick.visitor_id.in_(visitor_ids),
-                AdClick.click_param == click_param,
-                AdClick.clicked_at >= earliest,
-            )
-        )
-        for visitor_id, clicked_at, click_id in rows:
-            by_visitor.setdefault(visitor_id, []).append((clicked_at, click_id))
-    found: dict[int, ClickFinding] = {}
-    for conversion_id, visitor_id, occurred_at, supplied in items:
-        if supplied:
-            found[conversion_id] = ClickFinding(Click(supplied, None), False)
-            continue
-        found[conversion_id] = _best_click(by_visitor.get(visitor_id or -1, ()), occurred_at)
-    return found
-
-
-def _best_click(clicks: Iterable[tuple[datetime, str]], occurred_at: datetime) -> ClickFinding:
-    best: tuple[datetime, str] | None = None
-    later = False
-    for clicked_at, click_id in clicks:
-        if clicked_at > occurred_at:
-            later = True
-        elif clicked_at >= occurred_at - LOOKBACK and (best is None or clicked_at > best[0]):
-            best = (clicked_at, click_id)
-    return ClickFinding(Click(best[1], best[0]) if best else None, later and best is None)
