@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar, Literal, TypeVar
 
@@ -155,6 +155,18 @@ class DailyMetric:
 
 
 @dataclass(frozen=True)
+class UploadRules:
+    """When a platform takes an offline conversion; the host waits or gives up accordingly.
+
+    The defaults describe a platform with no waiting rules and a 90-day click window.
+    """
+
+    window: timedelta = timedelta(days=90)  # clicks (and conversions) older than this are refused
+    click_settle: timedelta = timedelta(0)  # wait this long after a click before uploading
+    goal_settle: timedelta = timedelta(0)  # wait this long after a goal is created
+
+
+@dataclass(frozen=True)
 class Capability:
     """What a platform offers; the host hides what a plugin lacks instead of failing."""
 
@@ -180,6 +192,7 @@ class Platform(abc.ABC):
     click_id_param: ClassVar[str | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
+    upload_rules: ClassVar[UploadRules] = UploadRules()
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.settings: Mapping[str, str] = dict(settings or {})
@@ -224,6 +237,18 @@ class Platform(abc.ABC):
     def pull_insights(
         self, session: requests.Session, account: AccountRef, window: DateWindow
     ) -> Iterator[DailyMetric]: ...
+
+    def row_error_is_retryable(self, error_code: str | None) -> bool:
+        """Whether a row refused with ``error_code`` may pass later unchanged."""
+        return False
+
+    def row_error_is_goal_too_recent(self, error_code: str | None) -> bool:
+        """Whether ``error_code`` means the goal is too new: the host holds that goal's rows."""
+        return False
+
+    def explain_error(self, error_code: str | None, message: str | None = None) -> str:
+        """A row error in words a marketer understands."""
+        return message or error_code or "Refused by the platform."
 
     def get_auto_tagging(self, session: requests.Session, account: AccountRef) -> bool | None:
         """Whether click ids are added to landing URLs; None when the platform cannot say."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
 from webapp.services.attribution import best_click
 from webapp.services.push_eligibility import (
     ELIGIBLE,
@@ -24,7 +25,13 @@ OLD_CLICK = Click("a" * 32, NOW - timedelta(days=2))
 
 
 def verdict(**kwargs):  # noqa: ANN003, ANN201
-    base = {"occurred_at": NOW - timedelta(hours=3), "now": NOW, "goal": GOAL, "click": OLD_CLICK}
+    base = {
+        "rules": MicrosoftAdsPlatform.upload_rules,
+        "occurred_at": NOW - timedelta(hours=3),
+        "now": NOW,
+        "goal": GOAL,
+        "click": OLD_CLICK,
+    }
     return decide(**{**base, **kwargs})
 
 

@@ -64,7 +64,8 @@ EXPLANATIONS: dict[str, str] = {
 }
 
 # Row errors that may pass on a later attempt without any change to the row.
-RETRYABLE_ROW_CODES = frozenset({"5612", "5615"})
+GOAL_TOO_RECENT = "5615"
+RETRYABLE_ROW_CODES = frozenset({"5612", GOAL_TOO_RECENT})
 
 
 def explain(code: str | None, microsoft_message: str | None = None) -> str:

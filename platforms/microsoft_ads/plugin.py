@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -28,11 +29,12 @@ from platforms.base import (
     OAuthSpec,
     Platform,
     PushOutcome,
+    UploadRules,
 )
 from platforms.errors import InvalidRequest
 from platforms.microsoft_ads import diagnostics, hashing, mapping
 from platforms.microsoft_ads.client import MicrosoftAdsClient
-from platforms.microsoft_ads.explanations import RETRYABLE_ROW_CODES, explain
+from platforms.microsoft_ads.explanations import GOAL_TOO_RECENT, RETRYABLE_ROW_CODES, explain
 from platforms.microsoft_ads.reporting import PollPolicy, ReportRunner, metrics, report_request
 from platforms.microsoft_ads.settings import MicrosoftAdsSettings
 
@@ -92,6 +94,11 @@ class MicrosoftAdsPlatform(Platform):
         auto_tagging=True,
     )
     max_batch_size = 1000
+    # Microsoft: conversions within 90 days of the click, uploaded no sooner than an hour after
+    # it, and no sooner than two hours after the goal was created.
+    upload_rules = UploadRules(
+        window=timedelta(days=90), click_settle=timedelta(hours=1), goal_settle=timedelta(hours=2)
+    )
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         super().__init__(settings)
@@ -359,6 +366,10 @@ class MicrosoftAdsPlatform(Platform):
     def row_error_is_retryable(self, error_code: str | None) -> bool:
         """Whether a rejected row may pass later unchanged (goal younger than 2 h, 5612)."""
         return error_code in RETRYABLE_ROW_CODES
+
+    def row_error_is_goal_too_recent(self, error_code: str | None) -> bool:
+        """5615: the goal was created less than two hours ago."""
+        return error_code == GOAL_TOO_RECENT
 
     def explain_error(self, error_code: str | None, message: str | None = None) -> str:
         """The marketer-facing explanation of a row error code (for old ledger rows)."""

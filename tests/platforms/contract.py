@@ -42,6 +42,15 @@ class PlatformContract:
         assert platform.display_name and platform.description
         assert 1 <= platform.max_batch_size <= 100_000
 
+    def test_upload_rules_and_row_errors_are_declared(self, platform: Platform) -> None:
+        rules = platform.upload_rules
+        assert rules.window > timedelta(0)
+        assert rules.click_settle >= timedelta(0) and rules.goal_settle >= timedelta(0)
+        for code in (None, "unknown-code"):
+            assert isinstance(platform.row_error_is_retryable(code), bool)
+            assert isinstance(platform.row_error_is_goal_too_recent(code), bool)
+            assert platform.explain_error(code, "refused")
+
     def test_oauth_spec_is_complete(self, platform: Platform) -> None:
         spec = platform.oauth_spec()
         assert isinstance(spec, OAuthSpec)

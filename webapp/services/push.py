@@ -115,6 +115,7 @@ def run(
             mappings,
             push_config.goal_facts(connection_id),
             click_param=platform.click_id_param or "msclkid",
+            rules=platform.upload_rules,
             now=utcnow(),
         )
         summary.planned, summary.waiting = plan.planned, plan.waiting
@@ -137,8 +138,6 @@ def _send_conversions(  # noqa: ANN001
     summary, platform, session, account, call, progress, external_goals=frozenset()
 ) -> None:
     D = ConversionDelivery
-    retryable = getattr(platform, "row_error_is_retryable", lambda code: False)
-    explain = getattr(platform, "explain_error", lambda code, message=None: message or code or "")
     total = max(1, summary.planned)
     while True:
         now = utcnow()
@@ -170,7 +169,14 @@ def _send_conversions(  # noqa: ANN001
         for name in {row.goal_name for row in rows}:
             summary.calls_by_goal[name] = summary.calls_by_goal.get(name, 0) + 1
         done = push_ledger.record(
-            D, token, rows, outcomes, now=utcnow(), retryable=retryable, explain=explain
+            D,
+            token,
+            rows,
+            outcomes,
+            now=utcnow(),
+            retryable=platform.row_error_is_retryable,
+            explain=platform.explain_error,
+            goal_too_recent=platform.row_error_is_goal_too_recent,
         )
         push_config.mark_goal_too_recent(
             summary.connection_id,
@@ -187,8 +193,6 @@ def _send_conversions(  # noqa: ANN001
 
 def _send_adjustments(summary, platform, session, account, call) -> None:  # noqa: ANN001
     A = AdjustmentDelivery
-    retryable = getattr(platform, "row_error_is_retryable", lambda code: False)
-    explain = getattr(platform, "explain_error", lambda code, message=None: message or code or "")
     while True:
         now = utcnow()
         token, rows = push_ledger.claim(
@@ -215,7 +219,14 @@ def _send_adjustments(summary, platform, session, account, call) -> None:  # noq
             push_ledger.release(A, token)
             raise
         done = push_ledger.record(
-            A, token, rows, outcomes, now=utcnow(), retryable=retryable, explain=explain
+            A,
+            token,
+            rows,
+            outcomes,
+            now=utcnow(),
+            retryable=platform.row_error_is_retryable,
+            explain=platform.explain_error,
+            goal_too_recent=platform.row_error_is_goal_too_recent,
         )
         db.session.commit()
         summary.adjustments_sent += done.sent

@@ -23,7 +23,7 @@ from webapp.models.intake import ConversionEvent
 from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services.errors import NotFound, ServiceError
-from webapp.services.push_eligibility import GOAL_SETTLE, GoalFacts
+from webapp.services.push_eligibility import GoalFacts
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EVENT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -138,11 +138,12 @@ def goal_facts(connection_id: int) -> dict[str, GoalFacts]:
     }
 
 
-def goal_is_new(goal: PlatformGoal, now: datetime | None = None) -> bool:
-    """Flag for the dropdown: created (or, lacking that, first seen) under two hours ago."""
+def goal_is_new(goal: PlatformGoal, settle: timedelta, now: datetime | None = None) -> bool:
+    """Flag for the dropdown: created (or, lacking that, first seen) less than the platform's
+    ``goal_settle`` ago."""
     now = now or utcnow()
     born = goal.created_at or goal.first_seen_at
-    young = born > now - GOAL_SETTLE
+    young = born > now - settle
     return young or bool(goal.too_recent_until and goal.too_recent_until > now)
 
 

@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # The click a conversion goes back to is decided in one place for pushes and pages alike.
+from platforms.base import UploadRules
 from webapp.services.attribution import Click, ClickFinding, resolve_clicks
 
 __all__ = ["Click", "ClickFinding", "GoalFacts", "Verdict", "decide", "resolve_clicks"]
 
-LOOKBACK = timedelta(days=90)
-# Microsoft: upload no sooner than an hour after the click, and two hours after creating a goal.
-CLICK_SETTLE = timedelta(hours=1)
-GOAL_SETTLE = timedelta(hours=2)
 # Clock skew we tolerate before calling a conversion time "in the future".
 FUTURE_SKEW = timedelta(minutes=5)
 
@@ -28,7 +25,7 @@ _FIXES = (
         "Activate it",
         "Activate the goal in Microsoft Advertising, or map the event to another goal.",
     ),
-    ("older than 90 days", "Nothing: send conversions sooner after they happen."),
+    ("is older than", "Nothing: send conversions sooner after they happen."),
     (
         "before the visitor's",
         "Check the conversion time sent by your CRM or payment system (time zone?).",
@@ -77,8 +74,18 @@ class Verdict:
         return self.state == ELIGIBLE
 
 
+def human(span: timedelta) -> str:
+    """'an hour', 'two hours', '90 days': how the rules read in a sentence."""
+    words = {1: "an hour", 2: "two hours"}
+    hours = int(span.total_seconds() // 3600)
+    if span.days >= 2:
+        return f"{span.days} days"
+    return words.get(hours, f"{hours} hours")
+
+
 def decide(
     *,
+    rules: UploadRules,
     occurred_at: datetime,
     now: datetime,
     goal: GoalFacts | None,
@@ -87,7 +94,8 @@ def decide(
     enhanced_opt_in: bool = False,
     has_hash: bool = False,
 ) -> Verdict:
-    """One state with a reason a marketer understands, checked in the order Microsoft does."""
+    """One state with a reason a marketer understands, checked in the order the platform does;
+    the waits and the window are the platform's ``upload_rules``."""
     if goal is None or goal.missing:
         return Verdict(
             NOT_ELIGIBLE,
@@ -105,10 +113,10 @@ def decide(
             "The conversion time is in the future; it is sent once it has passed.",
             retry_at=occurred_at,
         )
-    if occurred_at < now - LOOKBACK:
+    if occurred_at < now - rules.window:
         return Verdict(
             NOT_ELIGIBLE,
-            "The conversion is older than 90 days; Microsoft no longer accepts it.",
+            f"The conversion is older than {human(rules.window)}; Microsoft no longer accepts it.",
         )
     hash_only = False
     if click is None:
@@ -122,31 +130,32 @@ def decide(
             )
         else:
             why = (
-                "No Microsoft click id (msclkid) was captured for this visitor in the 90 days "
-                "before the conversion."
+                "No Microsoft click id (msclkid) was captured for this visitor in the "
+                f"{human(rules.window)} before the conversion."
             )
             if enhanced_opt_in and has_hash and not goal.enhanced_conversions:
                 why += f" The goal “{goal.name}” does not have enhanced conversions enabled."
             elif not enhanced_opt_in and has_hash:
                 why += " Turning on enhanced conversions would let it match by email or phone."
             return Verdict(NOT_ELIGIBLE, why)
-    elif click.clicked_at is not None and click.clicked_at > now - CLICK_SETTLE:
+    elif click.clicked_at is not None and click.clicked_at > now - rules.click_settle:
+        settle = human(rules.click_settle)
         return Verdict(
             WAITING,
-            "The ad click is less than an hour old; Microsoft asks to wait an hour after it.",
+            f"The ad click is less than {settle} old; Microsoft asks to wait {settle} after it.",
             click_id=click.click_id,
-            retry_at=click.clicked_at + CLICK_SETTLE,
+            retry_at=click.clicked_at + rules.click_settle,
         )
     young_until = None
-    if goal.created_at is not None and goal.created_at > now - GOAL_SETTLE:
-        young_until = goal.created_at + GOAL_SETTLE
+    if goal.created_at is not None and goal.created_at > now - rules.goal_settle:
+        young_until = goal.created_at + rules.goal_settle
     if goal.too_recent_until is not None and goal.too_recent_until > now:
         young_until = max(young_until or now, goal.too_recent_until)
     if young_until is not None:
         return Verdict(
             WAITING,
-            f"The goal “{goal.name}” is less than two hours old; Microsoft accepts conversions "
-            "for it two hours after it was created.",
+            f"The goal “{goal.name}” is less than {human(rules.goal_settle)} old; Microsoft "
+            f"accepts conversions for it {human(rules.goal_settle)} after it was created.",
             click_id=click.click_id if click else None,
             hash_only=hash_only,
             retry_at=young_until,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from platforms.base import PushOutcome
+from platforms.base import PushOutcome, UploadRules
 from webapp.extensions import db
 from webapp.models import (
     AdjustmentDelivery,
@@ -29,7 +29,7 @@ from webapp.models import (
     PushConfig,
     Visitor,
 )
-from webapp.services.push_eligibility import LOOKBACK, decide, resolve_clicks
+from webapp.services.push_eligibility import decide, resolve_clicks
 
 D = ConversionDelivery
 PLAN_CHUNK = 1000
@@ -67,6 +67,7 @@ def plan(
     goals: dict,
     *,
     click_param: str,
+    rules: UploadRules,
     now: datetime,
 ) -> PlanResult:
     """Create a pending ledger row for every mapped conversion of the last 90 days that is
@@ -96,7 +97,7 @@ def plan(
             .where(
                 Conversion.workspace_id == connection.workspace_id,
                 Conversion.event.in_(by_event),
-                Conversion.occurred_at >= now - LOOKBACK,
+                Conversion.occurred_at >= now - rules.window,
                 Conversion.id > last_id,
                 ~exists().where(D.connection_id == connection.id, D.conversion_id == Conversion.id),
             )
@@ -106,7 +107,9 @@ def plan(
         if not rows:
             return result
         last_id = rows[-1][0]
-        clicks = resolve_clicks([(r[0], r[1], r[2], r[3]) for r in rows], click_param=click_param)
+        clicks = resolve_clicks(
+            [(r[0], r[1], r[2], r[3]) for r in rows], click_param=click_param, window=rules.window
+        )
         new_rows = []
         for cid, _vid, occurred, _mk, event, value, cur, c_email, c_phone, v_email, v_phone in rows:
             mapping = by_event[event]
@@ -114,6 +117,7 @@ def plan(
             phone = (c_phone or v_phone) if config.enhanced_conversions else None
             finding = clicks[cid]
             verdict = decide(
+                rules=rules,
                 occurred_at=occurred,
                 now=now,
                 goal=goals.get(mapping.goal_id),
@@ -218,6 +222,7 @@ def record(
     now: datetime,
     retryable: Callable[[str | None], bool],
     explain: Callable[[str | None, str | None], str],
+    goal_too_recent: Callable[[str | None], bool] = lambda code: False,
 ) -> Recorded:
     """Apply one outcome per row: accepted → sent; retryable refusal → pending again later;
     anything else → failed with the platform's code and a plain explanation."""
@@ -245,7 +250,7 @@ def record(
             values["status"] = D.PENDING
             if model is D:
                 values["next_attempt_at"] = now + RETRYABLE_ROW_DELAY
-                if outcome.error_code == "5615":
+                if goal_too_recent(outcome.error_code):
                     too_recent.add(row.goal_name)
         else:
             result.failed += 1

@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import Connection, Conversion, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
 from webapp.services import push_config
-from webapp.services.push_eligibility import LOOKBACK, decide, resolve_clicks
+from webapp.services.push_eligibility import decide, resolve_clicks
 
 D = ConversionDelivery
 STATES = ("sent", "failed", "waiting", "pending", "sending", "not_eligible")
@@ -88,6 +88,8 @@ def conversion_states(
     """The most recent conversions of mapped events, each with one state (ledger rows first,
     the eligibility verdict for conversions that have none)."""
     now = utcnow()
+    platform = push_config.platform_for(connection)
+    rules = platform.upload_rules
     mappings = {m.event: m for m in push_config.mappings_for(connection.id)}
     events = [event] if event in mappings else list(mappings)
     if not events:
@@ -98,7 +100,7 @@ def conversion_states(
         .where(
             Conversion.workspace_id == connection.workspace_id,
             Conversion.event.in_(events),
-            Conversion.occurred_at >= now - LOOKBACK - timedelta(days=30),
+            Conversion.occurred_at >= now - rules.window - timedelta(days=30),
         )
         .order_by(Conversion.occurred_at.desc(), Conversion.id.desc())
     )
@@ -111,11 +113,11 @@ def conversion_states(
     rows = rows.all()
     config = push_config.config_for(connection.id)
     goals = push_config.goal_facts(connection.id)
-    platform = push_config.platform_for(connection)
     undecided = [c for c, d in rows if d is None]
     clicks = resolve_clicks(
         [(c.id, c.visitor_id, c.occurred_at, c.msclkid) for c in undecided],
         click_param=platform.click_id_param or "msclkid",
+        window=rules.window,
     )
     result = []
     for conversion, delivery in rows:
@@ -137,6 +139,7 @@ def conversion_states(
                 conversion.visitor and conversion.visitor.phone_sha256
             )
             verdict = decide(
+                rules=rules,
                 occurred_at=conversion.occurred_at,
                 now=now,
                 goal=goals.get(mapping.goal_id),
@@ -199,7 +202,9 @@ def match_rate(connection: Connection, days: int = 30, sample: int = 5000) -> tu
     if not rows:
         return 0, 0
     found = resolve_clicks(
-        [tuple(r) for r in rows], click_param=platform.click_id_param or "msclkid"
+        [tuple(r) for r in rows],
+        click_param=platform.click_id_param or "msclkid",
+        window=platform.upload_rules.window,
     )
     return sum(1 for f in found.values() if f.click is not None), len(rows)
 

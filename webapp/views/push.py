@@ -4,6 +4,7 @@ per-conversion states, Push now / Retry failed with live progress) pages."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
@@ -74,7 +75,10 @@ def configure(connection_id: int):  # noqa: ANN201
         events=events,
         mapped=mapped,
         goals=[g for g in goals if not g.missing],
-        is_new=push_config.goal_is_new,
+        is_new=partial(
+            push_config.goal_is_new,
+            settle=push_config.platform_for(conn).upload_rules.goal_settle,
+        ),
         goals_error=goals_error,
         errors=errors,
         values=values,
