@@ -122,9 +122,17 @@ def test_agency_connects_two_accounts_with_one_sign_in(ms_app, world, emulator) 
 def test_paused_or_manager_account_cannot_be_forced(ms_app, world, emulator) -> None:  # noqa: ANN001
     admin = client_as(ms_app, "admin")
     picker_url = sign_in(admin, emulator, world.workspace_id)
-    state = requests.get(f"{emulator}/_emulator/state", timeout=10).json()
-    manager_ids = [a["Id"] for a in state.get("accounts", []) if a.get("Status") == "Paused"]
-    for account_id in manager_ids + ["not-an-account"]:
+    from webapp.services.credentials import session_for_credential
+
+    grant = int(parse_qs(urlsplit(picker_url).query)["grant"][0])
+    listed = (
+        ms_app.extensions["platforms"]
+        .get("microsoft_ads")
+        .list_accounts(session_for_credential(grant))
+    )
+    ineligible = [a.ref.account_id for a in listed if not a.eligible]
+    assert "80000013" in ineligible and any(a.is_manager for a in listed)  # paused + manager
+    for account_id in ineligible + ["not-an-account"]:
         response = pick(admin, picker_url, account_id)
         assert response.status_code in (303, 400)
     assert db.session.scalars(select(Connection)).all() == []
@@ -238,6 +246,11 @@ def test_refresh_rotates_and_stores_the_new_refresh_token(ms_app, world, emulato
     assert fresh_token(credential.id)["refresh_token"] == credential.refresh_token
 
 
+def _token_calls(emulator: str) -> list[dict]:
+    calls = requests.get(f"{emulator}/_emulator/calls", timeout=10).json()["calls"]
+    return [call for call in calls if call["operation"] == "Token"]
+
+
 def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator) -> None:  # noqa: ANN001
     from webapp.services.credentials import fresh_token
 
@@ -256,6 +269,7 @@ def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator
             finally:
                 db.session.remove()
 
+    tokens_before = len(_token_calls(emulator))
     threads = [threading.Thread(target=refresh) for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -263,12 +277,9 @@ def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator
         thread.join(30)
     assert not errors, errors
     assert len(set(results)) == 1  # one refresh happened; everyone got its result
-    calls = requests.get(f"{emulator}/_emulator/calls", timeout=10).json()
-    token_calls = [c for c in calls.get("calls", calls) if c.get("operation") == "Token"]
-    refresh_calls = [
-        c for c in token_calls if c.get("grant_type", "refresh_token") == "refresh_token"
-    ]
-    assert len(refresh_calls) >= 1
+    token_calls = _token_calls(emulator)
+    assert len(token_calls) == tokens_before + 1  # exactly one refresh reached the token endpoint
+    assert all(call["status"] == 200 for call in token_calls)  # no rotated token was replayed
     db.session.expire_all()
     assert db.session.get(Credential, credential_id).refresh_token == results[0]
 
