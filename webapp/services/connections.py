@@ -16,13 +16,18 @@ from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services.errors import Conflict, NotFound, ServiceError
 
-# Models holding data synced for one connection (``connection_id`` column). Areas that add such
-# data register their models here so that Reset clears it.
-SYNCED_DATA_MODELS: list[type] = []
-# Insights (issue 7): hierarchy, daily metrics, sync state, goal diagnostics.
-SYNCED_DATA_MODELS.extend([AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState])
-# Push (issue 6): the delivery ledger, push runs and the goals seen at the platform.
-SYNCED_DATA_MODELS.extend([AdjustmentDelivery, ConversionDelivery, PushRun, PlatformGoal])
+# Models holding data synced for one connection (``connection_id`` column), cleared by Reset in
+# this order (adjustment deliveries before the deliveries they point at).
+SYNCED_DATA_MODELS: tuple[type, ...] = (
+    AdEntity,
+    GoalDiagnosticsDaily,
+    InsightDaily,
+    InsightSyncState,
+    AdjustmentDelivery,
+    ConversionDelivery,
+    PushRun,
+    PlatformGoal,
+)
 # "module:function(connection_id)" called after a connection is created or reconnected (to
 # enqueue its first checks, backfill, sync). Strings, resolved when called, so that importing
 # this module registers nothing and imports no job code.
