@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
+from tests.plugins.example_ads.plugin import ExampleAdsPlatform
 from webapp.services.attribution import best_click
 from webapp.services.push_eligibility import (
     ELIGIBLE,
@@ -15,7 +16,10 @@ from webapp.services.push_eligibility import (
     WAITING,
     Click,
     GoalFacts,
+    Reason,
     decide,
+    generic_wording,
+    wording,
 )
 
 NOW = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
@@ -87,7 +91,22 @@ def test_a_conversion_with_a_settled_click_and_goal_is_eligible() -> None:
 def test_each_state_comes_with_its_reason(kwargs: dict, state: str, words: str) -> None:
     v = verdict(**kwargs)
     assert v.state == state
-    assert words in v.reason
+    assert words in wording(MicrosoftAdsPlatform(), v.code, v.facts).text
+
+
+def test_reasons_are_codes_and_the_plugin_words_them() -> None:
+    v = verdict(click=None, click_params=("msclkid",))
+    assert v.code is Reason.NO_CLICK
+    microsoft = wording(MicrosoftAdsPlatform(), v.code, v.facts)
+    assert "msclkid" in microsoft.fix and "auto-tagging" in microsoft.fix
+    # A plugin without wording of its own gets the host's, which names it and its parameters
+    # only, never another platform.
+    example = wording(ExampleAdsPlatform(), v.code, v.facts.__class__(click_params=("exclid",)))
+    assert "Example Ads" in example.text and "exclid" in example.text
+    assert "Microsoft" not in example.text + example.fix and "msclkid" not in example.fix
+    for reason in Reason:
+        generic = generic_wording(reason, v.facts, "Acme Ads")
+        assert generic.text and "Microsoft" not in generic.text + generic.fix
 
 
 def test_waiting_says_when_to_try_again() -> None:

@@ -20,21 +20,31 @@ from platforms.base import (
     AccountRef,
     AdAccount,
     Capability,
+    ClickIdParam,
     ConversionAdjustment,
     ConversionGoal,
     ConversionUpload,
     DailyMetric,
     DateWindow,
     Entity,
+    GoalDiagnostics,
     OAuthSpec,
     Platform,
     PushOutcome,
+    Reason,
+    ReasonFacts,
     UploadRules,
+    Wording,
 )
 from platforms.errors import InvalidRequest
 from platforms.microsoft_ads import diagnostics, hashing, mapping
 from platforms.microsoft_ads.client import MicrosoftAdsClient
-from platforms.microsoft_ads.explanations import GOAL_TOO_RECENT, RETRYABLE_ROW_CODES, explain
+from platforms.microsoft_ads.explanations import (
+    GOAL_TOO_RECENT,
+    RETRYABLE_ROW_CODES,
+    describe_reason,
+    explain,
+)
 from platforms.microsoft_ads.reporting import PollPolicy, ReportRunner, metrics, report_request
 from platforms.microsoft_ads.settings import MicrosoftAdsSettings
 
@@ -84,7 +94,9 @@ class MicrosoftAdsPlatform(Platform):
         "Send offline conversions (with value, currency and optional hashed email/phone) to "
         "Microsoft Advertising and pull campaigns, ad groups, ads and daily spend."
     )
-    click_id_param = "msclkid"
+    # MSCLKID: auto-tagging appends it to landing URLs; conversions within 90 days of the click.
+    click_ids = (ClickIdParam("msclkid", window=timedelta(days=90)),)
+    traffic_sources = frozenset({"bing", "microsoft", "msn", "microsoft_ads", "bing_ads"})
     capabilities = Capability(
         push_conversions=True,
         adjustments=True,
@@ -92,6 +104,8 @@ class MicrosoftAdsPlatform(Platform):
         pull_structure=True,
         pull_insights=True,
         auto_tagging=True,
+        diagnostics=True,
+        external_attribution=True,
     )
     max_batch_size = 1000
     # Microsoft: conversions within 90 days of the click, uploaded no sooner than an hour after
@@ -341,15 +355,13 @@ class MicrosoftAdsPlatform(Platform):
             account,
         )
 
-    # --- Microsoft-specific extras (see README) -------------------------------------------------
-
     def offline_conversion_diagnostics(
         self,
         session: requests.Session,
         account: AccountRef,
         goal_ids: Sequence[str],
         window: DateWindow,
-    ) -> list[diagnostics.GoalDiagnostics]:
+    ) -> list[GoalDiagnostics]:
         """Accepted vs unattributed uploads per goal and day, with Microsoft's reasons.
 
         Splits the window into 7-day slices and the goals into chunks of 20 (Microsoft's limits)
@@ -374,6 +386,9 @@ class MicrosoftAdsPlatform(Platform):
     def explain_error(self, error_code: str | None, message: str | None = None) -> str:
         """The marketer-facing explanation of a row error code (for old ledger rows)."""
         return explain(error_code, message)
+
+    def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
+        return describe_reason(reason, facts)
 
     def hash_email(self, email: str) -> str | None:
         """SHA-256 of the email normalised by Microsoft's rules; None when not an email."""

@@ -6,6 +6,10 @@ import hashlib
 
 import pytest
 
+from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
+from tests.fake_platform import FakePlatform
+from tests.plugins.example_ads.plugin import ExampleAdsPlatform
+from webapp.services import click_ids
 from webapp.services.channels import classify
 from webapp.services.identity import email_sha256, normalise_email, normalise_phone, phone_sha256
 
@@ -46,9 +50,10 @@ def test_digests_are_sha256_of_the_normalised_form() -> None:
 @pytest.mark.parametrize(
     ("clicks", "utm", "referrer", "channel"),
     [
-        ({"msclkid": "x", "gclid": "y"}, {}, "", "microsoft_ads"),
-        ({"gclid": "y"}, {}, "https://www.google.com/", "google_ads"),
-        ({"fbclid": "z"}, {}, "", "meta_ads"),
+        ({"msclkid": "x", "fakeclid": "y"}, {}, "", "microsoft_ads"),
+        ({"fakeclid": "y"}, {}, "https://www.google.com/", "fake"),
+        ({"exclid": "z"}, {}, "", "example_ads"),
+        ({"gclid": "undeclared"}, {}, "", "direct"),
         ({}, {"utm_source": "bing", "utm_medium": "cpc"}, "", "microsoft_ads"),
         ({}, {"utm_source": "newsletter", "utm_medium": "email"}, "", "email"),
         ({}, {"utm_source": "partner", "utm_medium": "cpc"}, "", "paid_other"),
@@ -59,4 +64,5 @@ def test_digests_are_sha256_of_the_normalised_form() -> None:
     ],
 )
 def test_channels(clicks, utm, referrer, channel) -> None:  # noqa: ANN001
-    assert classify(clicks, utm, referrer, "shop.example.com")[0] == channel
+    catalog = click_ids.build([MicrosoftAdsPlatform(), FakePlatform(), ExampleAdsPlatform()])
+    assert classify(clicks, utm, referrer, "shop.example.com", catalog)[0] == channel

@@ -2,8 +2,8 @@
 the default currency, pushing on/off and enhanced conversions. Changes are audited.
 
 Goals come from the platform on every Configure visit and push run; SourceLoop records when it
-first saw each one, because Microsoft exposes no creation time and refuses conversions for a goal
-younger than two hours."""
+first saw each one, because platforms may expose no creation time yet refuse conversions for a
+goal younger than their ``UploadRules.goal_settle``."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def parse_decimal(raw: str) -> Decimal | None:
     if not value.is_finite() or value < 0 or value > MAX_FIXED_VALUE:
         raise ServiceError("A fixed value must be between 0 and 999,999,999,999.")
     if value.as_tuple().exponent < -3:  # type: ignore[operator]
-        raise ServiceError("A fixed value may have at most 3 decimals (Microsoft's limit).")
+        raise ServiceError("A fixed value may have at most 3 decimals.")
     return value
 
 

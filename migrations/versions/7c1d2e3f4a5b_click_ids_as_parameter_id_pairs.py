@@ -1,0 +1,69 @@
+"""Click ids as (parameter, id) pairs: conversion_click_ids replaces conversions.msclkid, and the
+push ledger remembers which parameter a row's click id belongs to
+
+Revision ID: 7c1d2e3f4a5b
+Revises: dae29d84be7e
+Create Date: 2026-12-01 10:30:00
+
+Today's data carries over: every conversions.msclkid becomes a ('msclkid', id) pair, and ledger
+rows that hold a click id (only the Microsoft Ads plugin pushed until now) get click_param
+'msclkid'. The downgrade puts the msclkid pairs back into the column (pairs of other parameters
+have nowhere to go and are dropped).
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "7c1d2e3f4a5b"
+down_revision = "dae29d84be7e"
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade():
+    op.create_table(
+        "conversion_click_ids",
+        sa.Column("conversion_id", BigId, nullable=False),
+        sa.Column("click_param", sa.String(length=16), nullable=False),
+        sa.Column("click_id", sa.String(length=255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversion_id"],
+            ["conversions.id"],
+            name=op.f("fk_conversion_click_ids_conversion_id_conversions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("conversion_id", "click_param", name=op.f("pk_conversion_click_ids")),
+    )
+    op.create_index(
+        "ix_conversion_click_ids_param_id",
+        "conversion_click_ids",
+        ["click_param", "click_id"],
+        unique=False,
+    )
+    op.execute(
+        "INSERT INTO conversion_click_ids (conversion_id, click_param, click_id) "
+        "SELECT id, 'msclkid', msclkid FROM conversions WHERE msclkid IS NOT NULL AND msclkid <> ''"
+    )
+    with op.batch_alter_table("conversions", schema=None) as batch_op:
+        batch_op.drop_column("msclkid")
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("click_param", sa.String(length=16), nullable=True))
+    op.execute(
+        "UPDATE conversion_deliveries SET click_param = 'msclkid' WHERE click_id IS NOT NULL"
+    )
+
+
+def downgrade():
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("click_param")
+    with op.batch_alter_table("conversions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("msclkid", sa.String(length=255), nullable=True))
+    op.execute(
+        "UPDATE conversions SET msclkid = (SELECT click_id FROM conversion_click_ids c "
+        "WHERE c.conversion_id = conversions.id AND c.click_param = 'msclkid')"
+    )
+    op.drop_index("ix_conversion_click_ids_param_id", table_name="conversion_click_ids")
+    op.drop_table("conversion_click_ids")
