@@ -47,20 +47,21 @@ def upgrade():
         "INSERT INTO conversion_click_ids (conversion_id, click_param, click_id) "
         "SELECT id, 'msclkid', msclkid FROM conversions WHERE msclkid IS NOT NULL AND msclkid <> ''"
     )
-    with op.batch_alter_table("conversions", schema=None) as batch_op:
-        batch_op.drop_column("msclkid")
-    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("click_param", sa.String(length=16), nullable=True))
+    # Plain ALTER TABLE (SQLite >= 3.35 has DROP COLUMN), never a batch copy: on SQLite a batch
+    # drops and recreates ``conversions``, and with foreign keys on that DROP cascades into every
+    # table that references it (the ledger, adjustments, credits, these pairs).
+    op.execute("ALTER TABLE conversions DROP COLUMN msclkid")
+    op.add_column(
+        "conversion_deliveries", sa.Column("click_param", sa.String(length=16), nullable=True)
+    )
     op.execute(
         "UPDATE conversion_deliveries SET click_param = 'msclkid' WHERE click_id IS NOT NULL"
     )
 
 
 def downgrade():
-    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
-        batch_op.drop_column("click_param")
-    with op.batch_alter_table("conversions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("msclkid", sa.String(length=255), nullable=True))
+    op.execute("ALTER TABLE conversion_deliveries DROP COLUMN click_param")
+    op.add_column("conversions", sa.Column("msclkid", sa.String(length=255), nullable=True))
     op.execute(
         "UPDATE conversions SET msclkid = (SELECT click_id FROM conversion_click_ids c "
         "WHERE c.conversion_id = conversions.id AND c.click_param = 'msclkid')"
