@@ -73,8 +73,12 @@ def load_registry(
     builtins: Iterable[str] = BUILTIN_PLATFORMS,
     extra: Iterable[type[Platform]] = (),
     include_entry_points: bool = True,
+    environ: Mapping[str, str] | None = None,
 ) -> PlatformRegistry:
-    """Instantiate every known plugin with ``settings`` and return the registry."""
+    """Instantiate every known plugin and return the registry. Each plugin gets ``settings``
+    plus the ``environ`` variables whose names start with its key in capitals and ``_``
+    (``EXAMPLE_ADS_URL`` for ``example_ads``), so a third-party plugin is configured from the
+    environment without a change to the host."""
     registry = PlatformRegistry()
     classes: list[type[Platform]] = [_import_class(path) for path in builtins]
     if include_entry_points:
@@ -88,5 +92,7 @@ def load_registry(
                 classes.append(cls)
     classes.extend(cls for cls in extra if cls not in classes)
     for cls in classes:
-        registry.register(cls(settings))
+        prefix = f"{getattr(cls, 'key', '').upper()}_"
+        own = {k: v for k, v in (environ or {}).items() if k.startswith(prefix)}
+        registry.register(cls({**(settings or {}), **own}))
     return registry

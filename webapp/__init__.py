@@ -33,7 +33,7 @@ def create_app(
     configure_logging(app.config["LOG_LEVEL"])
     _init_extensions(app)
     app.extensions["platforms"] = load_registry(
-        app.config["PLATFORM_SETTINGS"], extra=extra_platforms
+        app.config["PLATFORM_SETTINGS"], extra=extra_platforms, environ=settings.environ
     )
 
     from webapp.cli import register_cli

@@ -45,7 +45,9 @@ def test_a_conditional_get_of_the_pixel_is_answered_304(client) -> None:  # noqa
     assert again.status_code == 304
 
 
-def test_collect_records_a_plugins_own_click_id_and_its_channel(with_example, client, world) -> None:  # noqa: ANN001
+def test_collect_records_a_plugins_own_click_id_and_its_channel(
+    with_example, client, world
+) -> None:  # noqa: ANN001
     key = pixel_key(world.workspace_id)
     url = "https://shop.example.com/?exclid=exAbc123&gclid=undeclared"
     response = hit(client, key, pageview(url, c={"exclid": "exAbc123", "gclid": "undeclared"}))
@@ -57,7 +59,9 @@ def test_collect_records_a_plugins_own_click_id_and_its_channel(with_example, cl
     assert (touchpoint.channel, touchpoint.click_param) == ("example_ads", "exclid")
 
 
-def test_collect_refuses_a_click_id_that_breaks_its_plugins_format(with_example, client, world) -> None:  # noqa: ANN001
+def test_collect_refuses_a_click_id_that_breaks_its_plugins_format(
+    with_example, client, world
+) -> None:  # noqa: ANN001
     key = pixel_key(world.workspace_id)
     response = hit(client, key, pageview("https://shop.example.com/", c={"exclid": "nope"}))
     assert response.status_code == 400
