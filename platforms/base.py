@@ -11,8 +11,9 @@ All value types are frozen dataclasses; money is ``Decimal``; times are timezone
 from __future__ import annotations
 
 import abc
+import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -108,6 +109,31 @@ class ClickIdParam:
     def accepts(self, value: str) -> bool:
         """Whether ``value`` is a well-formed id for this parameter."""
         return bool(re.fullmatch(self.pattern, value))
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    """How a platform normalises an email address and a phone number before SHA-256 (lower-case
+    hex of the UTF-8 normal form). ``id`` names the rule set: plugins that follow the same
+    published rules share one ``IdentityRules`` object (and id), so the host hashes once per
+    distinct rule set at intake and hands each plugin the digests of its own rules.
+
+    ``normalise_phone(raw, region)`` returns E.164 (``+`` and digits); ``region`` is the
+    workspace's default ISO 3166 region for numbers written without a country code (None: such
+    numbers are refused). Either function returns None for input it cannot use.
+    """
+
+    id: str
+    normalise_email: Callable[[str], str | None]
+    normalise_phone: Callable[[str, str | None], str | None]
+
+    def email_sha256(self, raw: str) -> str | None:
+        normal = self.normalise_email(raw)
+        return hashlib.sha256(normal.encode("utf-8")).hexdigest() if normal else None
+
+    def phone_sha256(self, raw: str, region: str | None = None) -> str | None:
+        normal = self.normalise_phone(raw, region)
+        return hashlib.sha256(normal.encode("utf-8")).hexdigest() if normal else None
 
 
 @dataclass(frozen=True)
@@ -314,6 +340,9 @@ class Platform(abc.ABC):
     # utm_source values (lower-case) that mean paid traffic from this platform, for channel
     # classification of visits tagged by hand rather than by auto-tagging.
     traffic_sources: ClassVar[frozenset[str]] = frozenset()
+    # How the platform wants email and phone normalised before hashing (capability
+    # ``enhanced_conversions`` needs it); None: the platform takes no hashed identities.
+    identity_rules: ClassVar[IdentityRules | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
     upload_rules: ClassVar[UploadRules] = UploadRules()

@@ -1,9 +1,10 @@
-"""Migration 7c1d2e3f4a5b carries today's click ids over: every conversions.msclkid becomes an
-('msclkid', id) pair and ledger rows with a click id get click_param 'msclkid'; the downgrade puts
-them back. Runs on a scratch database of the suite's engine (SQLite, or PostgreSQL in CI)."""
+"""Migration 7c1d2e3f4a5b carries today's data over: every conversions.msclkid becomes an
+('msclkid', id) pair, ledger rows with a click id get click_param 'msclkid', stored digests become
+the Microsoft rule set's; the downgrade puts the click ids back. Runs on a scratch database of the suite's engine (SQLite, or PostgreSQL in CI)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,7 +79,8 @@ def test_click_ids_carry_over_and_back(database_url: str, redis_url: str, tmp_pa
             with db.engine.begin() as conn:
                 insert(conn, "workspaces", id=1, name="W")
                 insert(conn, "connections", id=1, workspace_id=1, platform_key="microsoft_ads")
-                insert(conn, "conversions", id=1, workspace_id=1, external_id="a", msclkid="mk-1")
+                insert(conn, "conversions", id=1, workspace_id=1, external_id="a", msclkid="mk-1",
+                       email_sha256="e" * 64)  # fmt: skip
                 insert(conn, "conversions", id=2, workspace_id=1, external_id="b", msclkid=None)
                 insert(conn, "conversion_deliveries", id=1, connection_id=1, conversion_id=1,
                        goal_id="g", click_id="mk-1")  # fmt: skip
@@ -96,6 +98,11 @@ def test_click_ids_carry_over_and_back(database_url: str, redis_url: str, tmp_pa
                 assert [tuple(r) for r in ledger] == [(1, "msclkid"), (2, None)]
                 columns = {c["name"] for c in sa.inspect(conn).get_columns("conversions")}
                 assert "msclkid" not in columns
+                digests = conn.execute(
+                    sa.text("SELECT id, identity_digests FROM conversions ORDER BY id")
+                ).all()
+                loaded = [(i, json.loads(d) if isinstance(d, str) else d) for i, d in digests]
+                assert loaded == [(1, {"microsoft_ads": {"email": "e" * 64}}), (2, None)]
             downgrade(revision=BEFORE)
             with db.engine.connect() as conn:
                 back = conn.execute(sa.text("SELECT id, msclkid FROM conversions ORDER BY id"))

@@ -299,8 +299,10 @@ def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
         now=utcnow(),
     )
     planned = set(ledger(connection_id))
-    assert {name for name, cid in cases.items() if cid in planned} == {
-        name for name, cid in cases.items() if shown[cid] == "pending"
-    } == {"click", "hash, enhanced goal"}
+    assert (
+        {name for name, cid in cases.items() if cid in planned}
+        == {name for name, cid in cases.items() if shown[cid] == "pending"}
+        == {"click", "hash, enhanced goal"}
+    )
     assert plan.waiting == sum(shown[cid] == "waiting" for cid in cases.values()) == 1
     assert plan.not_eligible == sum(shown[cid] == "not_eligible" for cid in cases.values()) == 2

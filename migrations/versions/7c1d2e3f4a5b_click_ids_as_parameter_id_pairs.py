@@ -1,14 +1,16 @@
-"""Click ids as (parameter, id) pairs: conversion_click_ids replaces conversions.msclkid, and the
-push ledger remembers which parameter a row's click id belongs to
+"""Plugins own click ids and identities: conversion_click_ids replaces conversions.msclkid, the
+push ledger remembers each click id's parameter, digests are kept per identity rule set, and a
+workspace has a default phone region
 
 Revision ID: 7c1d2e3f4a5b
 Revises: dae29d84be7e
 Create Date: 2026-12-01 10:30:00
 
-Today's data carries over: every conversions.msclkid becomes a ('msclkid', id) pair, and ledger
-rows that hold a click id (only the Microsoft Ads plugin pushed until now) get click_param
-'msclkid'. The downgrade puts the msclkid pairs back into the column (pairs of other parameters
-have nowhere to go and are dropped).
+Today's data carries over: every conversions.msclkid becomes a ('msclkid', id) pair, ledger rows
+that hold a click id (only the Microsoft Ads plugin pushed until now) get click_param 'msclkid',
+and the stored email/phone digests (normalised by Microsoft's rules until now) become the
+'microsoft_ads' rule set's digests. The downgrade puts the msclkid pairs back into the column
+(pairs of other parameters have nowhere to go and are dropped).
 """
 
 from alembic import op
@@ -57,9 +59,36 @@ def upgrade():
     op.execute(
         "UPDATE conversion_deliveries SET click_param = 'msclkid' WHERE click_id IS NOT NULL"
     )
+    op.add_column("tracking_settings", sa.Column("default_phone_region", sa.String(2)))
+    for table in ("visitors", "conversions"):
+        op.add_column(table, sa.Column("identity_digests", sa.JSON(), nullable=True))
+        _digests_from_columns(table)
+
+
+def _digests_from_columns(table):
+    """The digests stored so far were normalised by Microsoft's rules."""
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text(
+            f"SELECT id, email_sha256, phone_sha256 FROM {table} "
+            "WHERE email_sha256 IS NOT NULL OR phone_sha256 IS NOT NULL"
+        )
+    ).all()
+    update = sa.text(f"UPDATE {table} SET identity_digests = :digests WHERE id = :id").bindparams(
+        sa.bindparam("digests", type_=sa.JSON())
+    )
+    for start in range(0, len(rows), 500):
+        batch = []
+        for row_id, email, phone in rows[start : start + 500]:
+            own = {k: v for k, v in (("email", email), ("phone", phone)) if v}
+            batch.append({"id": row_id, "digests": {"microsoft_ads": own}})
+        conn.execute(update, batch)
 
 
 def downgrade():
+    for table in ("conversions", "visitors"):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN identity_digests")
+    op.execute("ALTER TABLE tracking_settings DROP COLUMN default_phone_region")
     op.execute("ALTER TABLE conversion_deliveries DROP COLUMN click_param")
     op.add_column("conversions", sa.Column("msclkid", sa.String(length=255), nullable=True))
     op.execute(

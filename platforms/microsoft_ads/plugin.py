@@ -1,9 +1,9 @@
 """Microsoft Advertising (REST API v13) as a SourceLoop platform plugin.
 
 The plugin is stateless apart from its settings: every call receives the host's authenticated
-session, builds a thin ``MicrosoftAdsClient`` over it and returns interface values. Microsoft-only
-extras the host may want (upload diagnostics, email/phone hashing, retryable row codes) are plain
-methods documented in this package's README.
+session, builds a thin ``MicrosoftAdsClient`` over it and returns interface values. Everything the
+host uses is declared in ``platforms.base`` (click ids, identity rules, capabilities such as
+diagnostics, adjustments, external attribution and auto-tagging, reason wording).
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class MicrosoftAdsPlatform(Platform):
     # MSCLKID: auto-tagging appends it to landing URLs; conversions within 90 days of the click.
     click_ids = (ClickIdParam("msclkid", window=timedelta(days=90)),)
     traffic_sources = frozenset({"bing", "microsoft", "msn", "microsoft_ads", "bing_ads"})
+    identity_rules = hashing.RULES
     capabilities = Capability(
         push_conversions=True,
         adjustments=True,
@@ -389,11 +390,3 @@ class MicrosoftAdsPlatform(Platform):
 
     def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
         return describe_reason(reason, facts)
-
-    def hash_email(self, email: str) -> str | None:
-        """SHA-256 of the email normalised by Microsoft's rules; None when not an email."""
-        return hashing.hash_email(email)
-
-    def hash_phone(self, phone: str) -> str | None:
-        """SHA-256 of an E.164 phone number; None when it is not E.164 (country unknown)."""
-        return hashing.hash_phone(phone)

@@ -109,6 +109,7 @@ def add_conversion(
         external_id=secrets.token_hex(8),
         source="api",
         email_sha256=email_sha256,
+        identity_digests={"microsoft_ads": {"email": email_sha256}} if email_sha256 else None,
         properties={},
     )
     db.session.add(conversion)

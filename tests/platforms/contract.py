@@ -28,6 +28,7 @@ from platforms.base import (
     DailyMetric,
     DateWindow,
     Entity,
+    IdentityRules,
     OAuthSpec,
     Platform,
     PushOutcome,
@@ -66,6 +67,11 @@ def check_declarations(platform: Platform) -> None:
             assert getattr(type(platform), method) is not getattr(Platform, method), (
                 f"capability {flag} is declared but {method} is not implemented"
             )
+    if platform.capabilities.enhanced_conversions:
+        rules = platform.identity_rules
+        assert isinstance(rules, IdentityRules) and rules.id, "enhanced conversions need rules"
+        digest = rules.email_sha256("Someone@Example.com")
+        assert digest is None or re.fullmatch(r"[0-9a-f]{64}", digest)
     facts = ReasonFacts(goal_name="Goal", goal_status="Paused", click_params=tuple(names))
     for reason in Reason:
         words = platform.describe_reason(reason, facts)

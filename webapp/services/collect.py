@@ -153,14 +153,18 @@ def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.Conver
     currency, currency_problem = conversions.parse_currency(props.get("currency"))
     if problem or currency_problem or (value is not None and currency is None):
         raise Rejected("malformed", "p.value must be a decimal with an ISO 4217 p.currency")
-    hashes = {}
-    for key, hasher in (("email", identity.email_sha256), ("phone", identity.phone_sha256)):
+    plain = {}
+    for key in ("email", "phone"):
         raw = props.get(key)
         if raw is None or raw == "":
             continue
         if not isinstance(raw, str) or len(raw) > 254:
             raise Rejected("malformed", f"p.{key} must be a string")
-        hashes[key] = hasher(raw)  # an unusable address is dropped, not refused: forms vary
+        plain[key] = raw
+    # An unusable address is dropped, not refused: forms vary.
+    digests, _unusable = identity.hash_identity(
+        email=plain.get("email"), phone=plain.get("phone"), region=site.phone_region
+    )
     return conversions.ConversionInput(
         event=name,
         occurred_at=utcnow(),
@@ -168,8 +172,9 @@ def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.Conver
         value=value,
         currency=currency,
         visitor_uid=uid,
-        email_sha256=hashes.get("email"),
-        phone_sha256=hashes.get("phone"),
+        email_sha256=digests.email,
+        phone_sha256=digests.phone,
+        identity_digests=digests.by_rules,
     )
 
 

@@ -82,6 +82,8 @@ class ConversionInput:
     email_sha256: str | None = None
     phone_sha256: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    # {identity rules id: {"email": digest, "phone": digest}} (services.identity).
+    identity_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def loads_strict(body: bytes | str) -> Any:
@@ -158,6 +160,7 @@ def parse_row(
     events: Iterable[str],
     now: datetime | None = None,
     catalog: click_catalog.ClickIdCatalog | None = None,
+    region: str | None = None,
 ) -> tuple[ConversionInput | None, list[FieldError]]:
     """Validate one API row; every invalid field gets its own error."""
     if not isinstance(raw, dict):
@@ -225,14 +228,16 @@ def parse_row(
         errors.append(FieldError("visitor_id", "is not a SourceLoop visitor id"))
         visitor_uid = None
     supplied = supplied_click_ids(raw, catalog, errors)
-    email_hash = _hashed(raw, "email", identity.email_sha256, "is not an email address", errors)
-    phone_hash = _hashed(
-        raw,
-        "phone",
-        identity.phone_sha256,
-        "must be in E.164 form (for example +14155550100)",
-        errors,
+    given = {name: _identity_field(raw, name, errors) for name in ("email", "phone")}
+    digests, unusable = identity.hash_identity(
+        email=given["email"][0],
+        email_sha256=given["email"][1],
+        phone=given["phone"][0],
+        phone_sha256=given["phone"][1],
+        region=region,
     )
+    for name in unusable:
+        errors.append(FieldError(name, IDENTITY_PROBLEMS[name]))
     identity_fields = ("visitor_id", "email", "phone", "email_sha256", "phone_sha256")
     if not supplied and not any(raw.get(name) is not None for name in identity_fields):
         errors.append(
@@ -256,32 +261,37 @@ def parse_row(
             currency=currency,
             visitor_uid=visitor_uid,
             click_ids=supplied,
-            email_sha256=email_hash,
-            phone_sha256=phone_hash,
+            email_sha256=digests.email,
+            phone_sha256=digests.phone,
+            identity_digests=digests.by_rules,
             properties=json.loads(json.dumps(properties, default=str)),
         ),
         [],
     )
 
 
-def _hashed(
-    raw: dict, name: str, hasher: Callable[[str], str | None], message: str, errors: list
-) -> str | None:
+IDENTITY_PROBLEMS = {
+    "email": "is not an email address",
+    "phone": "is not a phone number: write it with its country code (for example +14155550100) "
+    "or set the workspace's default phone region",
+}
+
+
+def _identity_field(raw: dict, name: str, errors: list) -> tuple[str | None, str | None]:
+    """(clear text, pre-hashed digest) of ``name`` after checking their shape; at most one."""
     plain, digest = raw.get(name), raw.get(f"{name}_sha256")
     if plain is not None and digest is not None:
         errors.append(FieldError(name, f"give {name} or {name}_sha256, not both"))
-        return None
+        return None, None
     if digest is not None:
         if not isinstance(digest, str) or not identity.is_sha256(digest.lower()):
             errors.append(FieldError(f"{name}_sha256", "must be 64 hexadecimal characters"))
-            return None
-        return digest.lower()
-    if plain is None:
-        return None
-    result = hasher(plain) if isinstance(plain, str) and len(plain) <= 254 else None
-    if result is None:
-        errors.append(FieldError(name, message))
-    return result
+            return None, None
+        return None, digest.lower()
+    if plain is not None and (not isinstance(plain, str) or len(plain) > 254):
+        errors.append(FieldError(name, IDENTITY_PROBLEMS[name]))
+        return None, None
+    return plain, None
 
 
 # --- insert ------------------------------------------------------------------------------------
@@ -413,6 +423,7 @@ def insert(
                 "source": source,
                 "email_sha256": row.email_sha256,
                 "phone_sha256": row.phone_sha256,
+                "identity_digests": {k: dict(v) for k, v in row.identity_digests.items()} or None,
                 "properties": dict(row.properties),
                 "created_at": now,
             }
@@ -462,7 +473,20 @@ def insert(
 def _remember_identities(
     conn: Connection, rows: list[ConversionInput], visitor_ids: list[int | None]
 ) -> None:
-    """Keep the email/phone digest on the visitor, so later API calls by email find them."""
+    """Keep the email/phone digests on the visitor, so later API calls by email find them and the
+    push finds them under each platform's rules."""
+    firsts = {
+        vid: {k: dict(v) for k, v in row.identity_digests.items()}
+        for row, vid in zip(rows, visitor_ids, strict=True)
+        if vid is not None and row.identity_digests
+    }
+    if firsts:
+        conn.execute(
+            update(visitors_t)
+            .where(visitors_t.c.id == bindparam("vid"), visitors_t.c.identity_digests.is_(None))
+            .values(identity_digests=bindparam("digests")),
+            [{"vid": vid, "digests": digests} for vid, digests in firsts.items()],
+        )
     for column in ("email_sha256", "phone_sha256"):
         params = {
             vid: getattr(row, column)

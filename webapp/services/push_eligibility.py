@@ -242,7 +242,8 @@ class Candidate:
     occurred_at: datetime
     event: str
     supplied: Mapping[str, str]  # click ids the sender gave, by parameter
-    email_sha256: str | None  # the conversion's digest, else its visitor's
+    # Digests under the platform's own identity rules: the conversion's, else its visitor's.
+    email_sha256: str | None
     phone_sha256: str | None
 
 

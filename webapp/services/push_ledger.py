@@ -29,6 +29,7 @@ from webapp.models import (
     PushConfig,
     Visitor,
 )
+from webapp.services import identity
 from webapp.services.push_eligibility import Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
@@ -88,10 +89,8 @@ def plan(
                 Conversion.event,
                 Conversion.value,
                 Conversion.currency,
-                Conversion.email_sha256,
-                Conversion.phone_sha256,
-                Visitor.email_sha256,
-                Visitor.phone_sha256,
+                Conversion.identity_digests,
+                Visitor.identity_digests,
             )
             .outerjoin(Visitor, Visitor.id == Conversion.visitor_id)
             .where(
@@ -109,9 +108,12 @@ def plan(
         last_id = rows[-1][0]
         supplied = supplied_click_ids(r[0] for r in rows)
         candidates = [
-            Candidate(cid, vid, occurred, event, supplied.get(cid, {}), c_em or v_em, c_ph or v_ph)
-            for cid, vid, occurred, event, _v, _c, c_em, c_ph, v_em, v_ph in rows
-        ]
+            Candidate(
+                cid, vid, occurred, event, supplied.get(cid, {}),
+                *identity.digests_for(platform, c_digests, v_digests),
+            )
+            for cid, vid, occurred, event, _v, _c, c_digests, v_digests in rows
+        ]  # fmt: skip
         assessed = assess(
             platform,
             candidates,

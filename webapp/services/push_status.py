@@ -15,7 +15,7 @@ from webapp import platform_registry
 from webapp.extensions import db
 from webapp.models import Connection, Conversion, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import push_config
+from webapp.services import identity, push_config
 from webapp.services.attribution import platform_params, resolve_clicks
 from webapp.services.push_eligibility import (
     Candidate,
@@ -142,8 +142,9 @@ def conversion_states(
                 c.occurred_at,
                 c.event,
                 c.click_ids,
-                c.email_sha256 or (c.visitor.email_sha256 if c.visitor else None),
-                c.phone_sha256 or (c.visitor.phone_sha256 if c.visitor else None),
+                *identity.digests_for(
+                    platform, c.identity_digests, c.visitor.identity_digests if c.visitor else None
+                ),
             )
             for c in undecided
         ],  # fmt: skip

@@ -134,6 +134,15 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
     details = obj.get("customer_details") if isinstance(obj.get("customer_details"), dict) else {}
     email = details.get("email") or obj.get("receipt_email") or obj.get("customer_email")
     phone = details.get("phone")
+    digests, _unusable = identity.hash_identity(
+        email=email if isinstance(email, str) else None,
+        phone=phone if isinstance(phone, str) else None,
+        region=db.session.scalar(
+            select(TrackingSettings.default_phone_region).where(
+                TrackingSettings.workspace_id == workspace_id
+            )
+        ),
+    )
     row = conversions.ConversionInput(
         event="payment_received",
         occurred_at=_at(obj.get("created")),
@@ -142,8 +151,9 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
         currency=currency if value is not None else None,
         visitor_uid=uid,
         click_ids=supplied,
-        email_sha256=identity.email_sha256(email) if isinstance(email, str) else None,
-        phone_sha256=identity.phone_sha256(phone) if isinstance(phone, str) else None,
+        email_sha256=digests.email,
+        phone_sha256=digests.phone,
+        identity_digests=digests.by_rules,
         properties={"stripe_object": str(obj.get("id"))[:255]},
     )
     ((_, created),) = conversions.insert(db.session.connection(), workspace_id, [row], "stripe")

@@ -203,6 +203,7 @@ class PixelSite:
     public_key: str
     allowed_domains: tuple[str, ...]
     events: frozenset[str]
+    phone_region: str | None = None
 
     def allows(self, host: str) -> bool:
         if not self.allowed_domains:
@@ -221,9 +222,11 @@ def pixel_site(public_key: str) -> PixelSite | None:
     if hit is not None and hit[0] > now:
         return hit[1]
     row = db.session.execute(
-        select(TrackingSettings.workspace_id, TrackingSettings.allowed_domains).where(
-            TrackingSettings.public_key == public_key
-        )
+        select(
+            TrackingSettings.workspace_id,
+            TrackingSettings.allowed_domains,
+            TrackingSettings.default_phone_region,
+        ).where(TrackingSettings.public_key == public_key)
     ).first()
     site = None
     if row is not None:
@@ -232,6 +235,7 @@ def pixel_site(public_key: str) -> PixelSite | None:
             public_key,
             tuple(row.allowed_domains or ()),
             frozenset(event_names(row.workspace_id)),
+            row.default_phone_region,
         )
     db.session.rollback()  # end the read transaction; /collect writes on its own connection
     with _cache_lock:
