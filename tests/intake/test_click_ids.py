@@ -147,3 +147,36 @@ def test_a_supplied_click_finds_the_visitor_who_made_it(with_example, client, wo
         headers=bearer(key),
     )  # fmt: skip
     assert db.session.get(Conversion, response.json["conversion"]["id"]).visitor_id == visitor_id
+
+
+def test_a_national_phone_number_is_read_in_the_workspaces_default_region(
+    app, client, world, key
+) -> None:  # noqa: ANN001
+    from platforms.microsoft_ads.hashing import RULES
+    from tests.conftest import client_as, csrf_token
+
+    national = {"phone": "020 7946 0958", "email": None}
+    refused = client.post(
+        "/api/v1/conversions", json=row("no-region", **national), headers=bearer(key)
+    )
+    assert refused.status_code == 422
+    assert "phone" in {e["field"] for e in refused.json["error"]["errors"]}
+    admin = client_as(app, "admin")
+    page = f"/w/{world.workspace_id}/setup/tracking/"
+    bad = admin.post(
+        f"{page}phone-region", data={"region": "XX", "csrf_token": csrf_token(admin, page)}
+    )
+    assert bad.status_code == 303 and "not a two-letter region" in admin.get(page).get_data(
+        as_text=True
+    )
+    saved = admin.post(
+        f"{page}phone-region", data={"region": "gb", "csrf_token": csrf_token(admin, page)}
+    )
+    assert saved.status_code == 303
+    response = client.post(
+        "/api/v1/conversions", json=row("with-region", **national), headers=bearer(key)
+    )
+    assert response.status_code == 201, response.json
+    conversion = db.session.get(Conversion, response.json["conversion"]["id"])
+    assert conversion.phone_sha256 == RULES.phone_sha256("+44 20 7946 0958")
+    assert conversion.identity_digests == {"microsoft_ads": {"phone": conversion.phone_sha256}}

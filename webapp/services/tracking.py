@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -113,6 +114,25 @@ def rotate_public_key(workspace_id: int, actor: Membership) -> str:
     db.session.commit()
     forget_site(old)
     return settings.public_key
+
+
+def set_phone_region(workspace_id: int, actor: Membership, region: str) -> str | None:
+    """The region whose numbering plan reads phone numbers written without a country code."""
+    _require(actor, Action.MANAGE_TRACKING)
+    code = (region or "").strip().upper() or None
+    if code is not None and code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ServiceError(f"“{code[:8]}” is not a two-letter region code (for example US or GB).")
+    settings = settings_for(workspace_id)
+    settings.default_phone_region = code
+    audit.record(
+        "tracking.phone_region_set",
+        workspace_id=workspace_id,
+        actor_id=actor.user_id,
+        target=code or "(none)",
+    )
+    db.session.commit()
+    forget_site(settings.public_key)
+    return code
 
 
 def set_stripe_secret(workspace_id: int, actor: Membership, secret: str | None) -> None:

@@ -99,6 +99,19 @@ def remove_event(event_id: int):  # noqa: ANN201
     return _apply(change)
 
 
+@bp.post("/phone-region")
+def phone_region():  # noqa: ANN201
+    actor = require(Action.MANAGE_TRACKING)
+
+    def change() -> str:
+        code = tracking.set_phone_region(actor.workspace_id, actor, request.form.get("region", ""))
+        if code is None:
+            return "Phone numbers without a country code are now left out."
+        return f"Phone numbers without a country code are read as {code} numbers."
+
+    return _apply(change)
+
+
 @bp.post("/stripe")
 def stripe_secret():  # noqa: ANN201
     actor = require(Action.MANAGE_TRACKING)
