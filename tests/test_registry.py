@@ -142,3 +142,17 @@ def test_a_capability_without_its_method_fails_the_declarations_check() -> None:
 
     with pytest.raises(AssertionError, match="offline_conversion_diagnostics"):
         check_declarations(Boasting())
+
+
+def test_no_host_file_names_a_platform() -> None:
+    """Click ids, identity rules and wording come from the plugins: outside migrations, webapp/
+    and jobs/ never mention msclkid, and no host Python file names Microsoft."""
+    offenders = []
+    for folder in ("webapp", "jobs"):
+        for path in (ROOT / folder).rglob("*"):
+            if not path.is_file() or "migrations" in path.parts or path.suffix == ".pyc":
+                continue
+            text = path.read_text(errors="ignore").lower()
+            if "msclkid" in text or (path.suffix == ".py" and "microsoft" in text):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
