@@ -224,6 +224,7 @@ class UploadRules:
     window: timedelta = timedelta(days=90)  # clicks (and conversions) older than this are refused
     click_settle: timedelta = timedelta(0)  # wait this long after a click before uploading
     goal_settle: timedelta = timedelta(0)  # wait this long after a goal is created
+    value_places: int = 4  # decimal places a conversion value may have (fixed values are checked)
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,10 @@ class MicrosoftAdsPlatform(Platform):
     # Microsoft: conversions within 90 days of the click, uploaded no sooner than an hour after
     # it, and no sooner than two hours after the goal was created.
     upload_rules = UploadRules(
-        window=timedelta(days=90), click_settle=timedelta(hours=1), goal_settle=timedelta(hours=2)
+        window=timedelta(days=90),
+        click_settle=timedelta(hours=1),
+        goal_settle=timedelta(hours=2),
+        value_places=3,
     )
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:

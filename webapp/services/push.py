@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app
 
@@ -32,6 +32,9 @@ from webapp.models.types import utcnow
 from webapp.services import push_config, push_ledger
 from webapp.services.errors import NotFound
 from webapp.services.external_attribution import upload_fields
+
+if TYPE_CHECKING:
+    from webapp.services.credentials import CredentialSession
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,7 +67,7 @@ class PushSummary:
 class _Caller:
     """Calls the plugin, refreshing an access token the platform called expired once per run."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: CredentialSession) -> None:
         self.session = session
         self.refreshed = False
 
@@ -72,7 +75,7 @@ class _Caller:
         try:
             return fn()
         except AccessTokenExpired:
-            if self.refreshed or not hasattr(self.session, "force_refresh"):
+            if self.refreshed:
                 raise
             self.refreshed = True
             log.info("access token refused as expired; refreshing once")
