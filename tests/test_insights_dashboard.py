@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import client_as, csrf_token, make_world
 from tests.test_insights_pull import connect, expected
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import AdClick, Conversion, InsightSyncState, JobRun, Touchpoint, Visitor
 from webapp.models.types import utcnow
 from webapp.services.insights_sync import last_complete_day, run_pull

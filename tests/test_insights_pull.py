@@ -15,8 +15,7 @@ from platforms.base import AccountRef, DateWindow
 from platforms.microsoft_ads.reporting import PollPolicy
 from tests.conftest import client_as, make_world
 from tests.test_connect_microsoft_ads import pick, sign_in
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import (
     AdEntity,
     Connection,

@@ -90,9 +90,3 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: 
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-
-def platform_registry(app: Flask | None = None):  # noqa: ANN201
-    from flask import current_app
-
-    return (app or current_app).extensions["platforms"]

@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from platforms.base import Platform
 from platforms.errors import ReconnectRequired, TransientError
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Credential
 from webapp.models.types import utcnow
 from webapp.services.connections import flag_reconnect_needed
@@ -152,6 +151,28 @@ def _refresh(platform: Platform, credential: Credential) -> None:
     apply_token(credential, token)
     db.session.commit()
     log.info("refreshed grant %s for %s", credential.id, platform.key)
+
+
+def mark_reconnect_needed(
+    connection_id: int, reason: str, *, credential_id: int | None = None
+) -> None:
+    """A job was refused by the platform: the connection needs a person to sign in again.
+
+    ``credential_id`` is the grant the job used. If the connection has moved to another grant
+    since (someone reconnected while the job ran), the refusal was about the old one: ignored.
+    """
+    db.session.commit()  # read what others committed, not this transaction's snapshot
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        return
+    db.session.refresh(connection)
+    if credential_id is not None and connection.credential_id != credential_id:
+        return
+    if connection.credential_id is not None:
+        revoke(connection.credential_id, reason)
+        return
+    flag_reconnect_needed(connection, reason)
+    db.session.commit()
 
 
 def revoke(credential_id: int, reason: str) -> None:

@@ -15,8 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from platforms.base import AccountRef, DateWindow, Platform
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, InsightSyncState
 from webapp.models.types import utcnow
 from webapp.services import insights_store

@@ -23,7 +23,7 @@ from platforms.errors import AccessTokenExpired
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import push_config, push_ledger
+from webapp.services import background, push_config, push_ledger
 from webapp.services.errors import NotFound
 from webapp.services.external_attribution import upload_fields
 
@@ -265,7 +265,6 @@ def _finish(run_id: int, summary: PushSummary, outcome: str) -> None:
 
 def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
     """Enqueue a push for a person (the queued one if there is one); returns its run id."""
-    from jobs.push import request_push
     from webapp.services import audit
     from webapp.services.errors import ServiceError
 
@@ -278,7 +277,7 @@ def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
         target=f"{connection.platform_key}:{connection.account_id}",
     )
     db.session.commit()
-    return request_push(connection.id)
+    return background.request_push(connection.id)
 
 
 def retry_failed(actor, connection: Connection) -> tuple[int, int]:  # noqa: ANN001

@@ -16,8 +16,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from platforms.base import AccountRef, ConversionGoal, Platform
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Conversion, GoalMapping, Membership, PlatformGoal, PushConfig
 from webapp.models.intake import ConversionEvent
 from webapp.models.types import utcnow
