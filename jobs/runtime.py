@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from rq import get_current_job
@@ -42,8 +42,6 @@ from webapp.services import credentials, job_runs
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 15.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -18,6 +18,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 from sqlalchemy import select
 
+from jobs.queues import redis_connection
 from platforms.base import Platform
 from platforms.errors import ReconnectRequired, TransientError
 from webapp.extensions import db, platform_registry
@@ -62,8 +63,6 @@ def apply_token(credential: Credential, token: dict[str, Any]) -> None:
     if token.get("refresh_token"):
         credential.refresh_token = token["refresh_token"]
     if token.get("expires_at"):
-        from datetime import UTC, datetime
-
         credential.expires_at = datetime.fromtimestamp(int(token["expires_at"]), UTC)
     elif token.get("expires_in"):
         credential.expires_at = utcnow() + timedelta(seconds=int(token["expires_in"]))
@@ -95,8 +94,6 @@ def _expiring(credential: Credential, leeway: int) -> bool:
 
 
 def _lock(credential_id: int):  # noqa: ANN202
-    from jobs.queues import redis_connection
-
     return redis_connection(current_app.config["REDIS_URL"]).lock(
         f"sourceloop:lock:credential:{credential_id}",
         timeout=LOCK_TIMEOUT,
