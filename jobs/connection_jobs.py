@@ -9,11 +9,14 @@ from webapp.extensions import db, platform_registry
 from webapp.models import Connection
 from webapp.services.connections import record_auto_tagging
 from webapp.services.credentials import CredentialSession, session_for_connection
+from webapp.services.errors import NotFound
 
 
 def _platform_and_session(connection_id: int) -> tuple[Platform, CredentialSession, AccountRef]:
     connection = db.session.get(Connection, connection_id)
-    platform = platform_registry().get(connection.platform_key)
+    platform = platform_registry().get(connection.platform_key) if connection else None
+    if connection is None or platform is None:
+        raise NotFound("No such connection, or its platform plugin is not installed.")
     account = AccountRef(connection.account_id, connection.customer_id)
     return platform, session_for_connection(connection_id), account
 

@@ -4,8 +4,11 @@ precomputed credits; the job computes them."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from redis.exceptions import RedisError
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -126,7 +129,5 @@ def save_settings():  # noqa: ANN201
 def _enqueue_recompute(workspace_id: int) -> None:
     try:
         background.enqueue_attribution(workspace_id)
-    except Exception:  # noqa: BLE001 - the 10-minute fan-out picks it up anyway
-        import logging
-
+    except RedisError:  # the 10-minute fan-out picks it up anyway
         logging.getLogger(__name__).warning("could not enqueue attribution for %s", workspace_id)
