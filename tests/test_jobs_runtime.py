@@ -48,7 +48,7 @@ def _run(run_id: int) -> JobRun:
     return db.session.get(JobRun, run_id)
 
 
-def test_success_records_progress_and_message(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_success_records_progress_and_message(app, burst_worker, redis) -> None:
     run_id = enqueue("test_ok", number=7)
     assert _run(run_id).status == JobRun.QUEUED
     burst_worker()
@@ -57,12 +57,12 @@ def test_success_records_progress_and_message(app, burst_worker, redis) -> None:
     assert run.started_at and run.finished_at
 
 
-def test_same_job_id_is_not_enqueued_twice(app, redis) -> None:  # noqa: ANN001
+def test_same_job_id_is_not_enqueued_twice(app, redis) -> None:
     assert enqueue("test_ok", job_id="push-1-123", number=1) is not None
     assert enqueue("test_ok", job_id="push-1-123", number=1) is None
 
 
-def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis) -> None:
     run_id = enqueue("test_fail", kind="rate")
     burst_worker()
     run = _run(run_id)
@@ -73,7 +73,7 @@ def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis)
     assert retry.kwargs["attempt"] == 2 and retry.kwargs["run_id"] == run_id
 
 
-def test_transient_backs_off_and_gives_up_after_max_attempts(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_transient_backs_off_and_gives_up_after_max_attempts(app, burst_worker, redis) -> None:
     run_id = enqueue("test_fail", kind="transient")
     burst_worker()
     assert _run(run_id).status == JobRun.RETRYING
@@ -88,7 +88,7 @@ def test_backoff_grows_and_is_capped() -> None:
     assert max(backoff_delay(30) for _ in range(50)) <= 15 * 60
 
 
-def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis) -> None:  # noqa: ANN001
+def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis) -> None:
     credential = Credential(
         workspace_id=world.workspace_id,
         platform_key="fake",
@@ -116,7 +116,7 @@ def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis
     assert db.session.get(Credential, credential_id).status == Credential.REVOKED
 
 
-def test_invalid_request_fails_without_retry(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_invalid_request_fails_without_retry(app, burst_worker, redis) -> None:
     run_id = enqueue("test_fail", kind="invalid")
     burst_worker()
     run = _run(run_id)
@@ -124,7 +124,7 @@ def test_invalid_request_fails_without_retry(app, burst_worker, redis) -> None: 
     assert not list(Scheduler(queue_name=DEFAULT, connection=redis).get_jobs())
 
 
-def test_crash_is_recorded_and_raised_to_rq(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_crash_is_recorded_and_raised_to_rq(app, burst_worker, redis) -> None:
     from rq.registry import FailedJobRegistry
 
     from jobs.queues import get_queue
@@ -135,7 +135,7 @@ def test_crash_is_recorded_and_raised_to_rq(app, burst_worker, redis) -> None:  
     assert len(FailedJobRegistry(queue=get_queue(DEFAULT, app.config["REDIS_URL"]))) == 1
 
 
-def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:
 
     enqueue("pull_fanout")
     burst_worker()
@@ -143,7 +143,7 @@ def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:  # n
     assert runs[0].status == "succeeded"
 
 
-def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> None:  # noqa: ANN001
+def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> None:
     from webapp.services.credentials import mark_reconnect_needed
 
     old, new = (
@@ -179,7 +179,7 @@ def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> 
     assert db.session.get(Connection, ids[0]).status == Connection.RECONNECT_NEEDED
 
 
-def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker, redis) -> None:
     from datetime import timedelta
 
     from webapp.models.types import utcnow
