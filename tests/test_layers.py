@@ -263,3 +263,13 @@ def test_every_job_name_points_at_a_job_of_that_kind() -> None:
         module, _, attr = spec.func.rpartition(".")
         func = getattr(importlib.import_module(module), attr)
         assert func.job_kind == name, spec.func
+
+
+def test_the_schedule_names_known_jobs_on_their_queues() -> None:
+    from jobs.enqueue import JOBS
+    from jobs.schedule import SCHEDULE
+
+    by_func = {spec.func: spec for spec in JOBS.values()}
+    for entry in SCHEDULE:
+        assert entry.func in by_func, entry.func
+        assert entry.queue == by_func[entry.func].queue, entry.id
