@@ -20,7 +20,7 @@ BEFORE, AFTER = "dae29d84be7e", "7c1d2e3f4a5b"
 
 
 @contextmanager
-def scratch_database(database_url: str, tmp_path) -> Iterator[str]:  # noqa: ANN001
+def scratch_database(database_url: str, tmp_path) -> Iterator[str]:
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         yield f"sqlite:///{tmp_path / 'migration.db'}"
@@ -67,7 +67,7 @@ def insert(conn: sa.Connection, table_name: str, **values: object) -> None:
     conn.execute(table.insert().values(**row))
 
 
-def test_click_ids_carry_over_and_back(database_url: str, redis_url: str, tmp_path) -> None:  # noqa: ANN001
+def test_click_ids_carry_over_and_back(database_url: str, redis_url: str, tmp_path) -> None:
     from flask_migrate import downgrade, upgrade
 
     from webapp.extensions import db

@@ -17,7 +17,7 @@ from webapp.models import Visitor
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Path) -> None:  # noqa: ANN001
+def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(
         ROOT / "platforms",
@@ -101,7 +101,7 @@ def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Pa
 
 def test_a_scaffolded_plugins_click_id_is_captured_and_reaches_its_push(
     app, world, client, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     """The click id that ``flask platforms new`` declares is in /t.js, is captured by /collect,
     and is the one the plugin's push receives (its TODO methods filled in by a subclass, as an
     author would), with no change to webapp/ or jobs/."""
@@ -141,10 +141,10 @@ def test_a_scaffolded_plugins_click_id_is_captured_and_reaches_its_push(
     received = []
 
     class AcmeAds(generated):
-        def list_conversion_goals(self, session, account):  # noqa: ANN001, ANN201
+        def list_conversion_goals(self, session, account):
             return [ConversionGoal("AG1", "Sale", "Active")]
 
-        def push_conversions(self, session, account, batch):  # noqa: ANN001, ANN201
+        def push_conversions(self, session, account, batch):
             received.extend(batch)
             return [PushOutcome(row.row_id, True) for row in batch]
 

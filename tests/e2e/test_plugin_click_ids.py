@@ -18,7 +18,6 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from jobs.push import request_push
 from tests.conftest import client_as, csrf_token, make_world, msads_environ, test_environ
 from tests.e2e.test_pixel_browser import demo_site, wait_until
 from tests.helpers import push as h
@@ -29,13 +28,14 @@ from tests.plugins.test_example_ads import _install_entry_point
 from tests.test_connect_microsoft_ads import pick
 from webapp.extensions import db
 from webapp.models import AdClick, Connection, ConversionDelivery, PushRun, Touchpoint
+from webapp.services.background import request_push
 
 pytestmark = pytest.mark.e2e
 EVENT = "meeting_booked"
 
 
 @pytest.fixture
-def example_emulator(tmp_path: Path):  # noqa: ANN201
+def example_emulator(tmp_path: Path):
     port = free_port()
     process = python_process(
         ["-m", "tests.plugins.example_ads.emulator", "--port", str(port)],
@@ -50,11 +50,11 @@ def example_emulator(tmp_path: Path):  # noqa: ANN201
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     return make_world()
 
 
-def connect_example(app, world, example_url: str) -> int:  # noqa: ANN001
+def connect_example(app, world, example_url: str) -> int:
     """The connect flow through the host's generic OAuth routes and the emulator's consent."""
     admin = client_as(app, "admin")
     ws = world.workspace_id
@@ -91,7 +91,7 @@ def test_a_plugins_click_id_goes_from_the_landing_page_to_its_own_platform_only(
     redis_url,
     _migrated,
     tmp_path: Path,
-) -> None:  # noqa: ANN001
+) -> None:
     # The web process has the example plugin too (the worker finds it through its entry point).
     ms_app.extensions["platforms"].register(
         ExampleAdsPlatform({"EXAMPLE_ADS_URL": example_emulator})

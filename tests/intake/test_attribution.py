@@ -14,7 +14,7 @@ T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 def make(
     world, clicks: list[tuple[str, str, timedelta]], supplied=None, **conversion
-) -> Conversion:  # noqa: ANN001, ANN003
+) -> Conversion:
     visitor = Visitor(workspace_id=world.workspace_id, uid="v_attribution01")
     db.session.add(visitor)
     db.session.flush()
@@ -47,7 +47,7 @@ def make(
     return row
 
 
-def test_most_recent_click_before_the_conversion_wins(app, world) -> None:  # noqa: ANN001
+def test_most_recent_click_before_the_conversion_wins(app, world) -> None:
     conversion = make(
         world,
         [
@@ -71,13 +71,13 @@ def test_most_recent_click_before_the_conversion_wins(app, world) -> None:  # no
     )
 
 
-def test_window_is_90_days_by_default(app, world) -> None:  # noqa: ANN001
+def test_window_is_90_days_by_default(app, world) -> None:
     conversion = make(world, [("msclkid", "too-old", timedelta(days=91))])
     assert resolve_click_id(conversion, "msclkid") is None
     assert resolve_click_id(conversion, "msclkid", within=timedelta(days=120)).click_id == "too-old"
 
 
-def test_a_supplied_msclkid_wins(app, world) -> None:  # noqa: ANN001
+def test_a_supplied_msclkid_wins(app, world) -> None:
     conversion = make(
         world, [("msclkid", "captured", timedelta(days=1))], supplied={"msclkid": "from-crm"}
     )
@@ -85,7 +85,7 @@ def test_a_supplied_msclkid_wins(app, world) -> None:  # noqa: ANN001
     assert (resolved.click_id, resolved.supplied, resolved.ad_click_id) == ("from-crm", True, None)
 
 
-def test_nothing_to_resolve(app, world) -> None:  # noqa: ANN001
+def test_nothing_to_resolve(app, world) -> None:
     conversion = Conversion(
         workspace_id=world.workspace_id,
         event="form_submitted",
@@ -99,7 +99,7 @@ def test_nothing_to_resolve(app, world) -> None:  # noqa: ANN001
     assert resolve_click_id(999_999, "msclkid") is None
 
 
-def test_a_platform_never_receives_another_platforms_supplied_click(app) -> None:  # noqa: ANN001
+def test_a_platform_never_receives_another_platforms_supplied_click(app) -> None:
     """Before click ids were pairs, the sender's msclkid was "the supplied click" for every
     platform: resolving for ``fakeclid`` returned the Microsoft click."""
     found = resolve_clicks(
@@ -113,7 +113,7 @@ def test_a_platform_never_receives_another_platforms_supplied_click(app) -> None
     assert (own[1].click.click_id, own[1].click.param) == ("fk-1", "fakeclid")
 
 
-def test_a_platform_never_receives_another_platforms_captured_click(app, world) -> None:  # noqa: ANN001
+def test_a_platform_never_receives_another_platforms_captured_click(app, world) -> None:
     conversion = make(
         world,
         [("msclkid", "ms-recent", timedelta(hours=2)), ("fakeclid", "fk-older", timedelta(days=3))],
@@ -133,7 +133,7 @@ def test_a_platform_never_receives_another_platforms_captured_click(app, world) 
     assert none[conversion.id].click is None
 
 
-def test_each_parameter_has_its_own_window(app, world) -> None:  # noqa: ANN001
+def test_each_parameter_has_its_own_window(app, world) -> None:
     conversion = make(world, [("exclid", "ex-40-days", timedelta(days=40))])
     params = {"exclid": timedelta(days=30), "msclkid": timedelta(days=90)}
     found = resolve_clicks([(conversion.id, conversion.visitor_id, T, {})], click_params=params)

@@ -20,7 +20,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
-def with_example(app):  # noqa: ANN001, ANN201
+def with_example(app):
     """The test app (Microsoft Ads + the fake platform) with the example plugin installed too,
     registered before anything read the registry."""
     app.extensions["platforms"].register(ExampleAdsPlatform())
@@ -33,13 +33,13 @@ def capture_list(body: bytes) -> list[str]:
     return json.loads(match.group(1))
 
 
-def test_the_pixel_captures_the_declared_click_ids_and_nothing_else(with_example, client) -> None:  # noqa: ANN001
+def test_the_pixel_captures_the_declared_click_ids_and_nothing_else(with_example, client) -> None:
     body = client.get("/t.js").data
     assert capture_list(body) == ["msclkid", "fakeclid", "exclid"]
     assert b"/*CLICK_PARAMS*/" not in body and b"gclid" not in body
 
 
-def test_a_conditional_get_of_the_pixel_is_answered_304(client) -> None:  # noqa: ANN001
+def test_a_conditional_get_of_the_pixel_is_answered_304(client) -> None:
     first = client.get("/t.js")
     again = client.get("/t.js", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
@@ -47,7 +47,7 @@ def test_a_conditional_get_of_the_pixel_is_answered_304(client) -> None:  # noqa
 
 def test_collect_records_a_plugins_own_click_id_and_its_channel(
     with_example, client, world
-) -> None:  # noqa: ANN001
+) -> None:
     key = pixel_key(world.workspace_id)
     url = "https://shop.example.com/?exclid=exAbc123&gclid=undeclared"
     response = hit(client, key, pageview(url, c={"exclid": "exAbc123", "gclid": "undeclared"}))
@@ -61,14 +61,14 @@ def test_collect_records_a_plugins_own_click_id_and_its_channel(
 
 def test_collect_refuses_a_click_id_that_breaks_its_plugins_format(
     with_example, client, world
-) -> None:  # noqa: ANN001
+) -> None:
     key = pixel_key(world.workspace_id)
     response = hit(client, key, pageview("https://shop.example.com/", c={"exclid": "nope"}))
     assert response.status_code == 400
     assert "exclid" in response.json["error"]["message"]
 
 
-def row(external_id: str, **extra) -> dict:  # noqa: ANN003
+def row(external_id: str, **extra) -> dict:
     return {
         "event": "payment_received",
         "occurred_at": (NOW - timedelta(hours=1)).isoformat(),
@@ -78,7 +78,7 @@ def row(external_id: str, **extra) -> dict:  # noqa: ANN003
 
 
 @pytest.fixture
-def key(world) -> str:  # noqa: ANN001
+def key(world) -> str:
     from tests.intake.helpers import api_key
 
     return api_key(world.workspace_id)
@@ -91,7 +91,7 @@ def pairs(conversion_id: int) -> dict[str, str]:
     return {r.click_param: r.click_id for r in rows}
 
 
-def test_the_api_takes_click_ids_as_pairs_and_msclkid_as_before(with_example, client, key) -> None:  # noqa: ANN001
+def test_the_api_takes_click_ids_as_pairs_and_msclkid_as_before(with_example, client, key) -> None:
     both = client.post(
         "/api/v1/conversions",
         json=row("pairs", click_ids={"exclid": "exFromCrm1", "msclkid": "ms-from-crm"}),
@@ -126,8 +126,8 @@ def test_the_api_takes_click_ids_as_pairs_and_msclkid_as_before(with_example, cl
     ],
 )
 def test_click_ids_no_plugin_declares_or_malformed_are_refused(
-    with_example,  # noqa: ANN001
-    client,  # noqa: ANN001
+    with_example,
+    client,
     key: str,
     extra: dict,
     field: str,
@@ -138,7 +138,7 @@ def test_click_ids_no_plugin_declares_or_malformed_are_refused(
     assert db.session.scalar(select(Conversion)) is None
 
 
-def test_a_supplied_click_finds_the_visitor_who_made_it(with_example, client, world, key) -> None:  # noqa: ANN001
+def test_a_supplied_click_finds_the_visitor_who_made_it(with_example, client, world, key) -> None:
     pixel = pixel_key(world.workspace_id)
     hit(client, pixel, pageview("https://a.example/?exclid=exVisitor1", c={"exclid": "exVisitor1"}))
     visitor_id = db.session.scalar(select(AdClick.visitor_id))
@@ -151,7 +151,7 @@ def test_a_supplied_click_finds_the_visitor_who_made_it(with_example, client, wo
 
 def test_a_national_phone_number_is_read_in_the_workspaces_default_region(
     app, client, world, key
-) -> None:  # noqa: ANN001
+) -> None:
     from platforms.microsoft_ads.hashing import RULES
     from tests.conftest import client_as, csrf_token
 

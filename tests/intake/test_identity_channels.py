@@ -84,6 +84,6 @@ def test_a_pre_hashed_digest_stands_for_every_rule_set() -> None:
         ({}, {}, "https://shop.example.com/cart", "direct"),
     ],
 )
-def test_channels(clicks, utm, referrer, channel) -> None:  # noqa: ANN001
+def test_channels(clicks, utm, referrer, channel) -> None:
     catalog = click_ids.build([MicrosoftAdsPlatform(), FakePlatform(), ExampleAdsPlatform()])
     assert classify(clicks, utm, referrer, "shop.example.com", catalog)[0] == channel

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from platforms.base import ClickIdParam, Platform
 from platforms.registry import PlatformRegistry
-from webapp import platform_registry
+from webapp.extensions import platform_registry
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import AdClick, Conversion, ConversionClickId, Touchpoint, Visitor
 from webapp.services.attribution import ResolvedClick, resolve_click_id
 from webapp.services.errors import NotFound

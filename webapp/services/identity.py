@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from platforms.base import IdentityRules, Platform
-from webapp import platform_registry
+from webapp.extensions import platform_registry
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

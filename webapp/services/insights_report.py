@@ -19,8 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import (
     AdClick,
     AdEntity,

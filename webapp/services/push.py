@@ -14,9 +14,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+import requests
 from flask import current_app
+from sqlalchemy import func, select
 
 from platforms.base import (
     AccountRef,
@@ -29,12 +31,10 @@ from platforms.errors import AccessTokenExpired
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import push_config, push_ledger
-from webapp.services.errors import NotFound
+from webapp.services import audit, background, push_config, push_ledger
+from webapp.services.credentials import CredentialSession, session_for_connection
+from webapp.services.errors import NotFound, ServiceError
 from webapp.services.external_attribution import upload_fields
-
-if TYPE_CHECKING:
-    from webapp.services.credentials import CredentialSession
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,8 +93,6 @@ def run(
     job_run_id: int | None = None,
     progress: Callable[[int, str], None] | None = None,
 ) -> PushSummary:
-    from webapp.services.credentials import session_for_connection
-
     summary = PushSummary(connection_id)
     connection = db.session.get(Connection, connection_id)
     if connection is None:
@@ -211,7 +209,7 @@ def _send(
     lane: Lane,
     summary: PushSummary,
     platform: Platform,
-    session: Any,
+    session: requests.Session,
     account: AccountRef,
     call: _Caller,
     on_batch: Callable[[int, int], None],
@@ -254,8 +252,14 @@ def _send(
         on_batch(done.sent, done.failed)
 
 
-def _send_conversions(  # noqa: ANN001
-    summary, platform, session, account, call, progress, external_goals=frozenset()
+def _send_conversions(
+    summary: PushSummary,
+    platform: Platform,
+    session: requests.Session,
+    account: AccountRef,
+    call: _Caller,
+    progress: Callable[[int, str], None] | None,
+    external_goals: frozenset[str] = frozenset(),
 ) -> None:
     total = max(1, summary.planned)
 
@@ -270,7 +274,13 @@ def _send_conversions(  # noqa: ANN001
     _send(lane, summary, platform, session, account, call, counted)
 
 
-def _send_adjustments(summary, platform, session, account, call) -> None:  # noqa: ANN001
+def _send_adjustments(
+    summary: PushSummary,
+    platform: Platform,
+    session: requests.Session,
+    account: AccountRef,
+    call: _Caller,
+) -> None:
     def counted(sent: int, failed: int) -> None:
         summary.adjustments_sent += sent
         summary.adjustments_failed += failed
@@ -279,8 +289,6 @@ def _send_adjustments(summary, platform, session, account, call) -> None:  # noq
 
 
 def _count_waiting(connection_id: int) -> int:
-    from sqlalchemy import func, select
-
     D = ConversionDelivery
     return (
         db.session.scalar(
@@ -310,10 +318,6 @@ def _finish(run_id: int, summary: PushSummary, outcome: str) -> None:
 
 def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
     """Enqueue a push for a person (the queued one if there is one); returns its run id."""
-    from jobs.push import request_push
-    from webapp.services import audit
-    from webapp.services.errors import ServiceError
-
     if connection.status != Connection.ACTIVE:
         raise ServiceError("Reconnect this account before pushing; nothing is lost meanwhile.")
     audit.record(
@@ -323,13 +327,11 @@ def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
         target=f"{connection.platform_key}:{connection.account_id}",
     )
     db.session.commit()
-    return request_push(connection.id)
+    return background.request_push(connection.id)
 
 
 def retry_failed(actor, connection: Connection) -> tuple[int, int]:  # noqa: ANN001
     """Failed rows back to pending, then a push; returns (rows requeued, run id)."""
-    from webapp.services import audit
-
     count = push_ledger.retry_failed(connection.id)
     audit.record(
         "push.retry_failed",

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from platforms.base import Platform, Reason, ReasonFacts
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Conversion, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
 from webapp.services import identity, push_config
