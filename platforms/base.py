@@ -97,7 +97,10 @@ class ConversionUpload:
 
 @dataclass(frozen=True)
 class ConversionAdjustment:
-    """Restate (new value) or retract a conversion pushed before, quoting its original keys."""
+    """Restate (new value) or retract a conversion pushed before, quoting its original keys.
+
+    The keys are the ones the conversion was sent with: its click id and, for an enhanced
+    conversion, its hashed email and phone (a hashed-only conversion has no click id at all)."""
 
     row_id: int
     kind: Literal["restate", "retract"]
@@ -107,6 +110,8 @@ class ConversionAdjustment:
     click_id: str | None = None
     value: Decimal | None = None
     currency: str | None = None
+    hashed_email: str | None = None
+    hashed_phone: str | None = None
 
 
 @dataclass(frozen=True)

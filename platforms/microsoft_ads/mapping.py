@@ -210,7 +210,11 @@ def conversion_problem(row: ConversionUpload) -> str | None:
 
 
 def adjustment_problem(row: ConversionAdjustment) -> str | None:
-    problem = _row_problem(row.click_id, None, None, [row.occurred_at, row.adjusted_at])
+    """As for a conversion: a click id or a hash identifies the original (Microsoft's
+    ``OfflineConversionAdjustment`` takes the same identifiers as ``OfflineConversion``)."""
+    problem = _row_problem(
+        row.click_id, row.hashed_email, row.hashed_phone, [row.occurred_at, row.adjusted_at]
+    )
     if problem:
         return problem
     if (row.kind == "restate") != (row.value is not None):
@@ -241,7 +245,11 @@ def conversion_to_json(row: ConversionUpload) -> dict[str, Any]:
 
 
 def adjustment_to_json(row: ConversionAdjustment) -> dict[str, Any]:
-    """One ``OfflineConversionAdjustment``; a Retract carries no value (else error 5624)."""
+    """One ``OfflineConversionAdjustment``; a Retract carries no value (else error 5624).
+
+    It quotes the original's identifiers: the click id, and the hashes an enhanced conversion was
+    sent with (Microsoft's duplicate key includes them, and a hashed-only conversion has nothing
+    else to be found by)."""
     body: dict[str, Any] = {}
     if row.click_id:
         body["MicrosoftClickId"] = row.click_id.strip()
@@ -253,6 +261,10 @@ def adjustment_to_json(row: ConversionAdjustment) -> dict[str, Any]:
         body["AdjustmentValue"] = _number(row.value)
         if row.currency:
             body["AdjustmentCurrencyCode"] = row.currency.strip().upper()
+    if row.hashed_email:
+        body["HashedEmailAddress"] = row.hashed_email.lower()
+    if row.hashed_phone:
+        body["HashedPhoneNumber"] = row.hashed_phone.lower()
     return body
 
 

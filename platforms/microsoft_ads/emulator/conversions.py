@@ -15,6 +15,7 @@ from flask import Blueprint
 from .conversion_rules import (
     RowError,
     attribution,
+    check_external_attribution,
     check_identifiers,
     check_time,
     check_value,
@@ -103,12 +104,15 @@ def _check_batch(rows: Any) -> list[Any]:
 
 
 def _record(ctx: CallContext, account: Account, index: int, row: Any) -> dict[str, Any]:
+    now = ctx.world.now()
+    delay = timedelta(minutes=ctx.world.config.attribution_delay_minutes)
     return {
         "Index": index,
         "AccountId": account.id,
         "CustomerId": account.parent_customer_id,
         "UserId": ctx.user.id,
-        "ReceivedAt": iso(ctx.world.now()),
+        "ReceivedAt": iso(now),
+        "ProcessedAt": iso(now + delay),
         "Request": row,
         "Status": "Accepted",
         "ErrorCode": None,
@@ -128,6 +132,7 @@ def _apply_one(ctx: CallContext, account: Account, row: Any, record: dict[str, A
     if now - goal.created_at < timedelta(minutes=world.config.goal_min_age_minutes):
         raise RowError(5615)
     check_identifiers(row, goal)
+    check_external_attribution(row, goal)
     check_value(row, "ConversionValue", "ConversionCurrencyCode")
     key = dedup_key(account, goal, row, at)
     if key in world.conversion_keys:
@@ -205,6 +210,11 @@ def apply_adjustments(ctx: CallContext, body: dict[str, Any]) -> dict[str, Any]:
     return {"PartialErrors": errors}
 
 
+def is_pending(record: dict[str, Any], now: datetime) -> bool:
+    """Accepted but not yet matched: Microsoft reports nothing about it yet."""
+    return record["Status"] != "Rejected" and datetime.fromisoformat(record["ProcessedAt"]) > now
+
+
 def _alerts(reasons: Counter[str]) -> list[dict[str, Any]]:
     return [{"UnattributedReason": r, "Count": str(n)} for r, n in sorted(reasons.items())]
 
@@ -256,11 +266,13 @@ def offline_conversion_report(ctx: CallContext, body: dict[str, Any]) -> dict[st
         if goal is None:
             errors.append(batch_error(index, 517, f"Goal {goal_id} was not found."))
             continue
+        now = ctx.world.now()
         records = [
             r
             for r in ctx.world.conversions + ctx.world.adjustments
             if r["GoalId"] == goal.id and r["AccountId"] == account.id and r["Status"] != "Rejected"
             and start <= datetime.fromisoformat(r["ReceivedAt"]).date() <= end
+            and not is_pending(r, now)
         ]  # fmt: skip
         summaries.append(_summary(goal, records))
     return {"OfflineGoalConversionSummaries": summaries, "PartialErrors": errors}
