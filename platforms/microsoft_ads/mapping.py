@@ -277,17 +277,30 @@ def outcomes_from_partial_errors(
 ) -> dict[int, PushOutcome]:
     """Outcome per *sent* row id: ``PartialErrors[].Index`` is the zero-based request index.
 
-    Several errors for one row are joined; an index outside the request is ignored (it cannot be
-    attributed to any row, and attributing it wrongly would be worse)."""
+    Several errors for one row are joined. An error that names no row (``Index`` missing, or
+    outside the request) cannot be placed, and dropping it would record a refused row as
+    accepted; so it marks every row that has no error of its own as refused with it. Resending
+    the good ones later is harmless: Microsoft ignores a repeat of an accepted conversion."""
     errors_by_index: dict[int, list[tuple[str | None, str]]] = {}
+    unplaced: list[tuple[str | None, str]] = []
     for err in parse_errors(partial_errors):
-        if err.index is None or not 0 <= err.index < len(row_ids):
-            continue
         code = str(err.code) if err.code is not None else err.error_code
+        if err.index is None or not 0 <= err.index < len(row_ids):
+            unplaced.append((code, err.message))
+            continue
         errors_by_index.setdefault(err.index, []).append((code, err.message))
     outcomes: dict[int, PushOutcome] = {}
     for index, row_id in enumerate(row_ids):
         errors = errors_by_index.get(index)
+        if not errors and unplaced:
+            message = " ".join(explain(c, m) for c, m in unplaced)
+            outcomes[row_id] = PushOutcome(
+                row_id,
+                False,
+                unplaced[0][0],
+                "Microsoft refused a row of this upload without saying which one: " + message,
+            )
+            continue
         if not errors:
             outcomes[row_id] = PushOutcome(row_id, True)
             continue

@@ -361,7 +361,7 @@ class MicrosoftAdsPlatform(Platform):
             client.campaign(diagnostics.PATH, body, account)
             for body in diagnostics.requests_for(list(goal_ids), window)
         ]
-        return diagnostics.merge(answers)
+        return diagnostics.merge(answers, window)
 
     def row_error_is_retryable(self, error_code: str | None) -> bool:
         """Whether a rejected row may pass later unchanged (goal younger than 2 h, 5612)."""

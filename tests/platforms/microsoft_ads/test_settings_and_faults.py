@@ -89,7 +89,9 @@ def _ad_api(code: int, name: str = "X") -> dict:
     ],
 )
 def test_numeric_code_decides_not_http_status(code, expected):
-    error = classify_fault(_ad_api(code), status=400, tracking_id=None, operation="Op")
+    error = classify_fault(
+        _ad_api(code), status=400, tracking_id=None, operation="Op", service="reporting"
+    )
     assert type(error) is expected
     assert error.code == str(code)
     assert "TrackingId track-1" in error.message
@@ -109,8 +111,16 @@ def test_rate_limits_wait_at_least_microsofts_guidance():
         _ad_api(117), status=400, tracking_id="t", operation="Op", retry_after=90
     )
     assert longer.retry_after == 90
-    reports = classify_fault(_ad_api(207), status=400, tracking_id="t", operation="Op")
+    reports = classify_fault(
+        _ad_api(207), status=400, tracking_id="t", operation="Op", service="reporting"
+    )
     assert reports.retry_after == 30
+
+
+@pytest.mark.parametrize("service", ["customer", "campaign"])
+def test_207_is_a_throttle_only_in_reporting(service):
+    error = classify_fault(_ad_api(207), status=400, tracking_id="t", operation="Op", service=service)
+    assert type(error) is InvalidRequest and error.code == "207"
 
 
 def test_operation_and_customer_management_fault_shapes():
@@ -142,8 +152,8 @@ def test_messages_never_carry_tokens():
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(500, TransientError), (503, TransientError), (429, RateLimited), (401, CredentialsRejected),
-     (404, InvalidRequest)],
+    [(500, TransientError), (503, TransientError), (429, RateLimited), (401, AccessTokenExpired),
+     (403, AccessTokenExpired), (404, InvalidRequest)],
 )  # fmt: skip
 def test_http_without_fault_body(status, expected):
     assert type(classify_http(status, "t", "Op")) is expected
