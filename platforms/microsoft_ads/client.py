@@ -68,9 +68,7 @@ class MicrosoftAdsClient:
 
     def customer(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Customer Management: Microsoft documents only Authorization + DeveloperToken here."""
-        return self._post(
-            "customer", self.settings.services.customer_management, path, body, None
-        )
+        return self._post("customer", self.settings.services.customer_management, path, body, None)
 
     def campaign(self, path: str, body: Mapping[str, Any], account: AccountRef) -> dict[str, Any]:
         return self._post(

@@ -24,7 +24,7 @@ from .tokens import expire_access_tokens, issue_code, revoke_user
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 FAULT_KINDS = ("throttle", "internal", "slow", "drop", "too_many_reports", "expired_token",
-               "invalid_token", "report_error", "bare")  # fmt: skip
+               "invalid_token", "report_error", "bare", "unindexed_errors")  # fmt: skip
 OPERATIONS = (
     "*", "Token", "GetUser", "SearchAccounts", "GetAccount", "GetConversionGoalsByIds",
     "ApplyOfflineConversions", "ApplyOfflineConversionAdjustments", "GetAccountProperties",
@@ -288,6 +288,19 @@ def metrics() -> Any:
         return _bad("need start and end as YYYY-MM-DD")
     with world.lock:
         return jsonify(totals(world, level, ids, start, end))
+
+
+@bp.post("/attribution_delay")
+def attribution_delay() -> Any:
+    """``{"minutes": 0}``: how long Microsoft takes to match uploads from now on (until reset);
+    rows already received keep their time."""
+    minutes = _json().get("minutes")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 0:
+        return _bad("minutes must be a non-negative integer")
+    world = get_world()
+    with world.lock:
+        world.attribution_delay_minutes = minutes
+    return jsonify({"attribution_delay_minutes": minutes})
 
 
 @bp.post("/late_attribution")

@@ -52,6 +52,9 @@ def apply_injected_fault(fault: InjectedFault, service: str) -> None:
     if fault.kind == "report_error":
         g.report_error = True  # the next submitted report ends in Status=Error
         return
+    if fault.kind == "unindexed_errors":
+        g.unindexed_errors = True  # this call's PartialErrors lose their Index
+        return
     if fault.kind == "bare":
         # No body at all: what a gateway in front of Microsoft answers (401, 403, 502, 503...).
         raise ApiError(fault.status or 503, None)

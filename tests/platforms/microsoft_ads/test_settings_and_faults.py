@@ -119,7 +119,9 @@ def test_rate_limits_wait_at_least_microsofts_guidance():
 
 @pytest.mark.parametrize("service", ["customer", "campaign"])
 def test_207_is_a_throttle_only_in_reporting(service):
-    error = classify_fault(_ad_api(207), status=400, tracking_id="t", operation="Op", service=service)
+    error = classify_fault(
+        _ad_api(207), status=400, tracking_id="t", operation="Op", service=service
+    )
     assert type(error) is InvalidRequest and error.code == "207"
 
 
