@@ -284,6 +284,8 @@ def msads_environ(emulator_url: str) -> dict[str, str]:
         "MSADS_CLIENT_ID": EMULATOR_CLIENT_ID,
         "MSADS_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
         "MSADS_DEVELOPER_TOKEN": EMULATOR_DEVELOPER_TOKEN,
+        # Host tests place clicks an hour or two back; the plugin's default wait is five hours.
+        "MSADS_CLICK_WAIT_MINUTES": "60",
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from platforms.errors import InvalidRequest, RateLimited, ReconnectRequired, TransientError
@@ -166,3 +168,14 @@ def test_oauth_errors_from_a_refreshing_session():
     assert isinstance(classify_oauth_error("temporarily_unavailable", "Op"), TransientError)
     bad_client = classify_oauth_error("invalid_client", "Op")
     assert isinstance(bad_client, TransientError) and "MSADS_CLIENT_SECRET" in str(bad_client)
+
+
+def test_the_wait_after_a_click_is_a_setting_five_hours_by_default():
+    assert MicrosoftAdsPlatform({}).upload_rules.click_settle == timedelta(hours=5)
+    tuned = MicrosoftAdsPlatform({"MSADS_CLICK_WAIT_MINUTES": " 90 "})
+    assert tuned.upload_rules.click_settle == timedelta(minutes=90)
+    assert tuned.upload_rules.goal_settle == timedelta(hours=2)  # the rest is unchanged
+    assert MicrosoftAdsPlatform.upload_rules.click_settle == timedelta(hours=5)  # class untouched
+    for bad in ("-5", "1.5", "soon", "1441"):
+        with pytest.raises(ValueError, match="MSADS_CLICK_WAIT_MINUTES"):
+            MicrosoftAdsSettings.from_mapping({"MSADS_CLICK_WAIT_MINUTES": bad})
