@@ -11,13 +11,12 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from tests.conftest import make_world
+from tests.helpers import push as h
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Conversion, Membership
 from webapp.services import push, tracking
 from webapp.services.stripe_webhooks import sign
-
-from tests.conftest import make_world
-from tests.helpers import push as h
 
 SECRET = "whsec_test_refund_0123456789"
 
