@@ -258,7 +258,9 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(port),
             "--quiet",
         ],
-        {"EMULATOR_ACCESS_TOKEN_TTL": "3600"},
+        # Host tests read diagnostics right after uploading: no attribution delay here (its
+        # default, hours as at Microsoft, is tested on the emulator itself).
+        {"EMULATOR_ACCESS_TOKEN_TTL": "3600", "EMULATOR_ATTRIBUTION_DELAY_MINUTES": "0"},
         log,
     )
     try:
