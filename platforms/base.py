@@ -199,7 +199,8 @@ class Platform(abc.ABC):
     click_id_param: ClassVar[str | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
-    upload_rules: ClassVar[UploadRules] = UploadRules()
+    # Not a ClassVar: a plugin may carry its own per instance, from its settings.
+    upload_rules: UploadRules = UploadRules()
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.settings: Mapping[str, str] = dict(settings or {})

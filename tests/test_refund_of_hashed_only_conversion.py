@@ -22,11 +22,11 @@ SECRET = "whsec_test_refund_0123456789"
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     return make_world()
 
 
-def _post(client, url: str, event: dict) -> dict:  # noqa: ANN001
+def _post(client, url: str, event: dict) -> dict:
     body = json.dumps(event).encode()
     answer = client.post(
         url,
@@ -40,7 +40,7 @@ def _post(client, url: str, event: dict) -> dict:  # noqa: ANN001
 
 def test_a_refunded_hashed_only_conversion_is_retracted_by_its_hashes(
     ms_app, world, emulator
-) -> None:  # noqa: ANN001
+) -> None:
     connection_id = h.connect(ms_app, world, emulator)
     h.configure(world, connection_id, {"payment_received": h.QUALIFIED_LEAD}, enhanced=True)
     owner = db.session.get(Membership, world.memberships["owner"])

@@ -18,19 +18,19 @@ import requests
 
 pytest.importorskip("bingads")
 
-from bingads.authorization import (  # noqa: E402
+from bingads.authorization import (
     MSADS_MANAGE,
     PRODUCTION,
     AuthorizationData,
     OAuthWebAuthCodeGrant,
     _UriOAuthService,
 )
-from bingads.service_client import ServiceClient  # noqa: E402
-from bingads.v13.reporting import (  # noqa: E402
+from bingads.service_client import ServiceClient
+from bingads.v13.reporting import (
     ReportingDownloadParameters,
     ReportingServiceManager,
 )
-from openapi_client.models.campaign import (  # noqa: E402
+from openapi_client.models.campaign import (
     ApplyOfflineConversionAdjustmentsRequest,
     ApplyOfflineConversionsRequest,
     ConversionGoalAdditionalField,
@@ -39,7 +39,7 @@ from openapi_client.models.campaign import (  # noqa: E402
     OfflineConversion,
     OfflineConversionAdjustment,
 )
-from openapi_client.models.customer import (  # noqa: E402
+from openapi_client.models.customer import (
     GetCustomersInfoRequest,
     GetUserRequest,
     Paging,
@@ -47,7 +47,7 @@ from openapi_client.models.customer import (  # noqa: E402
     PredicateOperator,
     SearchAccountsRequest,
 )
-from openapi_client.models.reporting import (  # noqa: E402
+from openapi_client.models.reporting import (
     AccountThroughCampaignReportScope,
     CampaignPerformanceReportColumn,
     CampaignPerformanceReportRequest,
@@ -57,7 +57,7 @@ from openapi_client.models.reporting import (  # noqa: E402
     ReportTime,
 )
 
-from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET  # noqa: E402
+from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
