@@ -156,7 +156,10 @@ class ConversionUpload:
 
 @dataclass(frozen=True)
 class ConversionAdjustment:
-    """Restate (new value) or retract a conversion pushed before, quoting its original keys."""
+    """Restate (new value) or retract a conversion pushed before, quoting its original keys.
+
+    The keys are the ones the conversion was sent with: its click id and, for an enhanced
+    conversion, its hashed email and phone (a hashed-only conversion has no click id at all)."""
 
     row_id: int
     kind: Literal["restate", "retract"]
@@ -166,6 +169,8 @@ class ConversionAdjustment:
     click_id: str | None = None
     value: Decimal | None = None
     currency: str | None = None
+    hashed_email: str | None = None
+    hashed_phone: str | None = None
     click_param: str | None = None
 
 
@@ -312,6 +317,9 @@ class ReasonFacts:
     # For NO_CLICK: "goal_not_enhanced" (hashes exist, the goal takes none) or "enhanced_off"
     # (hashes exist, the workspace has not opted in); "" otherwise.
     hash_hint: str = ""
+    # For CLICK_SETTLING: False when the click's time is unknown (an id sent with the conversion,
+    # or a match by hashed identity), so the wait runs from the conversion.
+    click_time_known: bool = True
     # For REFUSED / RETRY_LATER: the plugin's explanation of the row error (``explain_error``).
     error_message: str | None = None
     at: datetime | None = None  # SENT: when; RETRY_LATER: the next attempt
@@ -346,7 +354,8 @@ class Platform(abc.ABC):
     identity_rules: ClassVar[IdentityRules | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
-    upload_rules: ClassVar[UploadRules] = UploadRules()
+    # Not a ClassVar: a plugin may carry its own per instance, from its settings.
+    upload_rules: UploadRules = UploadRules()
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.settings: Mapping[str, str] = dict(settings or {})
@@ -437,10 +446,12 @@ class Platform(abc.ABC):
 def human_span(span: timedelta) -> str:
     """'an hour', 'two hours', '90 days': how a rule's duration reads in a sentence."""
     words = {1: "an hour", 2: "two hours"}
-    hours = int(span.total_seconds() // 3600)
+    seconds = int(span.total_seconds())
     if span.days >= 2:
         return f"{span.days} days"
-    return words.get(hours, f"{hours} hours")
+    if seconds % 3600:
+        return f"{seconds // 60} minutes"
+    return words.get(seconds // 3600, f"{seconds // 3600} hours")
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

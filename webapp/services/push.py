@@ -192,6 +192,8 @@ def _adjustment_lane(platform: Platform) -> Lane:
                 click_param=row.delivery.click_param,
                 value=row.value,
                 currency=row.currency,
+                hashed_email=row.delivery.hashed_email,
+                hashed_phone=row.delivery.hashed_phone,
             )
             for row in rows
         ]

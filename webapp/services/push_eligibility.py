@@ -121,13 +121,19 @@ def decide(
                 Reason.NO_CLICK,
                 facts=replace(facts, hash_hint=hint),
             )
-    elif click.clicked_at is not None and click.clicked_at > now - rules.click_settle:
+    # The wait after the click. A click never comes after its conversion, so when its time is
+    # unknown (a click id sent with the conversion, or a match by hashed email/phone) the same
+    # wait after the conversion is sure to cover it.
+    clicked_at = click.clicked_at if click is not None else None
+    settled_from = clicked_at if clicked_at is not None else occurred_at
+    if settled_from > now - rules.click_settle:
         return Verdict(
             WAITING,
             Reason.CLICK_SETTLING,
             click=click,
-            retry_at=click.clicked_at + rules.click_settle,
-            facts=facts,
+            hash_only=hash_only,
+            retry_at=settled_from + rules.click_settle,
+            facts=replace(facts, click_time_known=clicked_at is not None),
         )
     young_until = None
     if goal.created_at is not None and goal.created_at > now - rules.goal_settle:
@@ -193,7 +199,12 @@ def generic_wording(reason: Reason, facts: ReasonFacts, platform_name: str) -> W
         ),
         Reason.CLICK_SETTLING: Wording(
             f"The ad click is less than {human_span(facts.click_settle)} old; {platform_name} "
-            f"asks to wait {human_span(facts.click_settle)} after it.",
+            f"asks to wait {human_span(facts.click_settle)} after it."
+            if facts.click_time_known
+            else f"The time of the ad click is unknown and the conversion is less than "
+            f"{human_span(facts.click_settle)} old; {platform_name} asks to wait "
+            f"{human_span(facts.click_settle)} after the click, which came before the "
+            f"conversion, so it is sent {human_span(facts.click_settle)} after the conversion.",
             WAIT_FIX,
         ),
         Reason.GOAL_SETTLING: Wording(
