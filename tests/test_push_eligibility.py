@@ -39,6 +39,10 @@ def verdict(**kwargs):
     return decide(**{**base, **kwargs})
 
 
+def words(v) -> str:
+    return wording(MicrosoftAdsPlatform(), v.code, v.facts).text
+
+
 def test_a_conversion_with_a_settled_click_and_goal_is_eligible() -> None:
     v = verdict()
     assert (v.state, v.click_id, v.hash_only) == (ELIGIBLE, "a" * 32, False)
@@ -119,7 +123,7 @@ def test_the_wait_after_the_click_is_the_plugins_setting() -> None:
     rules = MicrosoftAdsPlatform({"MSADS_CLICK_WAIT_MINUTES": "60"}).upload_rules
     clicked = NOW - timedelta(minutes=20)
     v = verdict(rules=rules, click=Click("b" * 32, clicked))
-    assert v.state == WAITING and "less than an hour old" in v.reason
+    assert v.state == WAITING and "less than an hour old" in words(v)
     assert v.retry_at == clicked + timedelta(hours=1)
     assert verdict(rules=rules, click=Click("b" * 32, NOW - timedelta(hours=2))).eligible
 
@@ -137,7 +141,7 @@ def test_a_click_of_unknown_time_waits_the_same_after_the_conversion() -> None:
     click came before the conversion, so waiting after the conversion is sure to be enough."""
     occurred = NOW - timedelta(hours=3)
     v = verdict(click=Click("c" * 32, None), occurred_at=occurred)
-    assert v.state == WAITING and "time of the ad click is unknown" in v.reason
+    assert v.state == WAITING and "time of the ad click is unknown" in words(v)
     assert v.retry_at == occurred + timedelta(hours=5) and v.click_id == "c" * 32
     assert verdict(click=Click("c" * 32, None), occurred_at=NOW - timedelta(hours=6)).eligible
     by_hash = verdict(

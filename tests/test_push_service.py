@@ -285,6 +285,13 @@ def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
         "hash, enhanced goal": h.add_conversion(
             world.workspace_id, "lead", email_sha256=digest, with_click=False
         )[0],
+        "settled hash, enhanced goal": h.add_conversion(
+            world.workspace_id,
+            "lead",
+            email_sha256=digest,
+            with_click=False,
+            occurred_at=utcnow() - timedelta(hours=6),
+        )[0],
         "hash, plain goal": h.add_conversion(
             world.workspace_id, email_sha256=digest, with_click=False
         )[0],
@@ -308,7 +315,9 @@ def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
     assert (
         {name for name, cid in cases.items() if cid in planned}
         == {name for name, cid in cases.items() if shown[cid] == "pending"}
-        == {"click", "hash, enhanced goal"}
+        == {"click", "settled hash, enhanced goal"}
     )
-    assert plan.waiting == sum(shown[cid] == "waiting" for cid in cases.values()) == 1
+    # A hash-only match has no click time: it waits after the conversion, like a fresh click.
+    waiting = {name for name, cid in cases.items() if shown[cid] == "waiting"}
+    assert waiting == {"hash, enhanced goal", "fresh click"} and plan.waiting == 2
     assert plan.not_eligible == sum(shown[cid] == "not_eligible" for cid in cases.values()) == 2
