@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from config import INSTANCE_DIR, Settings, load_settings
+from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
 
@@ -33,8 +33,11 @@ def create_app(
     configure_logging(app.config["LOG_LEVEL"])
     _init_extensions(app)
     app.extensions["platforms"] = load_registry(
-        app.config["PLATFORM_SETTINGS"], extra=extra_platforms
+        app.config["PLATFORM_SETTINGS"],
+        extra=extra_platforms,
+        disabled=app.config["DISABLED_PLATFORMS"],
     )
+    _check_platforms(app, production=settings.is_production)
 
     from webapp.cli import register_cli
     from webapp.errors import register_error_handlers
@@ -47,6 +50,29 @@ def create_app(
     register_cli(app)
     logging.getLogger(__name__).debug("app created (env=%s)", settings.env)
     return app
+
+
+def _check_platforms(app: Flask, *, production: bool) -> None:
+    """Production refuses to start while an enabled plugin is not ready for real traffic."""
+    registry = app.extensions["platforms"]
+    unknown = sorted(set(app.config["DISABLED_PLATFORMS"]) - set(registry.disabled))
+    if unknown:
+        raise ConfigError(
+            "SOURCELOOP_DISABLED_PLATFORMS names unknown platform(s): " + ", ".join(unknown)
+        )
+    if not production:
+        return
+    problems = [
+        f"{platform.key}: {problem}"
+        for platform in registry
+        for problem in platform.production_problems()
+    ]
+    if problems:
+        raise ConfigError(
+            "Production refuses to start: "
+            + "; ".join(problems)
+            + " (or switch the platform off with SOURCELOOP_DISABLED_PLATFORMS=<key>)"
+        )
 
 
 def _init_extensions(app: Flask) -> None:
