@@ -114,11 +114,21 @@ def find_invite(token: str) -> Invite:
     return invite
 
 
+def invite_is_for(invite: Invite, user: User) -> bool:
+    """An invite names one person: whoever holds the link must be signed in as that email."""
+    return user.email.strip().lower() == invite.email.strip().lower()
+
+
 def accept_invite(token: str, user: User | None, *, password: str = "", name: str = "") -> User:
     """Accept as ``user`` (signed in) or create the invited account with ``password``."""
     invite = find_invite(token)
     if user is None:
         user = create_user(invite.email, password, name)
+    elif not invite_is_for(invite, user):
+        raise Forbidden(
+            f"This invite was sent to {invite.email}, and you are signed in as {user.email}. "
+            "Sign out, then open the link again to join with the invited address."
+        )
     if membership_of(invite.workspace_id, user.id):
         raise Conflict("You are already a member of this workspace.")
     db.session.add(Membership(workspace_id=invite.workspace_id, user_id=user.id, role=invite.role))

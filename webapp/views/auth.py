@@ -68,6 +68,11 @@ def logout():  # noqa: ANN201
 def accept_invite(token: str):  # noqa: ANN201
     invite = members.find_invite(token)  # 404 page when invalid
     user = current_user if current_user.is_authenticated else None
+    if user is not None and not members.invite_is_for(invite, user):
+        # Someone else's link: refuse before any form, so nothing can change.
+        return render_template(
+            "auth/accept_invite.html", invite=invite, form=ConfirmForm(), user=user, wrong=True
+        ), 403
     form = AcceptInviteForm() if user is None else ConfirmForm()
     status = 200
     if request.method == "POST":
@@ -92,4 +97,6 @@ def accept_invite(token: str):  # noqa: ANN201
                 return redirect(url_for("dashboard.index", ws_id=invite.workspace_id))
         else:
             status = 400
-    return render_template("auth/accept_invite.html", invite=invite, form=form, user=user), status
+    return render_template(
+        "auth/accept_invite.html", invite=invite, form=form, user=user, wrong=False
+    ), status
