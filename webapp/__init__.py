@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
+from webapp.inputs import BoundedIntConverter
 
 
 def create_app(
@@ -44,6 +45,7 @@ def create_app(
     from webapp.security import register_security
     from webapp.views import register_blueprints
 
+    app.url_map.converters["int"] = BoundedIntConverter
     register_security(app)
     register_error_handlers(app)
     register_blueprints(app)

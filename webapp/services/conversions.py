@@ -88,7 +88,31 @@ def loads_strict(body: bytes | str) -> Any:
     def reject(constant: str) -> Any:
         raise ValueError(f"{constant} is not valid JSON")
 
-    return json.loads(body, parse_float=Decimal, parse_constant=reject)
+    value = json.loads(body, parse_float=Decimal, parse_constant=reject)
+    # A \ud800-style escape decodes to a lone surrogate, which no database or encoder accepts.
+    suspect = isinstance(body, str) or _SURROGATE_ESCAPE.search(body)
+    if suspect and _has_lone_surrogate(value):
+        raise ValueError("the JSON holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def parse_value(raw: Any) -> tuple[Decimal | None, str | None]:

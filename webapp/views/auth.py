@@ -27,8 +27,8 @@ def _email_key() -> str:
 
 def _safe_next(target: str | None) -> str | None:
     """Only same-site relative paths: an open redirect would make phishing links look like ours."""
-    if not target:
-        return None
+    if not target or any(ord(c) < 32 or c in "\x7f\\" for c in target):
+        return None  # CR/LF would split the Location header; a backslash reads as "/" in browsers
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
