@@ -97,9 +97,7 @@ def test_production_refuses_a_platform_that_is_not_ready(
 
 def test_production_starts_with_no_platform_settings_when_the_platform_is_switched_off() -> None:
     environ = {
-        name: value
-        for name, value in production_environ().items()
-        if not name.startswith("MSADS_")
+        name: value for name, value in production_environ().items() if not name.startswith("MSADS_")
     }
     environ["SOURCELOOP_DISABLED_PLATFORMS"] = " microsoft_ads "
     app = _create(environ)
@@ -120,13 +118,16 @@ def test_an_unknown_disabled_platform_is_an_error() -> None:
 
 def test_the_plugin_interface_reports_problems_per_plugin() -> None:
     assert FakePlatform().production_problems() == []
-    assert MicrosoftAdsPlatform(
-        {
-            "MSADS_ENVIRONMENT": "sandbox",
-            "MSADS_CLIENT_ID": "id",
-            "MSADS_CLIENT_SECRET": "secret",
-        }
-    ).production_problems() == []
+    assert (
+        MicrosoftAdsPlatform(
+            {
+                "MSADS_ENVIRONMENT": "sandbox",
+                "MSADS_CLIENT_ID": "id",
+                "MSADS_CLIENT_SECRET": "secret",
+            }
+        ).production_problems()
+        == []
+    )
     problems = MicrosoftAdsPlatform({}).production_problems()
     assert any("MSADS_ENVIRONMENT" in p for p in problems)
     assert {"MSADS_CLIENT_ID is not set", "MSADS_CLIENT_SECRET is not set"} <= set(problems)
