@@ -8,11 +8,13 @@ from collections.abc import Iterable, Mapping
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
 from webapp.inputs import BoundedIntConverter
+from webapp.sessions import client_fingerprint, load_session_user
 
 
 def create_app(
@@ -32,6 +34,9 @@ def create_app(
     from webapp.logging_setup import configure_logging
 
     configure_logging(app.config["LOG_LEVEL"])
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     app.extensions["platforms"] = load_registry(
         app.config["PLATFORM_SETTINGS"],
@@ -90,13 +95,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):  # noqa: ANN202
-        from webapp.models import User
-
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user and user.is_active else None
+    # Flask-Login's own fingerprint reads the client's X-Forwarded-For; ours reads the address
+    # ProxyFix derived from trusted hops only.
+    login_manager._session_identifier_generator = client_fingerprint
+    login_manager.user_loader(load_session_user)
 
 
 def _migrations_dir():  # noqa: ANN202

@@ -14,10 +14,11 @@ from webapp.models import Invite, Membership, User
 from webapp.models.types import utcnow
 from webapp.policy import Role
 from webapp.services import audit
-from webapp.services.accounts import create_user, normalise_email
+from webapp.services.accounts import create_user, normalise_email, revoke_sessions
 from webapp.services.errors import Conflict, Forbidden, NotFound, ServiceError
 
 INVITE_LIFETIME = timedelta(days=7)
+_RANK = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
 def _hash_token(token: str) -> str:
@@ -173,6 +174,8 @@ def change_role(workspace_id: int, actor: Membership, membership_id: int, role: 
         raise Conflict("A workspace needs at least one Owner: promote someone else first.")
     old = target.role
     target.role = new_role.value
+    if _RANK[new_role] < _RANK[Role(old)]:
+        revoke_sessions(target.user_id)  # a demoted member signs in again
     audit.record(
         "member.role_changed",
         workspace_id=workspace_id,
@@ -192,6 +195,7 @@ def remove_member(workspace_id: int, actor: Membership, membership_id: int) -> N
     if target.role == Role.OWNER and _owner_count(workspace_id) <= 1:
         raise Conflict("The last Owner cannot be removed.")
     email = target.user.email
+    revoke_sessions(target.user_id)  # open tabs of a removed member stop working now
     db.session.delete(target)
     audit.record("member.removed", workspace_id=workspace_id, actor_id=actor.user_id, target=email)
     db.session.commit()

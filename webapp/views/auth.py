@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp.extensions import limiter
 from webapp.forms import AcceptInviteForm, ConfirmForm, LoginForm
+from webapp.models import User
 from webapp.services import accounts, members
 from webapp.services.errors import ServiceError
 
@@ -35,6 +45,12 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _start_session(user: User) -> None:
+    """A fresh session at sign-in: nothing a visitor's cookie held before survives it."""
+    session.clear()
+    login_user(user)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
@@ -46,7 +62,7 @@ def login():  # noqa: ANN201
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            _start_session(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
         form.password.errors.append(GENERIC_LOGIN_ERROR)
         status = 401
@@ -58,7 +74,9 @@ def login():  # noqa: ANN201
 @bp.post("/logout")
 @login_required
 def logout():  # noqa: ANN201
+    accounts.sign_out(current_user.id)
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -92,7 +110,7 @@ def accept_invite(token: str):  # noqa: ANN201
                 status = exc.status_code
             else:
                 if user is None:
-                    login_user(joined)
+                    _start_session(joined)
                 flash(f"Welcome to {invite.workspace.name}.", "success")
                 return redirect(url_for("dashboard.index", ws_id=invite.workspace_id))
         else:
