@@ -147,7 +147,13 @@ def _check_production(env_vars: Mapping[str, str]) -> None:
     """Every reason production must not start, named by setting (values are never echoed)."""
     missing = [
         name
-        for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEYS", "PUBLIC_URL")
+        for name in (
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "TOKEN_ENCRYPTION_KEYS",
+            "PUBLIC_URL",
+        )
         if not env_vars.get(name, "").strip()
     ]
     if missing:

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from webapp.extensions import limiter
 from webapp.forms import AcceptInviteForm, ConfirmForm, LoginForm
 from webapp.models import User
-from webapp.services import accounts, members
+from webapp.services import accounts, login_throttle, members
 from webapp.services.errors import ServiceError
 
 bp = Blueprint("auth", __name__)
@@ -31,8 +31,10 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _email_key() -> str:
-    return "login-email:" + (request.form.get("email") or "").strip().lower()[:254]
+def _in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{-(-seconds // 60)} minutes"
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -52,18 +54,30 @@ def _start_session(user: User) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+@limiter.limit(_login_limit, methods=["POST"])  # per client address, whatever the email
 def login():  # noqa: ANN201
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        email, address = form.email.data, request.remote_addr or "-"
+        wait = login_throttle.wait_seconds(email, address)
+        if wait:
+            form.password.errors.append(
+                f"Too many failed sign-ins. Try again in {_in_words(wait)}."
+            )
+            response = current_app.make_response(
+                (render_template("auth/login.html", form=form), 429)
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user = accounts.authenticate(email, form.password.data)
         if user is not None:
+            login_throttle.record_success(email, address)
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+        login_throttle.record_failure(email, address)
         form.password.errors.append(GENERIC_LOGIN_ERROR)
         status = 401
     elif request.method == "POST":
