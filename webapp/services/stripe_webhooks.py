@@ -102,9 +102,10 @@ def _at(epoch: Any) -> datetime:
 def handle(workspace_id: int, event: dict[str, Any]) -> str:
     """Apply one verified event; → what happened (for the response and the logs)."""
     kind = event.get("type")
-    obj = (event.get("data") or {}).get("object") or {}
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
-        return "ignored"
+        return "ignored: no event object"
     if kind == "checkout.session.completed":
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
             return "ignored: not paid"
