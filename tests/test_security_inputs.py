@@ -185,3 +185,24 @@ def test_a_signed_stripe_event_created_in_the_far_future_is_stored_now(client, h
     assert response.status_code == 200 and response.json["outcome"] == "created"
     conversion = db.session.scalar(select(Conversion))
     assert abs(conversion.occurred_at.timestamp() - time.time()) < 3600
+
+
+def test_nul_characters_are_refused_everywhere(login_as, world, client) -> None:  # noqa: ANN001
+    """PostgreSQL text refuses NUL: a 500 there, silently stored on SQLite. Both now say 400."""
+    member = login_as("member")
+    assert member.get(f"/w/{world.workspace_id}/conversions/?q=a%00b").status_code == 400
+    owner = login_as("owner")
+    renamed = owner.post(
+        f"/w/{world.workspace_id}/setup/workspace/rename",
+        data={
+            "name": "Acme\x00",
+            "csrf_token": csrf_token(owner, f"/w/{world.workspace_id}/setup/workspace/"),
+        },
+    )
+    assert renamed.status_code == 400
+    body = json.dumps({"event": "purchase", "external_id": "a\u0000b"}).encode()
+    response = client.post(
+        "/api/v1/conversions", data=body, headers=bearer(api_key(world.workspace_id))
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Conversion)) == 0

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
-from webapp.inputs import BoundedIntConverter
+from webapp.inputs import BoundedIntConverter, refuse_nul_characters
 from webapp.sessions import client_fingerprint, load_session_user
 
 
@@ -51,6 +51,7 @@ def create_app(
     from webapp.views import register_blueprints
 
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul_characters)
     register_security(app)
     register_error_handlers(app)
     register_blueprints(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
 # The largest id any table can hold (PostgreSQL ``integer`` primary keys).
@@ -42,3 +43,19 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_nul_characters() -> None:
+    """``before_request``: a NUL character in the path, the query or a form is never meaningful
+    and PostgreSQL text columns refuse it (a 500 on PostgreSQL, silently kept on SQLite)."""
+    if "\x00" in request.path or _has_nul(request.args):
+        abort(400, "NUL characters are not allowed in URLs.")
+    if request.mimetype in _FORM_TYPES and _has_nul(request.form):
+        abort(400, "NUL characters are not allowed in forms.")
+
+
+def _has_nul(values) -> bool:  # noqa: ANN001  (a MultiDict)
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
