@@ -67,11 +67,8 @@ def login():  # noqa: ANN201
             form.password.errors.append(
                 f"Too many failed sign-ins. Try again in {_in_words(wait)}."
             )
-            response = current_app.make_response(
-                (render_template("auth/login.html", form=form), 429)
-            )
-            response.headers["Retry-After"] = str(wait)
-            return response
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         user = accounts.authenticate(email, form.password.data)
         if user is not None:
             login_throttle.record_success(email, address)
