@@ -87,6 +87,9 @@ class Settings:
             "LOGIN_RATE_LIMIT": self.login_rate_limit,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url or self.redis_url,
             "RATELIMIT_HEADERS_ENABLED": True,
+            # Redis down: per-address limits let requests through (logged); the sign-in throttle
+            # does not (sign-in answers 503 until Redis is back).
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "LOG_LEVEL": self.log_level,
             "JOB_RETRY_SCALE": self.job_retry_scale,
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,

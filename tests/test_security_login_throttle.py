@@ -103,3 +103,20 @@ def test_counts_are_shared_through_redis_by_every_process(prod_like, redis_url) 
     assert any(b":login:fail:" in key for key in keys)
     assert not any(b"owner@example.com" in key for key in keys)  # emails are hashed
     assert prod_like.config["RATELIMIT_STORAGE_URI"] == redis_url
+
+
+def test_sign_in_says_503_when_redis_is_down(_migrated) -> None:  # noqa: ANN001
+    from tests.conftest import _empty_tables
+    from webapp.extensions import db
+
+    app = make_app(_migrated, "redis://127.0.0.1:1/0")
+    with app.app_context():
+        try:
+            make_world()
+            client = app.test_client()
+            response = _attempt(client, PASSWORD)
+            assert response.status_code == 503
+            assert "unavailable" in response.get_data(as_text=True)
+        finally:
+            db.session.remove()
+            _empty_tables()

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -15,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from redis.exceptions import RedisError
 
 from webapp.extensions import limiter
 from webapp.forms import AcceptInviteForm, ConfirmForm, LoginForm
@@ -62,7 +64,10 @@ def login():  # noqa: ANN201
     status = 200
     if form.validate_on_submit():
         email, address = form.email.data, request.remote_addr or "-"
-        wait = login_throttle.wait_seconds(email, address)
+        try:
+            wait = login_throttle.wait_seconds(email, address)
+        except RedisError:
+            abort(503, "Sign-in is unavailable for a moment (its attempt counter is down).")
         if wait:
             form.password.errors.append(
                 f"Too many failed sign-ins. Try again in {_in_words(wait)}."
