@@ -187,12 +187,12 @@ def _post(url: str, body: dict) -> dict:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (https constant)
+    with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 
 
 def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=60) as response:
         return json.load(response)
 
 

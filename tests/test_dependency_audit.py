@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def audit():  # noqa: ANN201
+def audit():
     spec = importlib.util.spec_from_file_location(
         "dependency_audit", ROOT / "scripts" / "dependency_audit.py"
     )
@@ -28,7 +28,7 @@ def _range(*events: dict) -> dict:
     return {"ranges": [{"type": "ECOSYSTEM", "events": list(events)}]}
 
 
-def test_affected_ranges_follow_osv_semantics(audit) -> None:  # noqa: ANN001
+def test_affected_ranges_follow_osv_semantics(audit) -> None:
     fixed = _range({"introduced": "0"}, {"fixed": "2.0.1"})
     assert audit.is_affected("2.0.0", fixed) and audit.is_affected("1.0", fixed)
     assert not audit.is_affected("2.0.1", fixed) and not audit.is_affected("3.0", fixed)
@@ -46,7 +46,7 @@ def test_affected_ranges_follow_osv_semantics(audit) -> None:  # noqa: ANN001
     assert not audit.is_affected("not-a-version", fixed)
 
 
-def test_a_vulnerable_pin_fails_the_check(audit, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_a_vulnerable_pin_fails_the_check(audit, tmp_path: Path, capsys) -> None:
     pins = tmp_path / "constraints.txt"
     pins.write_text("# comment\nFlask==3.1.3\nWerkzeug==3.1.9 ; python_version >= '3.11'\n")
     snapshot = tmp_path / "advisories.json"
@@ -79,7 +79,7 @@ def test_a_vulnerable_pin_fails_the_check(audit, tmp_path: Path, capsys) -> None
     assert "TEST-0002" not in out  # 3.1.9 is the fixed version
 
 
-def test_strict_mode_fails_on_uncovered_pins(audit, tmp_path: Path) -> None:  # noqa: ANN001
+def test_strict_mode_fails_on_uncovered_pins(audit, tmp_path: Path) -> None:
     pins = tmp_path / "constraints.txt"
     pins.write_text("requests==2.34.2\n")
     snapshot = tmp_path / "advisories.json"
@@ -88,7 +88,7 @@ def test_strict_mode_fails_on_uncovered_pins(audit, tmp_path: Path) -> None:  # 
     assert audit.check(strict=True, snapshot_path=snapshot, pins_path=pins) == 1
 
 
-def test_the_pinned_versions_pass_the_vendored_snapshot(audit, capsys) -> None:  # noqa: ANN001
+def test_the_pinned_versions_pass_the_vendored_snapshot(audit, capsys) -> None:
     """The CI gate: constraints.txt against security/advisories.json, offline."""
     snapshot = json.loads((ROOT / "security" / "advisories.json").read_text())
     assert snapshot["generated_at"] and snapshot["source"]

@@ -69,7 +69,7 @@ def test_development_keys_in_a_rotation_list_are_refused() -> None:
         load_settings(production_environ(TOKEN_ENCRYPTION_KEYS=f"{GOOD_KEY}, {_DEV_TOKEN_KEY} "))
 
 
-def _create(environ: dict[str, str]):  # noqa: ANN202
+def _create(environ: dict[str, str]):
     from webapp import create_app
 
     return create_app(load_settings(environ))

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_scaffolded_plugin_registers_shows_and_lists_its_todos(
     app, redis_url, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     project = tmp_path / "project"
     shutil.copytree(
         ROOT / "platforms",

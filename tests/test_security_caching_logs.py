@@ -12,7 +12,7 @@ from tests.conftest import csrf_token
 from tests.intake.helpers import api_key, bearer
 
 
-def test_the_page_showing_a_new_invite_link_is_not_cached(login_as, world) -> None:  # noqa: ANN001
+def test_the_page_showing_a_new_invite_link_is_not_cached(login_as, world) -> None:
     owner = login_as("owner")
     response = owner.post(
         f"/w/{world.workspace_id}/setup/members/invite",
@@ -26,7 +26,7 @@ def test_the_page_showing_a_new_invite_link_is_not_cached(login_as, world) -> No
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_the_page_showing_a_new_api_key_is_not_cached(login_as, world) -> None:  # noqa: ANN001
+def test_the_page_showing_a_new_api_key_is_not_cached(login_as, world) -> None:
     owner = login_as("owner")
     page = f"/w/{world.workspace_id}/setup/api-keys/"
     response = owner.post(
@@ -36,7 +36,7 @@ def test_the_page_showing_a_new_api_key_is_not_cached(login_as, world) -> None: 
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_every_signed_in_page_and_api_answer_is_no_store(login_as, world, client) -> None:  # noqa: ANN001
+def test_every_signed_in_page_and_api_answer_is_no_store(login_as, world, client) -> None:
     member = login_as("member")
     for path in ("/", f"/w/{world.workspace_id}/", f"/w/{world.workspace_id}/conversions/"):
         response = member.get(path, follow_redirects=True)
@@ -95,7 +95,7 @@ def test_invite_tokens_do_not_reach_the_access_log() -> None:
     assert "secret-token" not in line and "/invite/[token]" in line
 
 
-def test_gunicorn_uses_the_scrubbing_logger(repo_root) -> None:  # noqa: ANN001
+def test_gunicorn_uses_the_scrubbing_logger(repo_root) -> None:
     import runpy
 
     config = runpy.run_path(str(repo_root / "gunicorn.conf.py"))

@@ -35,7 +35,7 @@ class CountingStream:
 
 
 @pytest.fixture
-def hook(world) -> str:  # noqa: ANN001
+def hook(world) -> str:
     from webapp.models import Membership
     from webapp.services import tracking
 
@@ -44,7 +44,7 @@ def hook(world) -> str:  # noqa: ANN001
     return f"/webhooks/stripe/{tracking.settings_for(world.workspace_id).public_key}"
 
 
-def _chunked(client, path: str, stream: CountingStream, **headers: str):  # noqa: ANN001, ANN202
+def _chunked(client, path: str, stream: CountingStream, **headers: str):
     # Transfer-Encoding: chunked makes Werkzeug ignore any Content-Length, as a real server does.
     return client.post(
         path,
@@ -53,7 +53,7 @@ def _chunked(client, path: str, stream: CountingStream, **headers: str):  # noqa
     )
 
 
-def test_a_huge_chunked_webhook_body_is_refused_without_reading_it(client, hook) -> None:  # noqa: ANN001
+def test_a_huge_chunked_webhook_body_is_refused_without_reading_it(client, hook) -> None:
     stream = CountingStream(64 * 1024 * 1024)
     response = _chunked(client, hook, stream, **{"Stripe-Signature": "t=1,v1=junk"})
     assert response.status_code == 413
@@ -61,7 +61,7 @@ def test_a_huge_chunked_webhook_body_is_refused_without_reading_it(client, hook)
 
 
 @pytest.mark.parametrize("path", ["/login", "/logout", "/api/v1/conversions"])
-def test_every_endpoint_stops_reading_at_the_global_limit(client, world, path: str) -> None:  # noqa: ANN001
+def test_every_endpoint_stops_reading_at_the_global_limit(client, world, path: str) -> None:
     from config import MAX_CONTENT_LENGTH
 
     stream = CountingStream(64 * 1024 * 1024)
@@ -73,11 +73,11 @@ def test_every_endpoint_stops_reading_at_the_global_limit(client, world, path: s
     assert stream.read_bytes <= MAX_CONTENT_LENGTH + 1
 
 
-def test_the_limit_is_global(app) -> None:  # noqa: ANN001
+def test_the_limit_is_global(app) -> None:
     assert app.config["MAX_CONTENT_LENGTH"] == 4 * 1024 * 1024
 
 
-def test_api_external_id_with_a_lone_surrogate_is_400(client, world) -> None:  # noqa: ANN001
+def test_api_external_id_with_a_lone_surrogate_is_400(client, world) -> None:
     body = json.dumps({"event": "purchase", "external_id": "x\ud800y"}).encode()
     assert b"\\ud800" in body
     response = client.post(
@@ -91,7 +91,7 @@ def test_api_external_id_with_a_lone_surrogate_is_400(client, world) -> None:  #
     assert db.session.scalar(select(func.count()).select_from(Conversion)) == 0
 
 
-def test_a_pixel_hit_with_a_lone_surrogate_is_refused_not_dropped_silently(client, world) -> None:  # noqa: ANN001
+def test_a_pixel_hit_with_a_lone_surrogate_is_refused_not_dropped_silently(client, world) -> None:
     from webapp.services import tracking
 
     key = pixel_key(world.workspace_id, ["shop.example"])
@@ -109,7 +109,7 @@ def test_a_pixel_hit_with_a_lone_surrogate_is_refused_not_dropped_silently(clien
         "since=0001-01-01&until=9999-12-31",
     ],
 )
-def test_conversion_list_with_absurd_parameters(login_as, world, query: str) -> None:  # noqa: ANN001
+def test_conversion_list_with_absurd_parameters(login_as, world, query: str) -> None:
     response = login_as("member").get(f"/w/{world.workspace_id}/conversions/?{query}")
     assert response.status_code == 200
 
@@ -125,12 +125,12 @@ def test_conversion_list_with_absurd_parameters(login_as, world, query: str) -> 
         "/w/99999999999999999999999/",
     ],
 )
-def test_reports_with_extreme_dates_or_ids_are_4xx(login_as, world, path: str) -> None:  # noqa: ANN001
+def test_reports_with_extreme_dates_or_ids_are_4xx(login_as, world, path: str) -> None:
     response = login_as("owner").get(path.format(ws=world.workspace_id))
     assert 200 <= response.status_code < 500, response.get_data(as_text=True)[:300]
 
 
-def test_troubleshoot_with_a_huge_run_id(login_as, world) -> None:  # noqa: ANN001
+def test_troubleshoot_with_a_huge_run_id(login_as, world) -> None:
     from webapp.models import Connection
 
     connection = Connection(
@@ -145,7 +145,7 @@ def test_troubleshoot_with_a_huge_run_id(login_as, world) -> None:  # noqa: ANN0
     assert login_as("owner").get(path).status_code == 200
 
 
-def test_login_next_with_crlf_redirects_home(client, world) -> None:  # noqa: ANN001
+def test_login_next_with_crlf_redirects_home(client, world) -> None:
     response = client.post(
         "/login?next=/w/1/%0D%0ASet-Cookie:%20evil=1",
         data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": csrf_token(client)},
@@ -154,7 +154,7 @@ def test_login_next_with_crlf_redirects_home(client, world) -> None:  # noqa: AN
     assert "\r" not in response.headers["Location"] and "evil" not in response.headers["Location"]
 
 
-def _signed(client, hook: str, body: bytes):  # noqa: ANN001, ANN202
+def _signed(client, hook: str, body: bytes):
     return client.post(
         hook,
         data=body,
@@ -163,13 +163,13 @@ def _signed(client, hook: str, body: bytes):  # noqa: ANN001, ANN202
     )
 
 
-def test_a_signed_stripe_event_nested_100000_deep_is_400(client, hook) -> None:  # noqa: ANN001
+def test_a_signed_stripe_event_nested_100000_deep_is_400(client, hook) -> None:
     depth = 100_000
     body = b'{"type": "payment_intent.succeeded", "data": ' + b"[" * depth + b"]" * depth + b"}"
     assert _signed(client, hook, body).status_code == 400
 
 
-def test_a_signed_stripe_event_created_in_the_far_future_is_stored_now(client, hook) -> None:  # noqa: ANN001
+def test_a_signed_stripe_event_created_in_the_far_future_is_stored_now(client, hook) -> None:
     event = {
         "type": "payment_intent.succeeded",
         "data": {
@@ -187,7 +187,7 @@ def test_a_signed_stripe_event_created_in_the_far_future_is_stored_now(client, h
     assert abs(conversion.occurred_at.timestamp() - time.time()) < 3600
 
 
-def test_nul_characters_are_refused_everywhere(login_as, world, client) -> None:  # noqa: ANN001
+def test_nul_characters_are_refused_everywhere(login_as, world, client) -> None:
     """PostgreSQL text refuses NUL: a 500 there, silently stored on SQLite. Both now say 400."""
     member = login_as("member")
     assert member.get(f"/w/{world.workspace_id}/conversions/?q=a%00b").status_code == 400

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.models import Invite, Membership, User
 
 
-def _owner_invite(client, ws: int, email: str, role: str = "owner") -> str:  # noqa: ANN001
+def _owner_invite(client, ws: int, email: str, role: str = "owner") -> str:
     page = client.post(
         f"/w/{ws}/setup/members/invite",
         data={
@@ -29,7 +29,7 @@ def _memberships() -> int:
     return db.session.scalar(select(func.count()).select_from(Membership))
 
 
-def test_another_signed_in_user_cannot_take_an_owner_invite(login_as, world) -> None:  # noqa: ANN001
+def test_another_signed_in_user_cannot_take_an_owner_invite(login_as, world) -> None:
     owner = login_as("owner")
     path = _owner_invite(owner, world.workspace_id, "newowner@example.com")
     before = _memberships()
@@ -57,7 +57,7 @@ def test_another_signed_in_user_cannot_take_an_owner_invite(login_as, world) -> 
     assert invite.is_pending and invite.accepted_by_id is None
 
 
-def test_the_invited_email_signed_in_can_accept_once(login_as, world, app) -> None:  # noqa: ANN001
+def test_the_invited_email_signed_in_can_accept_once(login_as, world, app) -> None:
     owner = login_as("owner")
     path = _owner_invite(owner, world.workspace_id, "Other_Admin@Example.com", role="admin")
     invited = app.test_client()
@@ -75,7 +75,7 @@ def test_the_invited_email_signed_in_can_accept_once(login_as, world, app) -> No
     assert invited.get(path).status_code == 404  # single use
 
 
-def test_service_refuses_a_mismatched_user(world) -> None:  # noqa: ANN001
+def test_service_refuses_a_mismatched_user(world) -> None:
     import pytest
 
     from webapp.services import members

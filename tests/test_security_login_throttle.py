@@ -16,7 +16,7 @@ USUAL = "203.0.113.7"
 
 
 @pytest.fixture
-def prod_like(_migrated: str, redis_url: str):  # noqa: ANN001, ANN201
+def prod_like(_migrated: str, redis_url: str):
     """The production defaults: 10 sign-in posts per minute per address."""
     from tests.conftest import _empty_tables
     from webapp.extensions import db
@@ -35,13 +35,13 @@ def _client(app: Flask, address: str) -> FlaskClient:
     return client
 
 
-def _attempt(client: FlaskClient, password: str, email: str = "owner@example.com"):  # noqa: ANN202
+def _attempt(client: FlaskClient, password: str, email: str = "owner@example.com"):
     return client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
     )
 
 
-def test_hammering_from_other_addresses_does_not_lock_out_the_owner(prod_like) -> None:  # noqa: ANN001
+def test_hammering_from_other_addresses_does_not_lock_out_the_owner(prod_like) -> None:
     owner = _client(prod_like, USUAL)
     assert _attempt(owner, PASSWORD).status_code == 302  # the owner's usual address
     owner.post("/logout", data={"csrf_token": csrf_token(owner, "/")})
@@ -58,7 +58,7 @@ def test_hammering_from_other_addresses_does_not_lock_out_the_owner(prod_like) -
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
 
 
-def test_a_new_address_waits_a_growing_delay_once_the_email_is_under_attack(prod_like) -> None:  # noqa: ANN001
+def test_a_new_address_waits_a_growing_delay_once_the_email_is_under_attack(prod_like) -> None:
     for i in range(login_throttle.LOOSE_FAILURES + 3):
         _attempt(_client(prod_like, f"192.0.2.{i + 1}"), f"spread-{i}")
     newcomer = _client(prod_like, "100.64.0.9")
@@ -70,7 +70,7 @@ def test_a_new_address_waits_a_growing_delay_once_the_email_is_under_attack(prod
     assert _attempt(newcomer, PASSWORD, "member@example.com").status_code == 302
 
 
-def test_one_address_is_stopped_for_one_email_only(prod_like) -> None:  # noqa: ANN001
+def test_one_address_is_stopped_for_one_email_only(prod_like) -> None:
     guesser = _client(prod_like, "198.51.100.66")
     for i in range(login_throttle.STRICT_FAILURES):
         assert _attempt(guesser, f"guess-{i}").status_code == 401
@@ -79,7 +79,7 @@ def test_one_address_is_stopped_for_one_email_only(prod_like) -> None:  # noqa: 
     assert _attempt(_client(prod_like, "198.51.100.67"), PASSWORD).status_code == 302
 
 
-def test_the_delay_doubles_and_is_capped(prod_like) -> None:  # noqa: ANN001
+def test_the_delay_doubles_and_is_capped(prod_like) -> None:
     email, now = "victim@example.com", time.time()
     for i in range(login_throttle.LOOSE_FAILURES):
         login_throttle.record_failure(email, f"192.0.2.{i}", now=now)
@@ -94,7 +94,7 @@ def test_the_delay_doubles_and_is_capped(prod_like) -> None:  # noqa: ANN001
     assert login_throttle.wait_seconds(email, "100.64.0.1", now=now) == cap
 
 
-def test_counts_are_shared_through_redis_by_every_process(prod_like, redis_url) -> None:  # noqa: ANN001
+def test_counts_are_shared_through_redis_by_every_process(prod_like, redis_url) -> None:
     from jobs.queues import redis_connection
 
     _attempt(_client(prod_like, "198.51.100.66"), "guess")
@@ -105,7 +105,7 @@ def test_counts_are_shared_through_redis_by_every_process(prod_like, redis_url) 
     assert prod_like.config["RATELIMIT_STORAGE_URI"] == redis_url
 
 
-def test_sign_in_says_503_when_redis_is_down(_migrated) -> None:  # noqa: ANN001
+def test_sign_in_says_503_when_redis_is_down(_migrated) -> None:
     from tests.conftest import _empty_tables
     from webapp.extensions import db
 

@@ -31,7 +31,7 @@ def _signed_in(client: FlaskClient, ws: int) -> bool:
     return response.status_code == 200
 
 
-def test_a_saved_cookie_is_dead_after_sign_out(app, login_as, world) -> None:  # noqa: ANN001
+def test_a_saved_cookie_is_dead_after_sign_out(app, login_as, world) -> None:
     member = login_as("member")
     saved = _cookie(member)
     assert _signed_in(_replay(app, saved), world.workspace_id)
@@ -42,7 +42,7 @@ def test_a_saved_cookie_is_dead_after_sign_out(app, login_as, world) -> None:  #
     assert response.status_code == 302 and "/login" in response.location
 
 
-def test_sign_out_ends_the_other_devices_too(app, login_as, world) -> None:  # noqa: ANN001
+def test_sign_out_ends_the_other_devices_too(app, login_as, world) -> None:
     laptop, phone = login_as("member"), login_as("member")
     laptop.post("/logout", data={"csrf_token": csrf_token(laptop, "/")})
     assert not _signed_in(phone, world.workspace_id)
@@ -50,7 +50,7 @@ def test_sign_out_ends_the_other_devices_too(app, login_as, world) -> None:  # n
     assert _signed_in(phone, world.workspace_id)
 
 
-def test_a_password_reset_ends_existing_sessions(app, login_as, world) -> None:  # noqa: ANN001
+def test_a_password_reset_ends_existing_sessions(app, login_as, world) -> None:
     from webapp.policy import Role
     from webapp.services import accounts
 
@@ -59,7 +59,7 @@ def test_a_password_reset_ends_existing_sessions(app, login_as, world) -> None: 
     assert not _signed_in(owner, world.workspace_id)
 
 
-def test_removal_and_demotion_end_the_member_sessions(app, login_as, world) -> None:  # noqa: ANN001
+def test_removal_and_demotion_end_the_member_sessions(app, login_as, world) -> None:
     from webapp.services import members
 
     member, admin = login_as("member"), login_as("admin")
@@ -71,7 +71,7 @@ def test_removal_and_demotion_end_the_member_sessions(app, login_as, world) -> N
     assert response.status_code == 302 and "/login" in response.location
 
 
-def test_a_promotion_keeps_the_session(app, login_as, world) -> None:  # noqa: ANN001
+def test_a_promotion_keeps_the_session(app, login_as, world) -> None:
     from webapp.services import members
 
     member = login_as("member")
@@ -80,7 +80,7 @@ def test_a_promotion_keeps_the_session(app, login_as, world) -> None:  # noqa: A
     assert _signed_in(member, world.workspace_id)
 
 
-def test_a_forged_forwarded_for_does_not_carry_a_stolen_cookie(app, world) -> None:  # noqa: ANN001
+def test_a_forged_forwarded_for_does_not_carry_a_stolen_cookie(app, world) -> None:
     victim = app.test_client()
     victim.environ_base["REMOTE_ADDR"] = "203.0.113.7"
     login(victim, "member@example.com")
@@ -91,7 +91,7 @@ def test_a_forged_forwarded_for_does_not_carry_a_stolen_cookie(app, world) -> No
 
 
 @pytest.fixture
-def proxied_app(_migrated: str, redis_url: str):  # noqa: ANN001, ANN201
+def proxied_app(_migrated: str, redis_url: str):
     from tests.conftest import _empty_tables
 
     app = make_app(_migrated, redis_url, TRUSTED_PROXY_COUNT=1)
@@ -101,7 +101,7 @@ def proxied_app(_migrated: str, redis_url: str):  # noqa: ANN001, ANN201
         _empty_tables()
 
 
-def test_behind_one_trusted_proxy_only_its_hop_is_believed(proxied_app) -> None:  # noqa: ANN001
+def test_behind_one_trusted_proxy_only_its_hop_is_believed(proxied_app) -> None:
     from tests.conftest import make_world
 
     world = make_world()
@@ -119,7 +119,7 @@ def test_behind_one_trusted_proxy_only_its_hop_is_believed(proxied_app) -> None:
     assert _signed_in(same, world.workspace_id)
 
 
-def test_sign_in_starts_a_fresh_session(app, world) -> None:  # noqa: ANN001
+def test_sign_in_starts_a_fresh_session(app, world) -> None:
     client = app.test_client()
     token = csrf_token(client, "/login")
     with client.session_transaction() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
@@ -13,8 +14,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
+from webapp import models  # noqa: F401  (registers every table on the metadata)
+from webapp.cli import register_cli
+from webapp.errors import register_error_handlers
+from webapp.extensions import csrf, db, limiter, login_manager, migrate
 from webapp.inputs import BoundedIntConverter, refuse_nul_characters
+from webapp.logging_setup import configure_logging
+from webapp.security import register_security
 from webapp.sessions import client_fingerprint, load_session_user
+from webapp.views import register_blueprints
 
 
 def create_app(
@@ -31,8 +39,6 @@ def create_app(
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
-    from webapp.logging_setup import configure_logging
-
     configure_logging(app.config["LOG_LEVEL"])
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]
@@ -44,11 +50,6 @@ def create_app(
         disabled=app.config["DISABLED_PLATFORMS"],
     )
     _check_platforms(app, production=settings.is_production)
-
-    from webapp.cli import register_cli
-    from webapp.errors import register_error_handlers
-    from webapp.security import register_security
-    from webapp.views import register_blueprints
 
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(refuse_nul_characters)
@@ -84,9 +85,6 @@ def _check_platforms(app: Flask, *, production: bool) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import models  # noqa: F401  (registers every table on the metadata)
-    from webapp.extensions import csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
@@ -103,8 +101,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _migrations_dir():  # noqa: ANN202
-    from pathlib import Path
-
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -121,9 +117,3 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: 
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-
-def platform_registry(app: Flask | None = None):  # noqa: ANN201
-    from flask import current_app
-
-    return (app or current_app).extensions["platforms"]

@@ -40,7 +40,7 @@ class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` in every route: ids beyond MAX_ID do not match (404), instead of reaching
     the database as an integer it cannot bind."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 

@@ -21,7 +21,7 @@ SECRET = "whsec_gunicorn_test_0123456789"
 
 
 @pytest.fixture
-def server(app, world, _migrated: str, redis_url: str, tmp_path: Path):  # noqa: ANN001, ANN201
+def server(app, world, _migrated: str, redis_url: str, tmp_path: Path):
     from webapp.extensions import db
     from webapp.models import Membership
     from webapp.services import tracking
@@ -77,7 +77,7 @@ def _send_chunked(port: int, path: str, total: int) -> tuple[int, int]:
     return status, sent
 
 
-def test_huge_chunked_webhook_is_refused_early_and_codes_stay_out_of_the_log(server) -> None:  # noqa: ANN001
+def test_huge_chunked_webhook_is_refused_early_and_codes_stay_out_of_the_log(server) -> None:
     port, key, log = server
     status, sent = _send_chunked(port, f"/webhooks/stripe/{key}", 400 * 1024 * 1024)
     assert status == 413

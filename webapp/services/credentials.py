@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -18,10 +18,10 @@ from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 from sqlalchemy import select
 
+from jobs.queues import redis_connection
 from platforms.base import Platform
 from platforms.errors import ReconnectRequired, TransientError
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Credential
 from webapp.models.types import utcnow
 from webapp.services.connections import flag_reconnect_needed
@@ -63,8 +63,6 @@ def apply_token(credential: Credential, token: dict[str, Any]) -> None:
     if token.get("refresh_token"):
         credential.refresh_token = token["refresh_token"]
     if token.get("expires_at"):
-        from datetime import UTC, datetime
-
         credential.expires_at = datetime.fromtimestamp(int(token["expires_at"]), UTC)
     elif token.get("expires_in"):
         credential.expires_at = utcnow() + timedelta(seconds=int(token["expires_in"]))
@@ -96,8 +94,6 @@ def _expiring(credential: Credential, leeway: int) -> bool:
 
 
 def _lock(credential_id: int):  # noqa: ANN202
-    from jobs.queues import redis_connection
-
     return redis_connection(current_app.config["REDIS_URL"]).lock(
         f"sourceloop:lock:credential:{credential_id}",
         timeout=LOCK_TIMEOUT,
@@ -152,6 +148,28 @@ def _refresh(platform: Platform, credential: Credential) -> None:
     apply_token(credential, token)
     db.session.commit()
     log.info("refreshed grant %s for %s", credential.id, platform.key)
+
+
+def mark_reconnect_needed(
+    connection_id: int, reason: str, *, credential_id: int | None = None
+) -> None:
+    """A job was refused by the platform: the connection needs a person to sign in again.
+
+    ``credential_id`` is the grant the job used. If the connection has moved to another grant
+    since (someone reconnected while the job ran), the refusal was about the old one: ignored.
+    """
+    db.session.commit()  # read what others committed, not this transaction's snapshot
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        return
+    db.session.refresh(connection)
+    if credential_id is not None and connection.credential_id != credential_id:
+        return
+    if connection.credential_id is not None:
+        revoke(connection.credential_id, reason)
+        return
+    flag_reconnect_needed(connection, reason)
+    db.session.commit()
 
 
 def revoke(credential_id: int, reason: str) -> None:
