@@ -34,6 +34,8 @@ class PlatformRegistry:
 
     def __init__(self) -> None:
         self._platforms: dict[str, Platform] = {}
+        # Keys the operator switched off that matched a known plugin (not loaded).
+        self.disabled: list[str] = []
 
     def register(self, platform: Platform) -> None:
         key = getattr(platform, "key", None)
@@ -73,12 +75,16 @@ def load_registry(
     builtins: Iterable[str] = BUILTIN_PLATFORMS,
     extra: Iterable[type[Platform]] = (),
     include_entry_points: bool = True,
+    disabled: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> PlatformRegistry:
     """Instantiate every known plugin and return the registry. Each plugin gets ``settings``
     plus the ``environ`` variables whose names start with its key in capitals and ``_``
     (``EXAMPLE_ADS_URL`` for ``example_ads``), so a third-party plugin is configured from the
-    environment without a change to the host."""
+    environment without a change to the host.
+
+    Plugins whose key is in ``disabled`` are skipped (and listed in ``registry.disabled``)."""
+    switched_off = set(disabled)
     registry = PlatformRegistry()
     classes: list[type[Platform]] = [_import_class(path) for path in builtins]
     if include_entry_points:
@@ -92,6 +98,9 @@ def load_registry(
                 classes.append(cls)
     classes.extend(cls for cls in extra if cls not in classes)
     for cls in classes:
+        if getattr(cls, "key", None) in switched_off:
+            registry.disabled.append(cls.key)
+            continue
         prefix = f"{getattr(cls, 'key', '').upper()}_"
         own = {k: v for k, v in (environ or {}).items() if k.startswith(prefix)}
         registry.register(cls({**(settings or {}), **own}))

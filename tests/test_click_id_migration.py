@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import make_app
 
-BEFORE, AFTER = "dae29d84be7e", "7c1d2e3f4a5b"
+BEFORE, AFTER = "6b1e2c7d9a40", "7c1d2e3f4a5b"
 
 
 @contextmanager

@@ -3,7 +3,7 @@ push ledger remembers each click id's parameter, digests are kept per identity r
 workspace has a default phone region
 
 Revision ID: 7c1d2e3f4a5b
-Revises: dae29d84be7e
+Revises: 6b1e2c7d9a40
 Create Date: 2026-12-01 10:30:00
 
 Today's data carries over: every conversions.msclkid becomes a ('msclkid', id) pair, ledger rows
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = "7c1d2e3f4a5b"
-down_revision = "dae29d84be7e"
+down_revision = "6b1e2c7d9a40"
 branch_labels = None
 depends_on = None
 
