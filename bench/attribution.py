@@ -2,7 +2,7 @@
 floor measured in the same run on the same file.
 
 Floor: one pass that reads the same journey rows (the service's own query, in conversion order,
-in the same chunks) and sums them. Attribution: ``webapp.services.multitouch.run`` end to end:
+in the same chunks) and sums them. Attribution: ``webapp.attribution.credits.run`` end to end:
 finding pending conversions, reading journeys, six models, exact allocation, campaign
 resolution, writing one credit row per conversion × model × credited touch, committing per chunk.
 
@@ -93,9 +93,9 @@ def floor_pass(chunk: int) -> tuple[float, int]:
     """Read every journey row through the service's query, chunk by chunk, and sum them."""
     from sqlalchemy import select
 
+    from webapp.attribution.credits import journey_query
     from webapp.extensions import db
     from webapp.models import Conversion
-    from webapp.services.multitouch import journey_query
 
     ids = list(db.session.scalars(select(Conversion.id).order_by(Conversion.id)))
     total, rows = 0.0, 0
@@ -122,9 +122,9 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
+    from webapp.attribution import credits as multitouch
     from webapp.extensions import db
     from webapp.models import AttributionCredit
-    from webapp.services import multitouch
 
     with tempfile.TemporaryDirectory(prefix="bench-attribution-") as tmp:
         db_path = Path(tmp) / "bench.db"

@@ -59,7 +59,7 @@ def prepare(database_url: str) -> str:
         "from wsgi import app\n"
         "from webapp.extensions import db\n"
         "from webapp.models import Workspace\n"
-        "from webapp.services import tracking\n"
+        "from webapp.intake import tracking\n"
         "with app.app_context():\n"
         "    ws = db.session.query(Workspace).filter_by(name='Bench').first()\n"
         "    if ws is None:\n"
@@ -184,9 +184,9 @@ def bench_batch(database_url: str) -> None:
 
     from config import load_settings
     from webapp import create_app
+    from webapp.accounts import api_keys
     from webapp.extensions import db
     from webapp.models import Conversion, Workspace
-    from webapp.services import api_keys
 
     app = create_app(load_settings(environ(database_url)))
     with app.app_context():

@@ -89,7 +89,7 @@ def floor(blob: bytes, connection_id: int) -> int:
 
 def pull_path(blob: bytes, connection_id: int) -> int:
     from platforms.microsoft_ads.reporting import metrics, parse_report
-    from webapp.services.insights_store import upsert_metrics
+    from webapp.insights.store import upsert_metrics
 
     return upsert_metrics(connection_id, metrics("ad", parse_report(chunks(blob)), "USD"))
 

@@ -3,7 +3,7 @@ emulator process on a free port), against a floor measured in the same run.
 
 Floor: for each connection, read the same ledger rows (same query shape, id order, chunks of
 1,000) and encode the same JSON bodies the plugin sends, with no HTTP and no writes.
-Push: ``webapp.services.push.run`` end to end per connection: list goals, plan (finds nothing
+Push: ``webapp.push.send.run`` end to end per connection: list goals, plan (finds nothing
 new), claim chunks under a lease, ApplyOfflineConversions over HTTP, record every outcome.
 
 Checks: at most ceil(n/1,000) upload calls per connection and goal (counted by the emulator),
@@ -108,9 +108,9 @@ def make_app(db_path: Path, emulator: str):  # noqa: ANN201
 def seed(app, url: str, connections: int, per_connection: list[int]) -> list[int]:  # noqa: ANN001
     """Workspaces, shared grants, connections, mappings, conversions and pending ledger rows;
     bulk rows go in with plain sqlite3, since only the push is timed."""
+    from webapp.connections.credentials import apply_token
     from webapp.extensions import db
     from webapp.models import Connection, Credential, GoalMapping, PushConfig, Workspace
-    from webapp.services.credentials import apply_token
 
     credentials = {}
     ids = []
@@ -200,7 +200,7 @@ def floor(connection_ids: list[int]) -> float:
 
 
 def push_all(connection_ids: list[int]) -> tuple[float, list]:
-    from webapp.services import push
+    from webapp.push import send as push
 
     started = time.perf_counter()
     summaries = [push.run(cid) for cid in connection_ids]
@@ -240,7 +240,7 @@ def run(workdir: Path, url: str, conversions: int, connections: int) -> None:
         mem = {}
         for cid, backlog in ((small, 1_000), (large, 10_000)):
             tracemalloc.start()
-            from webapp.services import push
+            from webapp.push import send as push
 
             push.run(cid)
             mem[backlog] = tracemalloc.get_traced_memory()[1]

@@ -65,12 +65,14 @@ def _app():  # noqa: ANN202
 
 
 def ensure_connected() -> dict[str, str]:
+    from webapp.background.enqueue import enqueue_pull
     from webapp.cli.demo import DEMO_WORKSPACE
+    from webapp.connections import credentials as grants
+    from webapp.connections import lifecycle as connections
+    from webapp.connections import oauth
     from webapp.extensions import db, platform_registry
     from webapp.models import Connection, Membership, Workspace
-    from webapp.services import connections, oauth, push_config
-    from webapp.services import credentials as grants
-    from webapp.services.background import enqueue_pull
+    from webapp.push import config as push_config
 
     app = _app()
     with app.test_request_context():
@@ -114,10 +116,10 @@ def ensure_connected() -> dict[str, str]:
 def enqueue_attribution() -> None:
     """Ask for an attribution run of the demo workspace now (the schedule does it every 10
     minutes)."""
+    from webapp.background.enqueue import enqueue_attribution
     from webapp.cli.demo import DEMO_WORKSPACE
     from webapp.extensions import db
     from webapp.models import Workspace
-    from webapp.services.background import enqueue_attribution
 
     app = _app()
     with app.app_context():

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jobs.runtime import JobContext, job
+from webapp.attribution import credits as multitouch
+from webapp.background import enqueue as background
 from webapp.models.types import utcnow
-from webapp.services import background, multitouch
 
 RUN_BUDGET = timedelta(minutes=8)  # leave the rest to the next run rather than pile up
 

@@ -1,15 +1,15 @@
 """Jobs about a connection itself: the checks after connecting, and switching auto-tagging.
-``webapp.services.background`` enqueues them."""
+``webapp.background.enqueue`` enqueues them."""
 
 from __future__ import annotations
 
 from jobs.runtime import JobContext, job
 from platforms.base import AccountRef, Platform
+from webapp.common.errors import NotFound
+from webapp.connections.credentials import CredentialSession, session_for_connection
+from webapp.connections.lifecycle import record_auto_tagging
 from webapp.extensions import db, platform_registry
 from webapp.models import Connection
-from webapp.services.connections import record_auto_tagging
-from webapp.services.credentials import CredentialSession, session_for_connection
-from webapp.services.errors import NotFound
 
 
 def _platform_and_session(connection_id: int) -> tuple[Platform, CredentialSession, AccountRef]:

@@ -4,7 +4,7 @@ A leaf: it imports RQ and ``jobs.queues`` only, never ``webapp`` and never a job
 app can ask for background work without importing the code that does it (which imports the web
 app's services). Jobs are named by their ``jobs.runtime.job`` kind; RQ imports the body by its
 path when a worker runs it. The job-run record a page shows is written by
-``webapp.services.job_runs.enqueue``, which calls ``enqueue_job`` here.
+``webapp.background.job_runs.enqueue``, which calls ``enqueue_job`` here.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from jobs.enqueue import is_alive
 from jobs.runtime import JobContext, job
-from webapp.services import background
-from webapp.services.connections import active_connection_ids
-from webapp.services.job_runs import reap_abandoned
+from webapp.background import enqueue as background
+from webapp.background.job_runs import reap_abandoned
+from webapp.connections.lifecycle import active_connection_ids
 
 
 def _fan_out(kind: str, enqueue_one: Callable[[int], bool]) -> str:

@@ -2,13 +2,13 @@
 
 Each connection is its own job on its own queue, so a slow report never delays pushes and a
 failing account only fails (and retries) its own job. The fan-out, Sync now and the CLI enqueue
-it through ``webapp.services.background``.
+it through ``webapp.background.enqueue``.
 """
 
 from __future__ import annotations
 
 from jobs.runtime import JobContext, job
-from webapp.services.insights_sync import run_pull
+from webapp.insights.sync import run_pull
 
 
 @job("pull")

@@ -1,10 +1,10 @@
 """The per-connection push job (PUSH queue). It is enqueued through
-``webapp.services.background`` (fan-out, Push now, after connecting)."""
+``webapp.background.enqueue`` (fan-out, Push now, after connecting)."""
 
 from __future__ import annotations
 
 from jobs.runtime import JobContext, job
-from webapp.services import push
+from webapp.push import send as push
 
 
 @job("push")

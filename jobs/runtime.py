@@ -36,9 +36,10 @@ from platforms.errors import (
     TransientError,
 )
 from webapp import create_app
+from webapp.background import job_runs
+from webapp.connections import credentials
 from webapp.extensions import db
 from webapp.models import Connection
-from webapp.services import credentials, job_runs
 
 log = logging.getLogger(__name__)
 

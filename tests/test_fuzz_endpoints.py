@@ -232,10 +232,11 @@ def known(fuzz_app: Flask) -> dict[str, object]:
     """Real ids for path arguments, so fuzzed requests reach the code behind the lookups."""
     from datetime import UTC, datetime
 
+    from webapp.accounts import api_keys, members
+    from webapp.background.job_runs import create_queued
     from webapp.extensions import db
+    from webapp.intake import tracking
     from webapp.models import Connection, Conversion, ConversionEvent, Membership
-    from webapp.services import api_keys, members, tracking
-    from webapp.services.job_runs import create_queued
 
     world = make_world()
     owner = db.session.get(Membership, world.memberships["owner"])
@@ -290,7 +291,7 @@ def _path(rule: str, draw: st.DrawFn, known: dict) -> str:
 def test_no_input_makes_a_500(
     fuzz_app: Flask, known: dict, rule: str, method: str, endpoint: str
 ) -> None:
-    from webapp.services.stripe_webhooks import sign
+    from webapp.intake.stripe_webhooks import sign
 
     @PROFILE
     @given(data=st.data())

@@ -10,9 +10,9 @@ from jobs.enqueue import JOBS, JobSpec
 from jobs.queues import DEFAULT
 from jobs.runtime import JobContext, backoff_delay, job
 from platforms.errors import InvalidRequest, RateLimited, ReconnectRequired, TransientError
+from webapp.background.job_runs import enqueue
 from webapp.extensions import db
 from webapp.models import Connection, Credential, JobRun
-from webapp.services.job_runs import enqueue
 
 CALLS: list[int] = []
 
@@ -144,7 +144,7 @@ def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:
 
 
 def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> None:
-    from webapp.services.credentials import mark_reconnect_needed
+    from webapp.connections.credentials import mark_reconnect_needed
 
     old, new = (
         Credential(

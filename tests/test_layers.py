@@ -1,8 +1,8 @@
 """The layers, read from the code: every ``import`` and ``from`` at any depth (inside functions
 too), parsed with ``ast``, never by running the code.
 
-Views → services → models; job bodies → services; ``webapp/`` reaches ``jobs/`` only through the
-enqueue side (``jobs.enqueue``, ``jobs.queues``, ``jobs.schedule``), which imports nothing of
+Views → capability services → models; job bodies → services; ``webapp/`` reaches ``jobs/`` only
+through the enqueue side (``jobs.enqueue``, ``jobs.queues``, ``jobs.schedule``), which imports nothing of
 ``webapp/``; ``platforms/`` imports neither; an emulator shares no code with its client; no cycle
 between any two modules; views leave transactions to services.
 """
@@ -20,6 +20,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("webapp", "jobs", "platforms")
 JOBS_LEAF = {"jobs", "jobs.enqueue", "jobs.queues", "jobs.schedule"}
+# The service layer: one package per capability, plus what they all share (``webapp.common``).
+CAPABILITIES = (
+    "webapp.intake",
+    "webapp.push",
+    "webapp.insights",
+    "webapp.attribution",
+    "webapp.accounts",
+    "webapp.connections",
+    "webapp.background",
+    "webapp.common",
+)
+# Multi-touch attribution's models: pure functions, nothing of Flask, the database or the host.
+PURE_ATTRIBUTION = {
+    f"webapp.attribution.{name}" for name in ("allocate", "engine", "journey", "money", "weights")
+}
 
 
 @dataclass(frozen=True)
@@ -141,16 +156,37 @@ def _in(module: str, *packages: str) -> bool:
 def test_the_walk_sees_imports_inside_functions() -> None:
     source = ROOT / "tests" / "test_layers.py"
     tree_targets = {imp.target for imp in imports_of("tests.test_layers", source)}
-    assert "webapp.services.push" in tree_targets  # imported inside the function below
+    assert "webapp.push.send" in tree_targets  # imported inside the function below
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def _nested_import_for_the_walk_test() -> None:
-    import webapp.services.push  # noqa: F401
+    import webapp.push.send  # noqa: F401
 
 
 def test_no_import_cycle_between_modules() -> None:
     assert cycles(EDGES) == []
+
+
+def test_every_webapp_module_has_a_place() -> None:
+    """The service layer is grouped by capability: no flat ``services/`` folder comes back, and
+    every module of ``webapp/`` sits in a capability, the views, the models, the commands, or is
+    one of the app's own top-level modules."""
+    places = (*CAPABILITIES, "webapp.views", "webapp.models", "webapp.cli")
+    top_level = {name for name in MODULES if name.count(".") == 1 and name.startswith("webapp.")}
+    homeless = [
+        name
+        for name in MODULES
+        if _in(name, "webapp")
+        and name != "webapp"
+        and name not in top_level
+        and not _in(name, *places)
+    ]
+    assert homeless == []
+    assert {c for c in CAPABILITIES if c in MODULES} == set(CAPABILITIES)
+    assert set(MODULES) >= PURE_ATTRIBUTION
+    assert not (ROOT / "webapp" / "services").exists()
+    assert not (ROOT / "webapp" / "multitouch").exists()
 
 
 def test_no_hooks_named_by_strings_in_webapp_and_jobs() -> None:
@@ -199,14 +235,27 @@ def test_layers() -> None:
             ),
         ),
         *_violations(
-            "models import no services, views or jobs",
+            "models import no services, views, commands or jobs",
             lambda s: _in(s, "webapp.models"),
-            lambda t: _in(t, "webapp.services", "webapp.views", "jobs"),
+            lambda t: _in(t, *CAPABILITIES, "webapp.views", "webapp.cli", "jobs"),
         ),
         *_violations(
-            "services import no views",
-            lambda s: _in(s, "webapp.services"),
-            lambda t: _in(t, "webapp.views"),
+            "services import no views and no commands",
+            lambda s: _in(s, *CAPABILITIES),
+            lambda t: _in(t, "webapp.views", "webapp.cli"),
+        ),
+        *_violations(
+            "what the capabilities share imports none of them",
+            lambda s: _in(s, "webapp.common"),
+            lambda t: _in(t, *CAPABILITIES) and not _in(t, "webapp.common"),
+        ),
+        *_violations(
+            "attribution models are pure functions",
+            lambda s: s in PURE_ATTRIBUTION,
+            lambda t: (
+                _in(t, "webapp", "jobs", "platforms", "flask", "sqlalchemy")
+                and resolve(t, set(MODULES)) not in PURE_ATTRIBUTION
+            ),
         ),
     ]
     assert violations == []

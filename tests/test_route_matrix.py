@@ -251,9 +251,9 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 
 @pytest.fixture
 def pending_invite_id(world) -> int:
+    from webapp.accounts.members import create_invite
     from webapp.extensions import db
     from webapp.models import Membership
-    from webapp.services.members import create_invite
 
     owner = db.session.get(Membership, world.memberships["owner"])
     invite, _ = create_invite(world.workspace_id, owner, "pending@example.com", "member")
@@ -278,7 +278,7 @@ def fake_connection_id(world) -> int:
 
 @pytest.fixture
 def job_run_id(world) -> int:
-    from webapp.services.job_runs import create_queued
+    from webapp.background.job_runs import create_queued
 
     return create_queued("test", rq_job_id=None, workspace_id=world.workspace_id)
 
@@ -288,9 +288,10 @@ def intake_ids(world) -> dict[str, int]:
     """A custom conversion event, an API key and a conversion in the main workspace."""
     from datetime import UTC, datetime
 
+    from webapp.accounts import api_keys
     from webapp.extensions import db
+    from webapp.intake import tracking
     from webapp.models import Conversion, ConversionEvent
-    from webapp.services import api_keys, tracking
 
     tracking.settings_for(world.workspace_id)
     event = ConversionEvent(workspace_id=world.workspace_id, name="demo_booked", label="Demo")

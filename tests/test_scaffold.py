@@ -46,7 +46,7 @@ def test_scaffolded_plugin_registers_shows_and_lists_its_todos(
         from config import load_settings
         from webapp import create_app
         from webapp.policy import Role
-        from webapp.services.accounts import bootstrap_user
+        from webapp.accounts.users import bootstrap_user
         app = create_app(load_settings({{"SOURCELOOP_ENV": "testing",
                                          "DATABASE_URL": "sqlite:///{tmp_path}/x.db",
                                          "REDIS_URL": "{redis_url}"}}),
@@ -117,9 +117,10 @@ def test_a_scaffolded_plugins_click_id_is_captured_and_reaches_its_push(
     from tests.helpers import push as h
     from tests.intake.helpers import hit, pageview, pixel_key
     from webapp.extensions import db
+    from webapp.intake import conversions
     from webapp.models import Connection, Credential
     from webapp.models.types import utcnow
-    from webapp.services import conversions, push
+    from webapp.push import send as push
 
     project = tmp_path / "project"
     shutil.copytree(ROOT / "platforms", project / "platforms",

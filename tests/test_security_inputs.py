@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from tests.conftest import PASSWORD, csrf_token
 from tests.intake.helpers import api_key, bearer, hit, pageview, pixel_key
 from webapp.extensions import db
+from webapp.intake.stripe_webhooks import sign
 from webapp.models import Conversion
-from webapp.services.stripe_webhooks import sign
 
 SECRET = "whsec_test_security_0123456789"
 
@@ -36,8 +36,8 @@ class CountingStream:
 
 @pytest.fixture
 def hook(world) -> str:
+    from webapp.intake import tracking
     from webapp.models import Membership
-    from webapp.services import tracking
 
     owner = db.session.get(Membership, world.memberships["owner"])
     tracking.set_stripe_secret(world.workspace_id, owner, SECRET)
@@ -92,7 +92,7 @@ def test_api_external_id_with_a_lone_surrogate_is_400(client, world) -> None:
 
 
 def test_a_pixel_hit_with_a_lone_surrogate_is_refused_not_dropped_silently(client, world) -> None:
-    from webapp.services import tracking
+    from webapp.intake import tracking
 
     key = pixel_key(world.workspace_id, ["shop.example"])
     response = hit(client, key, pageview("https://shop.example/?utm_source=x\ud800y"))

@@ -78,8 +78,8 @@ def test_the_invited_email_signed_in_can_accept_once(login_as, world, app) -> No
 def test_service_refuses_a_mismatched_user(world) -> None:
     import pytest
 
-    from webapp.services import members
-    from webapp.services.errors import Forbidden
+    from webapp.accounts import members
+    from webapp.common.errors import Forbidden
 
     actor = db.session.get(Membership, world.memberships["owner"])
     _, token = members.create_invite(world.workspace_id, actor, "someone@example.com", "member")

@@ -51,8 +51,8 @@ def test_sign_out_ends_the_other_devices_too(app, login_as, world) -> None:
 
 
 def test_a_password_reset_ends_existing_sessions(app, login_as, world) -> None:
+    from webapp.accounts import users as accounts
     from webapp.policy import Role
-    from webapp.services import accounts
 
     owner = login_as("owner")
     accounts.bootstrap_user("owner@example.com", "N3w-password-for-owner", "Acme", Role.OWNER)
@@ -60,7 +60,7 @@ def test_a_password_reset_ends_existing_sessions(app, login_as, world) -> None:
 
 
 def test_removal_and_demotion_end_the_member_sessions(app, login_as, world) -> None:
-    from webapp.services import members
+    from webapp.accounts import members
 
     member, admin = login_as("member"), login_as("admin")
     actor = db.session.get(Membership, world.memberships["owner"])
@@ -72,7 +72,7 @@ def test_removal_and_demotion_end_the_member_sessions(app, login_as, world) -> N
 
 
 def test_a_promotion_keeps_the_session(app, login_as, world) -> None:
-    from webapp.services import members
+    from webapp.accounts import members
 
     member = login_as("member")
     actor = db.session.get(Membership, world.memberships["owner"])

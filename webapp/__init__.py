@@ -15,13 +15,13 @@ from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
 from webapp import models  # noqa: F401  (registers every table on the metadata)
+from webapp.accounts.sessions import client_fingerprint, load_session_user
 from webapp.cli import register_cli
 from webapp.errors import register_error_handlers
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
 from webapp.inputs import BoundedIntConverter, refuse_nul_characters
 from webapp.logging_setup import configure_logging
 from webapp.security import register_security
-from webapp.sessions import client_fingerprint, load_session_user
 from webapp.views import register_blueprints
 
 

@@ -8,8 +8,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.common.errors import ServiceError
 from webapp.extensions import db
-from webapp.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.conftest import sign_in
 from tests.helpers import attribution_data as data
-from webapp.services import multitouch
+from webapp.attribution import credits as multitouch
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import make_world
 from tests.e2e.conftest import sign_in
-from tests.test_insights_pull import connect, expected
+from tests.insights.test_pull import connect, expected
 from webapp.extensions import platform_registry
-from webapp.services.insights_sync import last_complete_day, run_pull
+from webapp.insights.sync import last_complete_day, run_pull
 
 pytestmark = pytest.mark.e2e
 

@@ -66,8 +66,8 @@ def test_msclkid_from_an_ad_click_is_captured_and_conversions_resolve_to_it(
     ms_app, world, emulator, live_server, browser
 ) -> None:
     from webapp.extensions import db
+    from webapp.intake.click_matching import resolve_click_id
     from webapp.models import AdClick, Conversion, Touchpoint, TrackingSettings
-    from webapp.services.attribution import resolve_click_id
 
     key = pixel_key(world.workspace_id, ["127.0.0.1"])
     app_server = live_server(ms_app)

@@ -19,16 +19,16 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests.conftest import client_as, csrf_token, make_world, msads_environ, test_environ
+from tests.connections.test_connect_microsoft_ads import pick
 from tests.e2e.test_pixel_browser import demo_site, wait_until
 from tests.helpers import push as h
 from tests.helpers.processes import free_port, port_open, python_process, stop, wait_for
 from tests.intake.helpers import BROWSER_UA, api_key, bearer, pixel_key
 from tests.plugins.example_ads.plugin import ExampleAdsPlatform
 from tests.plugins.test_example_ads import _install_entry_point
-from tests.test_connect_microsoft_ads import pick
+from webapp.background.enqueue import request_push
 from webapp.extensions import db
 from webapp.models import AdClick, Connection, ConversionDelivery, PushRun, Touchpoint
-from webapp.services.background import request_push
 
 pytestmark = pytest.mark.e2e
 EVENT = "meeting_booked"

@@ -12,7 +12,7 @@ from tests.conftest import make_world, msads_environ, test_environ
 from tests.e2e.conftest import sign_in
 from tests.helpers import push as h
 from tests.helpers.processes import python_process, stop
-from webapp.services import push
+from webapp.push import send as push
 
 pytestmark = pytest.mark.e2e
 

@@ -80,7 +80,7 @@ def children(pid: int) -> list[int]:
 def test_a_conversion_from_the_api_reaches_microsoft_within_one_scheduler_cycle(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
 ) -> None:
-    from webapp.services import conversions
+    from webapp.intake import conversions
 
     click = h.click_id()
     row = conversions.ConversionInput(
@@ -114,7 +114,7 @@ def test_a_conversion_from_the_api_reaches_microsoft_within_one_scheduler_cycle(
 def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
 ) -> None:
-    from webapp.services.background import request_push
+    from webapp.background.enqueue import request_push
 
     clicks = [h.add_conversion(world.workspace_id)[1] for _ in range(6)]
     h.arm(emulator, "ApplyOfflineConversions", "slow", delay_seconds=4)
@@ -149,7 +149,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
 def test_throttling_server_errors_and_dropped_connections_still_get_everything_sent(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
 ) -> None:
-    from webapp.services.background import request_push
+    from webapp.background.enqueue import request_push
 
     clicks = [h.add_conversion(world.workspace_id)[1] for _ in range(5)]
     h.arm(emulator, "ApplyOfflineConversions", "throttle", count=2)
@@ -172,7 +172,7 @@ def test_throttling_server_errors_and_dropped_connections_still_get_everything_s
 def test_a_revoked_grant_keeps_rows_pending_until_reconnect_then_the_backlog_drains(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
 ) -> None:
-    from webapp.services.background import request_push
+    from webapp.background.enqueue import request_push
 
     h.revoke_grant(emulator, connection_id)
     clicks = [h.add_conversion(world.workspace_id)[1] for _ in range(3)]

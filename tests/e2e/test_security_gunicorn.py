@@ -23,8 +23,8 @@ SECRET = "whsec_gunicorn_test_0123456789"
 @pytest.fixture
 def server(app, world, _migrated: str, redis_url: str, tmp_path: Path):
     from webapp.extensions import db
+    from webapp.intake import tracking
     from webapp.models import Membership
-    from webapp.services import tracking
 
     owner = db.session.get(Membership, world.memberships["owner"])
     tracking.set_stripe_secret(world.workspace_id, owner, SECRET)

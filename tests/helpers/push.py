@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import client_as
-from tests.test_connect_microsoft_ads import pick, sign_in
+from tests.connections.test_connect_microsoft_ads import pick, sign_in
 from webapp.extensions import db
 from webapp.models import AdClick, Connection, Conversion, ConversionClickId, Membership, Visitor
 from webapp.models.types import utcnow
@@ -46,7 +46,7 @@ def configure(
     enabled: bool = True,
 ) -> None:
     """Map events to goal ids the way the Configure page does (goals read from the API)."""
-    from webapp.services import push_config
+    from webapp.push import config as push_config
 
     push_config.fetch_goals(connection_id)
     modes = modes or {}

@@ -16,7 +16,7 @@ VISITOR = "v_0123456789abcdef"
 
 def pixel_key(workspace_id: int, domains: list[str] | None = None) -> str:
     from webapp.extensions import db
-    from webapp.services import tracking
+    from webapp.intake import tracking
 
     settings = tracking.settings_for(workspace_id)
     if domains is not None:
@@ -27,7 +27,7 @@ def pixel_key(workspace_id: int, domains: list[str] | None = None) -> str:
 
 
 def api_key(workspace_id: int, name: str = "CRM") -> str:
-    from webapp.services import api_keys
+    from webapp.accounts import api_keys
 
     return api_keys.create(workspace_id, name)[1]
 

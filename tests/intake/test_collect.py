@@ -59,8 +59,8 @@ def test_landing_with_msclkid_records_visitor_session_touchpoint_and_click(clien
 
 
 def test_sessions_end_after_30_minutes_and_new_clicks_start_one(app, world) -> None:
+    from webapp.intake import collect, tracking
     from webapp.models.types import utcnow
-    from webapp.services import collect, tracking
 
     site = tracking.pixel_site(pixel_key(world.workspace_id))
     t0 = utcnow()
@@ -192,7 +192,7 @@ def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, worl
 
 
 def test_write_behind_records_every_page_view(app, world) -> None:
-    from webapp.services import collect
+    from webapp.intake import collect
 
     app.config["COLLECT_WRITE_BEHIND"] = True
     client = app.test_client()

@@ -154,7 +154,7 @@ def test_a_thousand_rows_in_one_request(client, world, key) -> None:
 
 
 def test_a_failure_mid_batch_writes_nothing(client, world, key, monkeypatch) -> None:
-    from webapp.services import conversions
+    from webapp.intake import conversions
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -169,8 +169,8 @@ def test_a_failure_mid_batch_writes_nothing(client, world, key, monkeypatch) -> 
 
 
 def test_identity_resolution_links_to_the_pixel_visitor(client, world, key) -> None:
-    from webapp.services import collect, tracking
-    from webapp.services.attribution import resolve_click_id
+    from webapp.intake import collect, tracking
+    from webapp.intake.click_matching import resolve_click_id
 
     site = tracking.pixel_site(tracking.settings_for(world.workspace_id).public_key)
     hit = collect.parse_hit(
@@ -204,7 +204,7 @@ def test_identity_resolution_links_to_the_pixel_visitor(client, world, key) -> N
 
 
 def test_get_by_external_id_with_delivery_hook(client, world, key, monkeypatch) -> None:
-    from webapp.services import conversions
+    from webapp.intake import conversions
 
     client.post("/api/v1/conversions", json=row("look-me-up"), headers=bearer(key))
     response = client.get("/api/v1/conversions?external_id=look-me-up", headers=bearer(key))
@@ -255,8 +255,8 @@ def test_keys_never_cross_workspaces(client, world, key) -> None:
 
 
 def test_revoked_keys_stop_working(client, world, key) -> None:
+    from webapp.accounts import api_keys
     from webapp.models import Membership
-    from webapp.services import api_keys
 
     owner = db.session.get(Membership, world.memberships["owner"])
     stored = db.session.scalar(select(ApiKey))
@@ -271,7 +271,7 @@ def test_cli_creates_a_key(app, world) -> None:
     assert result.exit_code == 0, result.output
     printed = result.output.strip()
     assert printed.startswith("sl_live_")
-    from webapp.services import api_keys
+    from webapp.accounts import api_keys
 
     assert api_keys.authenticate(printed) == world.workspace_id
     missing = app.test_cli_runner().invoke(

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from tests.intake.helpers import bearer, hit, pageview
 from webapp.extensions import db
+from webapp.intake.currencies import ISO_4217
 from webapp.models import AdClick, Conversion, Visitor
-from webapp.services.currencies import ISO_4217
 
 FUZZ = settings(
     max_examples=120,

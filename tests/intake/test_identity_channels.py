@@ -10,8 +10,8 @@ from platforms.base import IdentityRules
 from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
 from tests.fake_platform import FakePlatform
 from tests.plugins.example_ads.plugin import ExampleAdsPlatform
-from webapp.services import click_ids, identity
-from webapp.services.channels import classify
+from webapp.intake import click_ids, identity
+from webapp.intake.channels import classify
 
 RULES_A = IdentityRules("rules_a", lambda e: e.strip().lower() or None, lambda p, r: p or None)
 RULES_B = IdentityRules(

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.intake.stripe_webhooks import sign
 from webapp.models import Conversion, ConversionAdjustment, Visitor
-from webapp.services.stripe_webhooks import sign
 
 SECRET = "whsec_test_acme_0123456789"
 
 
 @pytest.fixture
 def hook(world) -> str:
+    from webapp.intake import tracking
     from webapp.models import Membership
-    from webapp.services import tracking
 
     owner = db.session.get(Membership, world.memberships["owner"])
     tracking.set_stripe_secret(world.workspace_id, owner, SECRET)
@@ -142,8 +142,8 @@ def test_wrong_secret_stale_timestamp_and_tampered_body(client, hook) -> None:
 
 
 def test_another_workspaces_secret_does_not_open_this_endpoint(client, world, hook) -> None:
+    from webapp.intake import tracking
     from webapp.models import Membership
-    from webapp.services import tracking
 
     other_admin = db.session.scalar(
         select(Membership).where(Membership.workspace_id == world.other_workspace_id)
@@ -154,7 +154,7 @@ def test_another_workspaces_secret_does_not_open_this_endpoint(client, world, ho
 
 
 def test_no_secret_no_endpoint(client, world) -> None:
-    from webapp.services import tracking
+    from webapp.intake import tracking
 
     url = f"/webhooks/stripe/{tracking.settings_for(world.workspace_id).public_key}"
     assert post(client, url, checkout()).status_code == 404

@@ -49,7 +49,7 @@ CAPABILITY_METHODS = {
 def check_declarations(platform: Platform) -> None:
     """What the host reads from a plugin without calling its API: click ids, capabilities and
     the wording of reasons. Run for every registered platform (tests/test_registry.py) too."""
-    from webapp.services.conversions import API_FIELDS
+    from webapp.intake.conversions import API_FIELDS
 
     assert isinstance(platform.click_ids, tuple)
     names = [declared.name for declared in platform.click_ids]

@@ -3,8 +3,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from webapp.services import api_keys
-from webapp.services.errors import ServiceError
+from webapp.accounts import api_keys
+from webapp.common.errors import ServiceError
 
 apikeys_cli = AppGroup("apikeys", help="Manage workspace API keys.")
 

@@ -4,9 +4,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from webapp.common.key_rotation import rotate_all
 from webapp.extensions import db
 from webapp.models import Connection, Workspace
-from webapp.services.key_rotation import rotate_all
 
 connections_cli = AppGroup("connections", help="Ad platform connections.")
 tokens_cli = AppGroup("tokens", help="Stored OAuth tokens and secrets.")

@@ -13,10 +13,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from webapp.accounts import api_keys
+from webapp.accounts import users as accounts
 from webapp.extensions import db
+from webapp.intake import tracking
 from webapp.models import Membership
 from webapp.policy import Role
-from webapp.services import accounts, api_keys, tracking
 
 demo_cli = AppGroup("demo", help="The local demo.")
 

@@ -14,10 +14,12 @@ from rq_scheduler import Scheduler
 from jobs.queues import DEFAULT, redis_connection
 from jobs.schedule import listing, reconcile, use_utc_clock
 from platforms.errors import PlatformError, ReconnectRequired
-from webapp.services import connections, credentials, job_runs
-from webapp.services import push as push_service
-from webapp.services.errors import ServiceError
-from webapp.services.insights_sync import run_pull
+from webapp.background import job_runs
+from webapp.common.errors import ServiceError
+from webapp.connections import credentials
+from webapp.connections import lifecycle as connections
+from webapp.insights.sync import run_pull
+from webapp.push import send as push_service
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their schedule.")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.accounts import users as accounts
+from webapp.common.errors import ServiceError
 from webapp.policy import Role
-from webapp.services import accounts
-from webapp.services.errors import ServiceError
 
 users_cli = AppGroup("users", help="Manage users.")
 

@@ -1,11 +1,11 @@
 """Models, one module per aggregate. Import from here so that every table is registered."""
 
+from webapp.models.attribution import AttributedConversion, AttributionCredit, AttributionSettings
 from webapp.models.audit import AuditEvent
 from webapp.models.connection import Connection, Credential
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.intake import ApiKey, ConversionEvent, TrackingSettings
 from webapp.models.job_run import JobRun
-from webapp.models.multitouch import AttributedConversion, AttributionCredit, AttributionSettings
 from webapp.models.push import (
     AdjustmentDelivery,
     ConversionDelivery,

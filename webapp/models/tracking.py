@@ -41,7 +41,7 @@ class Visitor(db.Model):
     # SHA-256 of the normalised email / E.164 phone, when a form or the API supplied one.
     email_sha256: Mapped[str | None] = mapped_column(String(64))
     phone_sha256: Mapped[str | None] = mapped_column(String(64))
-    # {identity rules id: {"email": digest, "phone": digest}} (webapp.services.identity).
+    # {identity rules id: {"email": digest, "phone": digest}} (webapp.intake.identity).
     identity_digests: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
@@ -135,7 +135,7 @@ class Conversion(db.Model):
     source: Mapped[str] = mapped_column(String(16))  # pixel, api, stripe
     email_sha256: Mapped[str | None] = mapped_column(String(64))
     phone_sha256: Mapped[str | None] = mapped_column(String(64))
-    # {identity rules id: {"email": digest, "phone": digest}} (webapp.services.identity).
+    # {identity rules id: {"email": digest, "phone": digest}} (webapp.intake.identity).
     identity_digests: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

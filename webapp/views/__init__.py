@@ -1,28 +1,15 @@
-"""Blueprints, one per area. Views parse input, call a service, and render; nothing more."""
+"""Blueprints, one per area, grouped like the capabilities they show (``intake/``, ``push``,
+``insights/``, ``attribution``, ``accounts/``, ``connections/``) plus the shell (home, dashboard,
+health, job status, navigation). Views parse input, call a service, and render; nothing more."""
 
 from flask import Flask
 
-from webapp.views import (
-    api,
-    api_insights,
-    api_keys,
-    attribution,
-    auth,
-    collect,
-    conversions,
-    dashboard,
-    health,
-    home,
-    insights,
-    job_status,
-    members,
-    oauth,
-    platforms,
-    push,
-    tracking,
-    webhooks,
-    workspace_settings,
-)
+from webapp.views import attribution, dashboard, health, home, job_status, push
+from webapp.views.accounts import api_keys, auth, members, workspace_settings
+from webapp.views.connections import oauth, platforms
+from webapp.views.insights import api as insights_api
+from webapp.views.insights import dashboard as insights_dashboard
+from webapp.views.intake import conversion_api, conversions, pixel, tracking, webhooks
 from webapp.views.nav import register_nav
 
 
@@ -40,9 +27,9 @@ def register_blueprints(app: Flask) -> None:
         workspace_settings,
     ):
         app.register_blueprint(module.bp)
-    for module in (collect, api, webhooks, tracking, api_keys, conversions):
+    for module in (pixel, conversion_api, webhooks, tracking, api_keys, conversions):
         app.register_blueprint(module.bp)
-    for module in (insights, api_insights):
+    for module in (insights_dashboard, insights_api):
         app.register_blueprint(module.bp)
     app.register_blueprint(push.bp)
     register_nav(app)

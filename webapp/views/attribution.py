@@ -12,12 +12,13 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from webapp import policy
+from webapp.attribution import reports
+from webapp.attribution import settings as multitouch_settings
+from webapp.attribution.weights import BY_KEY, MODELS
+from webapp.background import enqueue as background
+from webapp.common.errors import ServiceError
 from webapp.forms import HtmlForm
-from webapp.multitouch.models import BY_KEY, MODELS
 from webapp.policy import Action
-from webapp.services import background, multitouch_settings
-from webapp.services import multitouch_reports as reports
-from webapp.services.errors import ServiceError
 from webapp.views import charts
 from webapp.views.scope import current_membership, require, workspace_blueprint
 

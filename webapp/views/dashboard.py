@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from webapp.services import audit
+from webapp.common import audit
 from webapp.views.scope import current_membership, workspace_blueprint
 
 bp = workspace_blueprint("dashboard", __name__)

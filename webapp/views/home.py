@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from webapp.services.workspaces import workspaces_of
+from webapp.accounts.workspaces import workspaces_of
 
 bp = Blueprint("home", __name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import abort, jsonify
 
-from webapp.services import job_runs
+from webapp.background import job_runs
 from webapp.views.scope import current_membership, workspace_blueprint
 
 bp = workspace_blueprint("job_status", __name__, "/jobs")

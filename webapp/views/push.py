@@ -11,13 +11,18 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from platforms.base import human_span
 from platforms.errors import PlatformError
 from webapp import policy
+from webapp.background import enqueue as background
+from webapp.background import job_runs
+from webapp.common.errors import ServiceError
+from webapp.connections import lifecycle as connections
 from webapp.forms import ConfirmForm
 from webapp.inputs import db_int
+from webapp.intake.conversions import DELIVERY_STATUS_PROVIDERS
 from webapp.models import GoalMapping
 from webapp.policy import Action
-from webapp.services import background, connections, job_runs, push, push_config, push_status
-from webapp.services.conversions import DELIVERY_STATUS_PROVIDERS
-from webapp.services.errors import ServiceError
+from webapp.push import config as push_config
+from webapp.push import send as push
+from webapp.push import status as push_status
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,2 @@
+"""Accounts: users and sign-in (``users``, ``login_throttle``, ``sessions``), workspaces,
+members and invites, and workspace API keys."""

@@ -1,0 +1,247 @@
+"""Attribution reports, read from the precomputed credits: conversions and revenue per channel
+and per campaign under every model side by side, cost and ROAS per campaign from the pulled
+insights, and one conversion's journey with each touch's credit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from webapp.attribution import credits as multitouch
+from webapp.attribution import settings as multitouch_settings
+from webapp.attribution.weights import MODEL_KEYS
+from webapp.common.errors import NotFound, ServiceError
+from webapp.extensions import db
+from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
+from webapp.models import (
+    AdEntity,
+    AttributionCredit,
+    Connection,
+    Conversion,
+    InsightDaily,
+    Touchpoint,
+)
+from webapp.models.attribution import SHARE_PLACES, VALUE_PLACES
+
+MAX_DAYS = 731
+NO_CURRENCY = ""
+
+
+@dataclass
+class Cell:
+    conversions: Decimal = Decimal(0)
+    revenue: Decimal = Decimal(0)
+
+
+@dataclass
+class Row:
+    label: str
+    channel: str
+    cells: dict[str, Cell] = field(default_factory=lambda: {m: Cell() for m in MODEL_KEYS})
+    cost: Decimal | None = None
+    cost_currency: str | None = None
+
+    def roas(self, model: str, currency: str) -> Decimal | None:
+        """Credited revenue per unit of cost; only when both are in the same currency."""
+        if not self.cost or self.cost_currency != currency:
+            return None
+        return (self.cells[model].revenue / self.cost).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    currency: str
+    currencies: list[str]
+    channels: list[Row]
+    campaigns: list[Row]
+    totals: dict[str, Cell]
+    pending: int
+
+
+def parse_range(start: str | None, end: str | None, today: date | None = None) -> tuple[date, date]:
+    """``YYYY-MM-DD`` bounds, both inclusive; the last 30 days by default."""
+    today = today or datetime.now(UTC).date()
+    try:
+        last = parse_day(end) if end else today
+        first = parse_day(start) if start else last - timedelta(days=29)
+    except ValueError:
+        raise ServiceError(
+            f"Dates must look like 2026-03-01, between {MIN_DAY} and {MAX_DAY}."
+        ) from None
+    if first > last:
+        raise ServiceError("The start date must not be after the end date.")
+    if (last - first).days >= MAX_DAYS:
+        raise ServiceError(f"Choose a range of at most {MAX_DAYS} days.")
+    return first, last
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(start, time.min, UTC),
+        datetime.combine(end + timedelta(days=1), time.min, UTC),
+    )
+
+
+def _in_range(workspace_id: int, start: date, end: date):  # noqa: ANN202
+    low, high = _bounds(start, end)
+    return (
+        AttributionCredit.workspace_id == workspace_id,
+        Conversion.id == AttributionCredit.conversion_id,
+        Conversion.occurred_at >= low,
+        Conversion.occurred_at < high,
+    )
+
+
+def _currencies(workspace_id: int, start: date, end: date) -> list[str]:
+    # Group by the raw column: PostgreSQL does not treat two bound copies of a COALESCE default
+    # as the same expression, so the "no currency" label is applied here instead.
+    rows = db.session.execute(
+        select(AttributionCredit.currency, func.count())
+        .select_from(AttributionCredit)
+        .join(Conversion, Conversion.id == AttributionCredit.conversion_id)
+        .where(*_in_range(workspace_id, start, end))
+        .group_by(AttributionCredit.currency)
+    ).all()
+    counts: Counter[str] = Counter()
+    for code, count in rows:
+        counts[code or NO_CURRENCY] += count
+    return [code for code, _ in counts.most_common()]
+
+
+def _cell_sums(value_e4: int | None, conversions_e6: int | None) -> tuple[Decimal, Decimal]:
+    return (
+        Decimal(int(conversions_e6 or 0)).scaleb(-SHARE_PLACES),
+        Decimal(int(value_e4 or 0)).scaleb(-VALUE_PLACES),
+    )
+
+
+def report(workspace_id: int, start: date, end: date, currency: str | None = None) -> Report:
+    currencies = _currencies(workspace_id, start, end)
+    if currency is None or currency not in currencies:
+        currency = currencies[0] if currencies else "USD"
+    c = AttributionCredit
+    where = (*_in_range(workspace_id, start, end),
+             func.coalesce(c.currency, NO_CURRENCY) == currency)  # fmt: skip
+    channels: dict[str, Row] = {}
+    campaigns: dict[tuple, Row] = {}
+    totals = {m: Cell() for m in MODEL_KEYS}
+    grouped = db.session.execute(
+        select(c.model, c.channel, c.campaign, c.connection_id, c.campaign_entity_id,
+               func.sum(c.value_e4), func.sum(c.conversions_e6))
+        .select_from(c).join(Conversion, Conversion.id == c.conversion_id).where(*where)
+        .group_by(c.model, c.channel, c.campaign, c.connection_id, c.campaign_entity_id)
+    )  # fmt: skip
+    for model, channel, campaign, connection_id, entity_id, value_e4, conv_e6 in grouped:
+        conversions, revenue = _cell_sums(value_e4, conv_e6)
+        for row in (
+            channels.setdefault(channel, Row(channel, channel)),
+            campaigns.setdefault(
+                (channel, connection_id, entity_id, campaign if entity_id is None else ""),
+                Row(campaign or "(not set)", channel),
+            ),
+            None,
+        ):
+            cell = totals[model] if row is None else row.cells[model]
+            cell.conversions += conversions
+            cell.revenue += revenue
+    _add_costs(workspace_id, start, end, campaigns)
+    return Report(
+        start, end, currency, currencies,
+        sorted(channels.values(), key=lambda r: -r.cells["linear"].revenue),
+        sorted(campaigns.values(), key=lambda r: (-(r.cost or 0), -r.cells["linear"].revenue)),
+        totals, len(multitouch.pending_ids(workspace_id, multitouch_settings.settings_key(workspace_id), 10_000)),
+    )  # fmt: skip
+
+
+def _add_costs(workspace_id: int, start: date, end: date, campaigns: dict[tuple, Row]) -> None:
+    """Spend of every pulled campaign in the range, also those no conversion was credited to."""
+    spend = db.session.execute(
+        select(InsightDaily.connection_id, InsightDaily.entity_id, InsightDaily.currency,
+               func.sum(InsightDaily.spend), Connection.platform_key, AdEntity.name)
+        .join(Connection, Connection.id == InsightDaily.connection_id)
+        .outerjoin(AdEntity, (AdEntity.connection_id == InsightDaily.connection_id)
+                   & (AdEntity.level == "campaign") & (AdEntity.entity_id == InsightDaily.entity_id))
+        .where(Connection.workspace_id == workspace_id, InsightDaily.level == "campaign",
+               InsightDaily.day >= start, InsightDaily.day <= end)
+        .group_by(InsightDaily.connection_id, InsightDaily.entity_id, InsightDaily.currency,
+                  Connection.platform_key, AdEntity.name)
+    )  # fmt: skip
+    for connection_id, entity_id, currency, total, platform_key, name in spend:
+        row = campaigns.setdefault(
+            (platform_key, connection_id, entity_id, ""), Row(name or entity_id, platform_key)
+        )
+        row.cost = (row.cost or Decimal(0)) + Decimal(str(total or 0))
+        row.cost_currency = currency
+
+
+@dataclass
+class JourneyTouch:
+    touch: Touchpoint
+    in_window: bool
+    credits: dict[str, Decimal]  # model → credited value
+    shares: dict[str, Decimal]  # model → share of the conversion
+
+
+@dataclass
+class JourneyView:
+    conversion: Conversion
+    touches: list[JourneyTouch]
+    unattributed: dict[str, Decimal]
+    computed: bool
+    window_start: datetime
+
+
+def journey(workspace_id: int, conversion_id: int) -> JourneyView:
+    conversion = db.session.get(Conversion, conversion_id)
+    if conversion is None or conversion.workspace_id != workspace_id:
+        raise NotFound("That conversion does not exist in this workspace.")
+    settings = multitouch_settings.settings_of(workspace_id)
+    window_start = conversion.occurred_at - settings.lookback
+    touches = []
+    if conversion.visitor_id is not None:
+        touches = list(db.session.scalars(
+            select(Touchpoint)
+            .where(Touchpoint.visitor_id == conversion.visitor_id,
+                   Touchpoint.occurred_at <= conversion.occurred_at)
+            .order_by(Touchpoint.occurred_at, Touchpoint.id)
+        ))  # fmt: skip
+    credits = db.session.execute(
+        select(AttributionCredit.touchpoint_id, AttributionCredit.model,
+               AttributionCredit.value_e4, AttributionCredit.conversions_e6)
+        .where(AttributionCredit.conversion_id == conversion_id)
+    ).all()  # fmt: skip
+    by_touch: dict[int | None, dict[str, tuple[Decimal, Decimal]]] = {}
+    for touchpoint_id, model, value_e4, conv_e6 in credits:
+        shares, value = _cell_sums(value_e4, conv_e6)
+        by_touch.setdefault(touchpoint_id, {})[model] = (value, shares)
+    zero = (Decimal(0), Decimal(0))
+    rows = [
+        JourneyTouch(
+            t,
+            t.occurred_at >= window_start,
+            {m: by_touch.get(t.id, {}).get(m, zero)[0] for m in MODEL_KEYS},
+            {m: by_touch.get(t.id, {}).get(m, zero)[1] for m in MODEL_KEYS},
+        )
+        for t in touches
+    ]
+    unattributed = {m: v[0] for m, v in by_touch.get(None, {}).items()}
+    return JourneyView(conversion, rows, unattributed, bool(credits), window_start)
+
+
+def recent_conversions(
+    workspace_id: int, start: date, end: date, limit: int = 25
+) -> list[Conversion]:
+    low, high = _bounds(start, end)
+    return list(db.session.scalars(
+        select(Conversion)
+        .where(Conversion.workspace_id == workspace_id,
+               Conversion.occurred_at >= low, Conversion.occurred_at < high)
+        .order_by(Conversion.occurred_at.desc(), Conversion.id.desc())
+        .limit(limit)
+    ))  # fmt: skip

@@ -1,0 +1,417 @@
+"""What /collect records for one pixel hit: the visitor, their session (30 minutes of inactivity
+ends one; a new ad click or campaign starts one), the session's touchpoint, every click id, and
+pixel events as conversions.
+
+This is the hot path, so it speaks SQL Core on one connection (3 statements for a page view in an
+open session) and validates with plain code; the ORM is not involved.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from webapp.extensions import db
+from webapp.intake import click_ids as click_catalog
+from webapp.intake import conversions, identity
+from webapp.intake.channels import classify, host_of
+from webapp.intake.tracking import PixelSite
+from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
+from webapp.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024
+SESSION_TIMEOUT = timedelta(minutes=30)
+INSTALL_STATUS_EVERY = 60.0  # seconds between "last hit" writes per workspace and process
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id")
+PAYLOAD_KEYS = frozenset({"v", "t", "u", "r", "c", "m", "e", "id", "p", "ts"})
+EVENT_KEYS = frozenset({"value", "currency", "email", "phone"})
+_BOTS = re.compile(
+    r"bot|crawl|spider|slurp|headless|phantom|puppeteer|playwright|selenium|lighthouse|"
+    r"pingdom|uptime|monitor|preview|scan|curl/|wget/|python-|java/|go-http|okhttp|libwww|httpx",
+    re.IGNORECASE,
+)
+_SAFE = re.compile(r"^[A-Za-z0-9._~-]{1,255}$")
+
+
+class Rejected(Exception):
+    """A payload /collect refuses; ``reason`` is a rejection counter name."""
+
+    def __init__(self, reason: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.status = reason, message, status
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent or bool(_BOTS.search(user_agent))
+
+
+@dataclass
+class Hit:
+    visitor_uid: str
+    kind: str  # pageview | event
+    url: str
+    referrer: str = ""
+    click_ids: dict[str, str] = field(default_factory=dict)
+    utm: dict[str, str] = field(default_factory=dict)
+    event: conversions.ConversionInput | None = None
+
+
+def _text(payload: dict, key: str, max_len: int, default: str | None = None) -> str:
+    value = payload.get(key, default)
+    if not isinstance(value, str) or len(value) > max_len:
+        raise Rejected("malformed", f"{key} must be a string of at most {max_len} characters")
+    return value
+
+
+def _str_map(payload: dict, key: str, allowed: tuple[str, ...]) -> dict[str, str]:
+    value = payload.get(key) or {}
+    if not isinstance(value, dict) or not set(value) <= set(allowed):
+        raise Rejected("malformed", f"{key} must be an object with keys among {', '.join(allowed)}")
+    out = {}
+    for name, item in value.items():
+        if not isinstance(item, str) or len(item) > 255:
+            raise Rejected("malformed", f"{key}.{name} must be a string of at most 255 characters")
+        if item:
+            out[name] = item
+    return out
+
+
+def _click_ids(payload: dict, catalog: click_catalog.ClickIdCatalog) -> dict[str, str]:
+    """The declared click ids of ``c``. A parameter no installed plugin declares is ignored, not
+    refused: a browser may run a cached pixel from before a plugin was removed, and its page view
+    still counts."""
+    value = payload.get("c") or {}
+    if not isinstance(value, dict):
+        raise Rejected("malformed", "c must be an object of click ids")
+    out = {}
+    for name, item in value.items():
+        if not isinstance(item, str) or len(item) > 255:
+            raise Rejected(
+                "malformed", f"c.{str(name)[:16]} must be a string of at most 255 characters"
+            )
+        if not item or name not in catalog.params:
+            continue
+        if not _SAFE.match(item) or not catalog.accepts(name, item):
+            raise Rejected("malformed", f"c.{name} is not a well-formed {name} click id")
+        out[name] = item
+    return out
+
+
+def parse_hit(payload: Any, site: PixelSite) -> Hit:
+    if not isinstance(payload, dict):
+        raise Rejected("malformed", "the payload must be a JSON object")
+    unknown = set(payload) - PAYLOAD_KEYS
+    if unknown:
+        raise Rejected("malformed", f"unknown field {sorted(unknown)[0][:40]!r}")
+    uid = _text(payload, "v", 64)
+    if not conversions.VISITOR_UID.match(uid):
+        raise Rejected("malformed", "v must be a visitor id")
+    kind = payload.get("t")
+    if kind not in ("pageview", "event"):
+        raise Rejected("malformed", "t must be pageview or event")
+    url = _text(payload, "u", 2048)
+    if not url.startswith(("http://", "https://")) or not host_of(url):
+        raise Rejected("malformed", "u must be the page's absolute http(s) URL")
+    hit = Hit(uid, kind, url, _text(payload, "r", 2048, ""))
+    hit.click_ids = _click_ids(payload, click_catalog.catalog())
+    hit.utm = _str_map(payload, "m", UTM_KEYS)
+    ts = payload.get("ts")
+    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
+        raise Rejected("malformed", "ts must be a number")
+    if kind == "event":
+        hit.event = _parse_event(payload, site, uid)
+    return hit
+
+
+def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.ConversionInput:
+    name = _text(payload, "e", 64)
+    if name not in site.events:
+        raise Rejected("malformed", f"unknown event {name[:64]!r}")
+    event_id = _text(payload, "id", 64)
+    if not conversions.VISITOR_UID.match(event_id):
+        raise Rejected("malformed", "id must be 8-64 letters, digits, _ or -")
+    props = payload.get("p") or {}
+    if not isinstance(props, dict) or not set(props) <= EVENT_KEYS:
+        raise Rejected("malformed", "p must be an object with value, currency, email, phone")
+    value, problem = conversions.parse_value(props.get("value"))
+    currency, currency_problem = conversions.parse_currency(props.get("currency"))
+    if problem or currency_problem or (value is not None and currency is None):
+        raise Rejected("malformed", "p.value must be a decimal with an ISO 4217 p.currency")
+    plain = {}
+    for key in ("email", "phone"):
+        raw = props.get(key)
+        if raw is None or raw == "":
+            continue
+        if not isinstance(raw, str) or len(raw) > 254:
+            raise Rejected("malformed", f"p.{key} must be a string")
+        plain[key] = raw
+    # An unusable address is dropped, not refused: forms vary.
+    digests, _unusable = identity.hash_identity(
+        email=plain.get("email"), phone=plain.get("phone"), region=site.phone_region
+    )
+    return conversions.ConversionInput(
+        event=name,
+        occurred_at=utcnow(),
+        external_id=f"px:{event_id}",
+        value=value,
+        currency=currency,
+        visitor_uid=uid,
+        email_sha256=digests.email,
+        phone_sha256=digests.phone,
+        identity_digests=digests.by_rules,
+    )
+
+
+# --- recording -----------------------------------------------------------------------------
+
+visitors_t = Visitor.__table__
+sessions_t = VisitSession.__table__
+touchpoints_t = Touchpoint.__table__
+clicks_t = AdClick.__table__
+settings_t = TrackingSettings.__table__
+
+_status_marks: dict[str, float] = {}
+_status_lock = threading.Lock()
+
+
+def _install_status_due(public_key: str) -> bool:
+    """Keyed by pixel key, so a new key (or a recreated workspace) reports its first hit at once."""
+    now = time.monotonic()
+    with _status_lock:
+        if _status_marks.get(public_key, 0.0) > now:
+            return False
+        _status_marks[public_key] = now + INSTALL_STATUS_EVERY
+        return True
+
+
+@functools.cache
+def _statements(dialect: str) -> SimpleNamespace:
+    """The hot path's statements, built once per dialect (building them costs more than running
+    them); values arrive as bound parameters."""
+    upsert = postgresql.insert(visitors_t) if dialect == "postgresql" else sqlite.insert(visitors_t)
+    p = bindparam
+    return SimpleNamespace(
+        visitor=upsert.values(
+            workspace_id=p("ws"), uid=p("uid"), first_seen_at=p("now"), last_seen_at=p("now")
+        )
+        .on_conflict_do_update(
+            index_elements=["workspace_id", "uid"],
+            set_={"last_seen_at": upsert.excluded.last_seen_at},
+        )
+        .returning(visitors_t.c.id),
+        last_session=select(
+            sessions_t.c.id,
+            sessions_t.c.last_hit_at,
+            touchpoints_t.c.click_id,
+            touchpoints_t.c.campaign,
+            touchpoints_t.c.source,
+        )
+        .select_from(
+            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
+        )
+        .where(sessions_t.c.visitor_id == p("visitor"))
+        .order_by(sessions_t.c.last_hit_at.desc())
+        .limit(1),
+        touch_session=update(sessions_t)
+        .where(sessions_t.c.id == p("session"))
+        .values(hits=sessions_t.c.hits + 1, last_hit_at=p("now")),
+        new_session=sessions_t.insert().returning(sessions_t.c.id),
+        new_touchpoint=touchpoints_t.insert().returning(touchpoints_t.c.id),
+        click=(
+            postgresql.insert(clicks_t) if dialect == "postgresql" else sqlite.insert(clicks_t)
+        ).on_conflict_do_nothing(),
+        install_status=update(settings_t)
+        .where(settings_t.c.workspace_id == p("ws"))
+        .values(last_hit_at=p("now"), last_hit_domain=p("domain")),
+    )
+
+
+def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    with db.engine.begin() as conn:
+        _record_on(conn, site, hit, now)
+
+
+def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa: ANN001
+    workspace_id = site.workspace_id
+    sql = _statements(conn.dialect.name)
+    visitor_id = conn.execute(
+        sql.visitor, {"ws": workspace_id, "uid": hit.visitor_uid, "now": now}
+    ).scalar_one()
+    _record_session(conn, sql, workspace_id, visitor_id, hit, now)
+    if hit.event is not None:
+        conversions.insert(conn, workspace_id, [hit.event], "pixel")
+    if _install_status_due(site.public_key):
+        conn.execute(
+            sql.install_status,
+            {"ws": workspace_id, "now": now, "domain": host_of(hit.url)[:255]},
+        )
+
+
+def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
+    catalog = click_catalog.catalog()
+    click_param = next((p for p in catalog.names if p in hit.click_ids), None)
+    click_id = hit.click_ids.get(click_param) if click_param else None
+    last = conn.execute(sql.last_session, {"visitor": visitor_id}).first()
+    campaign = hit.utm.get("utm_campaign", "")
+    new_source = (click_id is not None and (last is None or last.click_id != click_id)) or (
+        click_id is None
+        and campaign
+        and (
+            last is None
+            or (last.campaign, last.source) != (campaign, hit.utm.get("utm_source", ""))
+        )
+    )
+    if last is not None and not new_source and now - last.last_hit_at < SESSION_TIMEOUT:
+        conn.execute(sql.touch_session, {"session": last.id, "now": now})
+        return
+    session_id = conn.execute(
+        sql.new_session,
+        {
+            "workspace_id": workspace_id,
+            "visitor_id": visitor_id,
+            "started_at": now,
+            "last_hit_at": now,
+            "hits": 1,
+            "landing_url": hit.url,
+            "referrer": hit.referrer,
+        },
+    ).scalar_one()
+    channel, source, medium = classify(
+        hit.click_ids, hit.utm, hit.referrer, host_of(hit.url), catalog
+    )
+    touchpoint_id = conn.execute(
+        sql.new_touchpoint,
+        {
+            "workspace_id": workspace_id,
+            "visitor_id": visitor_id,
+            "session_id": session_id,
+            "occurred_at": now,
+            "channel": channel,
+            "source": source[:255],
+            "medium": medium[:255],
+            "campaign": campaign[:255],
+            "utm": hit.utm,
+            "landing_url": hit.url,
+            "referrer": hit.referrer,
+            "click_param": click_param,
+            "click_id": click_id,
+        },
+    ).scalar_one()
+    if hit.click_ids:
+        conn.execute(
+            sql.click,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "visitor_id": visitor_id,
+                    "touchpoint_id": touchpoint_id,
+                    "click_param": param,
+                    "click_id": value,
+                    "clicked_at": now,
+                    "landing_url": hit.url,
+                }
+                for param, value in hit.click_ids.items()
+            ],
+        )
+
+
+class HitWriter:
+    """Write-behind for page views: /collect hands the hit over and answers 204; one thread per
+    worker process writes what has queued in one transaction (every ``interval`` seconds, at
+    most ``max_batch`` hits). Hits are never dropped silently: when the queue is full the request
+    writes its own hit. A crash can lose at most the last ``interval`` of page views; pixel events
+    (conversions) are always written before the response.
+
+    Created lazily per process (gunicorn forks after loading the app)."""
+
+    def __init__(
+        self, app: Flask, interval: float = 0.05, max_batch: int = 500, max_queue: int = 20_000
+    ) -> None:
+        self.app = app
+        self.interval = interval
+        self.max_batch = max_batch
+        self.queue: queue.Queue = queue.Queue(max_queue)
+        self.pid = os.getpid()
+        self.thread = threading.Thread(target=self._run, name="collect-writer", daemon=True)
+        self.thread.start()
+        atexit.register(self.flush)
+
+    def submit(self, site: PixelSite, hit: Hit) -> None:
+        try:
+            self.queue.put_nowait((site, hit, utcnow()))
+        except queue.Full:
+            record(site, hit)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            time.sleep(self.interval)
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.app.app_context():
+                    self._write(batch)
+            except Exception:
+                log.exception("collect writer: batch of %d failed", len(batch))
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    def _write(self, batch: list) -> None:
+        try:
+            with db.engine.begin() as conn:
+                for site, hit, at in batch:
+                    _record_on(conn, site, hit, at)
+        except SQLAlchemyError:  # one hit the database refuses must not cost the others
+            log.warning("collect writer: batch failed, writing its %d hits one by one", len(batch))
+            for site, hit, at in batch:
+                try:
+                    record(site, hit, at)
+                except Exception:
+                    log.exception("collect writer: hit of visitor %s lost", hit.visitor_uid)
+
+
+_writers: dict[int, HitWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
+    """Record ``hit``: page views through the process's writer when write-behind is on (the
+    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides)."""
+    if hit.event is not None or not app.config.get("COLLECT_WRITE_BEHIND", not app.testing):
+        record(site, hit)
+        return
+    key = id(app)
+    writer = _writers.get(key)
+    if writer is None or writer.pid != os.getpid():
+        with _writers_lock:
+            writer = _writers.get(key)
+            if writer is None or writer.pid != os.getpid():
+                writer = _writers[key] = HitWriter(app)
+    writer.submit(site, hit)

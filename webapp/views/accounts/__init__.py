@@ -1,0 +1,1 @@
+"""Sign-in, members, API keys and workspace settings."""

@@ -1,0 +1,1 @@
+"""Setup → Ad Platforms and the OAuth redirect URI."""

@@ -1,0 +1,210 @@
+"""Setup → Ad Platforms: cards, the connect flow's account picker, and each connection's page."""
+
+from __future__ import annotations
+
+import logging
+from itertools import groupby
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from platforms.base import AdAccount, Platform
+from platforms.errors import PlatformError
+from webapp import policy
+from webapp.background import job_runs
+from webapp.common.errors import ServiceError
+from webapp.connections import credentials, oauth
+from webapp.connections import lifecycle as connections
+from webapp.extensions import platform_registry
+from webapp.forms import ConfirmForm
+from webapp.inputs import db_int
+from webapp.policy import Action
+from webapp.views.scope import current_membership, require, workspace_blueprint
+
+log = logging.getLogger(__name__)
+
+bp = workspace_blueprint("platforms", __name__, "/setup")
+
+
+def _platform_or_404(key: str) -> Platform:
+    platform = platform_registry().get(key)
+    if platform is None:
+        abort(404)
+    return platform
+
+
+@bp.get("/")
+def setup_index():  # noqa: ANN201
+    return redirect(url_for("platforms.index"))
+
+
+@bp.get("/platforms")
+def index():  # noqa: ANN201
+    membership = current_membership()
+    by_platform: dict[str, list] = {}
+    for connection in connections.for_workspace(membership.workspace_id):
+        by_platform.setdefault(connection.platform_key, []).append(connection)
+    return render_template(
+        "setup/platforms.html",
+        platforms=list(platform_registry()),
+        connections=by_platform,
+        can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
+        manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/platforms/<key>/connect")
+def connect(key: str):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    platform = _platform_or_404(key)
+    configured, why_not = platform.is_configured()
+    if not configured:
+        flash(f"{platform.display_name} is not configured on this server: {why_not}", "error")
+        return redirect(url_for("platforms.index"), 303)
+    reconnect_id = request.form.get("reconnect", type=db_int)
+    if reconnect_id is not None:
+        connections.get_in_workspace(actor.workspace_id, reconnect_id)
+    credentials.discard_unused(actor.workspace_id)
+    url = oauth.begin(
+        platform,
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
+        reconnect_connection_id=reconnect_id,
+    )
+    return redirect(url, 302)
+
+
+def _list_accounts(platform: Platform, credential_id: int) -> list[AdAccount]:
+    session = credentials.session_for_credential(credential_id)
+    return platform.list_accounts(session)
+
+
+def _group_by_manager(accounts: list[AdAccount]) -> list[tuple[str, list[AdAccount]]]:
+    managers = {a.ref.account_id: a.name for a in accounts if a.is_manager}
+
+    def group_key(account: AdAccount) -> str:
+        if account.is_manager:
+            return account.name
+        return account.manager_name or managers.get(account.manager_id or "", "") or "Direct"
+
+    ordered = sorted(
+        accounts, key=lambda a: (group_key(a).lower(), not a.is_manager, a.name.lower())
+    )
+    return [(name, list(items)) for name, items in groupby(ordered, key=group_key)]
+
+
+@bp.route("/platforms/<key>/accounts", methods=["GET", "POST"])
+def accounts(key: str):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    platform = _platform_or_404(key)
+    grant_id = request.values.get("grant", type=db_int)
+    if grant_id is None:
+        abort(400, "The sign-in reference is missing. Click Connect to start again.")
+    credential = connections.pending_credential(actor.workspace_id, actor.user_id, grant_id)
+    if credential.platform_key != key:
+        abort(404)
+    reconnect_id = request.values.get("reconnect", type=db_int)
+    reconnecting = (
+        connections.get_in_workspace(actor.workspace_id, reconnect_id)
+        if reconnect_id is not None
+        else None
+    )
+    try:
+        listed = _list_accounts(platform, credential.id)
+    except PlatformError as exc:
+        log.warning("listing %s accounts failed: %s", key, exc)
+        flash(f"{platform.display_name} could not list your accounts: {exc.message}", "error")
+        return redirect(url_for("platforms.index"), 303)
+
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, "The form expired. Reload the page and try again.")
+        if reconnecting is not None:
+            reachable = {a.ref.account_id for a in listed}
+            try:
+                connections.reconnect(actor, reconnecting, credential, reachable)
+            except ServiceError as exc:
+                flash(exc.message, "error")
+                return redirect(url_for("platforms.index"), 303)
+            flash(f"{reconnecting.account_name} is reconnected; syncing resumes.", "success")
+            return redirect(url_for("platforms.index"), 303)
+        account_id = request.form.get("account_id", "")
+        chosen = next((a for a in listed if a.ref.account_id == account_id), None)
+        if chosen is None:
+            abort(400, "That account is not one your sign-in can reach.")
+        try:
+            connection = connections.connect_account(actor, credential, chosen)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("platforms.accounts", key=key, grant=credential.id), 303)
+        flash(
+            f"Connected {connection.account_name} (Account ID {connection.account_id}).",
+            "success",
+        )
+        connected = connections.connected_account_ids(actor.workspace_id, key)
+        if any(
+            a.eligible and a.ref.account_id not in connected for a in listed
+        ):  # agencies connect many accounts from one sign-in
+            return redirect(url_for("platforms.accounts", key=key, grant=credential.id), 303)
+        return redirect(url_for("platforms.index"), 303)
+
+    already = connections.connected_account_ids(actor.workspace_id, key)
+    eligible = [a for a in listed if a.eligible and a.ref.account_id not in already]
+    return render_template(
+        "setup/accounts.html",
+        platform=platform,
+        groups=_group_by_manager(listed),
+        already=already,
+        eligible_count=len(eligible),
+        credential=credential,
+        reconnecting=reconnecting,
+        form=form,
+    )
+
+
+@bp.get("/connections/<int:connection_id>")
+def connection(connection_id: int):  # noqa: ANN201
+    membership = current_membership()
+    conn = connections.get_in_workspace(membership.workspace_id, connection_id)
+    return render_template(
+        "setup/connection.html",
+        connection=conn,
+        platform=platform_registry().get(conn.platform_key),
+        runs=job_runs.recent(connection_id=conn.id, limit=20),
+        watch_run=request.args.get("run", type=db_int),
+        can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
+        manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/connections/<int:connection_id>/auto-tagging")
+def enable_auto_tagging(connection_id: int):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    conn = connections.get_in_workspace(actor.workspace_id, connection_id)
+    platform = platform_registry().get(conn.platform_key)
+    if platform is None or not platform.capabilities.auto_tagging:
+        abort(400, "This platform's auto-tagging cannot be changed from SourceLoop.")
+    run_id = connections.request_auto_tagging(actor, conn)
+    flash("Switching auto-tagging on. This page updates when it is done.", "info")
+    return redirect(url_for("platforms.connection", connection_id=conn.id, run=run_id), 303)
+
+
+@bp.post("/connections/<int:connection_id>/disconnect")
+def disconnect(connection_id: int):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    conn = connections.get_in_workspace(actor.workspace_id, connection_id)
+    connections.disconnect(actor, conn)
+    flash(f"Disconnected {conn.account_name}. Its tokens are deleted; history is kept.", "success")
+    return redirect(url_for("platforms.index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/reset")
+def reset(connection_id: int):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    conn = connections.get_in_workspace(actor.workspace_id, connection_id)
+    name = conn.account_name
+    connections.reset(actor, conn)
+    flash(f"Reset {name}: the connection and its synced data are deleted.", "success")
+    return redirect(url_for("platforms.index"), 303)

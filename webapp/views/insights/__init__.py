@@ -1,0 +1,1 @@
+"""Insights: the dashboard and the ``/api/v1/insights`` export."""

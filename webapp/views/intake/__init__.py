@@ -1,0 +1,2 @@
+"""Intake endpoints and pages: the pixel, the conversion API, webhooks, Setup → Tracking, the
+conversion list."""

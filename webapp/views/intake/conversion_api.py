@@ -1,0 +1,129 @@
+"""The conversion API: ``POST /api/v1/conversions`` (one or a batch) and ``GET`` by external_id.
+
+Authenticated with a workspace API key (``Authorization: Bearer sl_live_...``); the key decides
+the workspace, nothing in the body can. A batch is validated row by row; the valid rows are
+inserted in one transaction and every bad row is reported by its index.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from webapp.accounts import api_keys
+from webapp.extensions import csrf, db
+from webapp.intake import conversions, tracking
+from webapp.models import Conversion
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+MAX_BODY = 2 * 1024 * 1024
+
+
+@bp.before_request
+def _authenticate():  # noqa: ANN202
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    workspace_id = api_keys.authenticate(presented.strip()) if scheme.lower() == "bearer" else None
+    if workspace_id is None:
+        response = jsonify(
+            error={
+                "status": 401,
+                "title": "Sign in required",
+                "message": "Send a valid workspace API key: Authorization: Bearer sl_live_...",
+            }
+        )
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sourceloop"'
+        return response
+    g.api_workspace_id = workspace_id
+    return None
+
+
+def _invalid(errors: list[dict], status: int = 422):  # noqa: ANN202
+    return jsonify(error={"status": status, "message": "invalid request", "errors": errors}), status
+
+
+@bp.post("/conversions")
+def create_conversions():  # noqa: ANN201
+    workspace_id = g.api_workspace_id
+    if (request.content_length or 0) > MAX_BODY:
+        abort(413, f"Requests are limited to {MAX_BODY // 1024 // 1024} MB.")
+    body = request.stream.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        abort(413, f"Requests are limited to {MAX_BODY // 1024 // 1024} MB.")
+    try:
+        payload = conversions.loads_strict(body)
+    except (ValueError, RecursionError):
+        return _invalid([{"field": "", "message": "the body is not valid JSON"}], 400)
+    batch = isinstance(payload, dict) and "conversions" in payload
+    if batch:
+        extra = set(payload) - {"conversions"}
+        rows = payload["conversions"]
+        if extra or not isinstance(rows, list):
+            return _invalid([{"field": "conversions", "message": "must be a list (and alone)"}])
+        if not rows or len(rows) > conversions.MAX_BATCH:
+            return _invalid(
+                [
+                    {
+                        "field": "conversions",
+                        "message": f"must hold 1 to {conversions.MAX_BATCH} rows",
+                    }
+                ]
+            )
+    elif isinstance(payload, dict):
+        rows = [payload]
+    else:
+        return _invalid(
+            [{"field": "", "message": "send a conversion object or {conversions: [...]}"}]
+        )
+
+    events = tracking.event_names(workspace_id)
+    region = tracking.settings_for(workspace_id).default_phone_region
+    parsed, errors = [], {}
+    for index, raw in enumerate(rows):
+        row, problems = conversions.parse_row(raw, events, region=region)
+        if problems:
+            errors[index] = [p.as_json() for p in problems]
+        else:
+            parsed.append((index, row))
+    if not batch and errors:
+        return _invalid(errors[0])
+
+    results = conversions.save(workspace_id, [row for _, row in parsed], "api")
+    if not batch:
+        cid, created = results[0]
+        conversion = db.session.get(Conversion, cid)
+        body = {
+            "status": "created" if created else "existing",
+            "conversion": conversions.as_json(conversion),
+        }
+        return jsonify(body), 201 if created else 200
+    report = [
+        {
+            "index": index,
+            "status": "created" if created else "existing",
+            "id": cid,
+            "external_id": row.external_id,
+        }
+        for (index, row), (cid, created) in zip(parsed, results, strict=True)
+    ]
+    report.extend({"index": i, "status": "invalid", "errors": e} for i, e in errors.items())
+    report.sort(key=lambda r: r["index"])
+    return jsonify(
+        created=sum(1 for _, c in results if c),
+        existing=sum(1 for _, c in results if not c),
+        invalid=len(errors),
+        results=report,
+    ), 200
+
+
+@bp.get("/conversions")
+def get_conversion():  # noqa: ANN201
+    external_id = request.args.get("external_id", "")
+    if not external_id or len(external_id) > 255:
+        return _invalid([{"field": "external_id", "message": "is required"}], 400)
+    conversion = conversions.by_external_id(g.api_workspace_id, external_id)
+    if conversion is None:
+        abort(404, "No conversion with that external_id in this workspace.")
+    return jsonify(conversion=conversions.as_json(conversion, with_delivery=True))

@@ -1,0 +1,112 @@
+"""The pixel: ``GET /t.js`` (the script) and ``POST /collect`` (what it reports).
+
+/collect answers 204 as soon as the hit is stored. Refusals are 4xx with a JSON reason and are
+counted on the workspace (Setup → Tracking shows them); bots get a silent 204 and are counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from webapp.extensions import csrf, limiter
+from webapp.intake import click_ids, collect, tracking
+from webapp.intake.channels import host_of
+from webapp.intake.conversions import loads_strict
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("pixel", __name__)
+csrf.exempt(bp)
+limiter.exempt(bp)  # no per-IP limit: whole offices share one address
+
+PIXEL_CACHE_SECONDS = 3600
+
+
+CLICK_PARAMS_MARKER = "/*CLICK_PARAMS*/[]"
+
+
+def _script_body() -> bytes:
+    """t.js with the capture list of the installed plugins' click-id parameters, built once per
+    app (the registry does not change while the app runs)."""
+    cached = current_app.extensions.get("pixel_script")
+    if cached is None:
+        source = (Path(current_app.static_folder) / "t.js").read_text(encoding="utf-8")
+        names = json.dumps(list(click_ids.catalog().names))
+        cached = current_app.extensions["pixel_script"] = source.replace(
+            CLICK_PARAMS_MARKER, names
+        ).encode("utf-8")
+    return cached
+
+
+@bp.get("/t.js")
+def script():  # noqa: ANN201
+    body = _script_body()
+    response = Response(body, mimetype="text/javascript")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.cache_control.public = True
+    response.cache_control.max_age = PIXEL_CACHE_SECONDS
+    response = response.make_conditional(request)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+def _cors(response: Response, origin: str | None) -> Response:
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers["Vary"] = "Origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refuse(status: int, message: str, origin: str | None = None) -> Response:
+    response = jsonify(error={"status": status, "message": message})
+    response.status_code = status
+    return _cors(response, origin)
+
+
+@bp.route("/collect", methods=["POST", "OPTIONS"])
+def collect_hit():  # noqa: ANN201
+    key = request.args.get("k", "")
+    site = tracking.pixel_site(key) if 0 < len(key) <= 40 else None
+    if site is None:
+        return _refuse(403 if key else 400, "unknown or missing pixel key (?k=)")
+    origin = request.headers.get("Origin")
+    origin_host = host_of(origin) if origin and origin != "null" else ""
+    if origin_host and not site.allows(origin_host):
+        tracking.count_rejection(site.workspace_id, "foreign_origin")
+        return _refuse(403, f"{origin_host} is not an allowed domain for this pixel")
+    allowed_origin = origin if origin_host else None
+    if request.method == "OPTIONS":
+        return _cors(Response(status=204), allowed_origin)
+
+    if (request.content_length or 0) > collect.MAX_BODY:
+        tracking.count_rejection(site.workspace_id, "oversized")
+        return _refuse(413, f"payloads are limited to {collect.MAX_BODY} bytes", allowed_origin)
+    body = request.stream.read(collect.MAX_BODY + 1)
+    if len(body) > collect.MAX_BODY:
+        tracking.count_rejection(site.workspace_id, "oversized")
+        return _refuse(413, f"payloads are limited to {collect.MAX_BODY} bytes", allowed_origin)
+    if collect.is_bot(request.headers.get("User-Agent", "")):
+        tracking.count_rejection(site.workspace_id, "bot")
+        return _cors(Response(status=204), allowed_origin)
+    try:
+        hit = collect.parse_hit(loads_strict(body), site)
+        if not origin_host and not site.allows(host_of(hit.url)):
+            raise collect.Rejected("foreign_origin", "the page is not on an allowed domain", 403)
+    except collect.Rejected as exc:
+        tracking.count_rejection(site.workspace_id, exc.reason)
+        return _refuse(exc.status, exc.message, allowed_origin)
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
+        tracking.count_rejection(site.workspace_id, "malformed")
+        return _refuse(400, "the payload is not valid JSON", allowed_origin)
+    collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
+    return _cors(Response(status=204), allowed_origin)
