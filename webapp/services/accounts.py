@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models import Membership, User, Workspace
 from webapp.models.types import utcnow
 from webapp.policy import Role
-from webapp.services import audit
+from webapp.services import audit, tracking
 from webapp.services.errors import Conflict, ServiceError
 
 MIN_PASSWORD_LENGTH = 10
@@ -72,6 +72,7 @@ def get_or_create_workspace(name: str) -> tuple[Workspace, bool]:
     workspace = Workspace(name=name)
     db.session.add(workspace)
     db.session.flush()
+    tracking.provision(workspace.id)
     return workspace, True
 
 
