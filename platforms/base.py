@@ -195,6 +195,9 @@ class Platform(abc.ABC):
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
     upload_rules: ClassVar[UploadRules] = UploadRules()
+    # How long the platform's refresh token lives when it is not used (None: it does not lapse
+    # that way). The host warns Owners and Admins before a grant lapses.
+    refresh_token_idle_lifetime: ClassVar[timedelta | None] = None
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.settings: Mapping[str, str] = dict(settings or {})

@@ -114,6 +114,21 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 403, 303, 303, 404),
     ),
     Row("workspace.index", "GET", "/w/{ws}/setup/workspace/", (LOGIN, 200, 200, 200, 404)),
+    Row("alerts.index", "GET", "/w/{ws}/alerts/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "alerts.save_settings",
+        "POST",
+        "/w/{ws}/alerts/settings",
+        (LOGIN, 403, 303, 303, 404),
+        (("match_rate_threshold", "40"),),
+    ),
+    Row(
+        "alerts.opt_out",
+        "POST",
+        "/w/{ws}/alerts/opt-out",
+        (LOGIN, 303, 303, 303, 404),
+        (("opt_out", "y"),),
+    ),
     Row(
         "workspace.rename",
         "POST",

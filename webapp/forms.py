@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 
 from webapp.policy import Role
 
@@ -40,3 +47,19 @@ class DeleteWorkspaceForm(FlaskForm):
     confirm_name = StringField(
         "Type the workspace name to confirm", validators=[DataRequired(), Length(max=120)]
     )
+
+
+class AlertSettingsForm(FlaskForm):
+    match_rate_threshold = IntegerField(
+        "Alert when a connection's match rate is under (%)",
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )
+    webhook_url = StringField(
+        "Slack-compatible webhook URL (leave empty to keep the saved one)",
+        validators=[Optional(), URL(require_tld=False), Length(max=2000)],
+    )
+    remove_webhook = BooleanField("Remove the saved webhook")
+
+
+class AlertOptOutForm(FlaskForm):
+    opt_out = BooleanField("Do not e-mail me alerts for this workspace")

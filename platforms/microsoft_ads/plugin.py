@@ -85,6 +85,8 @@ class MicrosoftAdsPlatform(Platform):
         "Microsoft Advertising and pull campaigns, ad groups, ads and daily spend."
     )
     click_id_param = "msclkid"
+    # Microsoft identity platform refresh tokens lapse after 90 days without use (README).
+    refresh_token_idle_lifetime = timedelta(days=90)
     capabilities = Capability(
         push_conversions=True,
         adjustments=True,
