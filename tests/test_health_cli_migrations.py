@@ -65,7 +65,7 @@ def test_migrations_match_the_models(app) -> None:
     assert diff == []
 
 
-def _create(app, *args: str):  # noqa: ANN202
+def _create(app, *args: str):
     return app.test_cli_runner().invoke(args=["users", "create", *args])
 
 

@@ -88,11 +88,6 @@ def push_run_failed(run: PushRun) -> bool:
     return run.outcome.startswith("stopped:") or (run.failed > 0 and run.sent == 0)
 
 
-def match_rate_figure(matched: int, total: int) -> str:
-    """How the connection page and the alert both write a match rate."""
-    return f"{round(100 * matched / total)}% ({matched} of {total})" if total else "—"
-
-
 def grant_lapses_at(connection: Connection) -> datetime | None:
     platform = platform_registry().get(connection.platform_key)
     lifetime = getattr(platform, "refresh_token_idle_lifetime", None)
@@ -163,10 +158,10 @@ def _connection_conditions(
                 f"match:{cid}",
                 AlertIncident.MATCH_RATE_LOW,
                 cid,
-                f"{label}: match rate {match_rate_figure(matched, total)} is under {threshold}%",
+                f"{label}: match rate {push_status.match_rate_figure(matched, total)} is under {threshold}%",
                 "Fewer conversions carry a click the platform can attribute. Check that the pixel "
                 "runs on landing pages and that auto-tagging is on.",
-                match_rate_figure(matched, total),
+                push_status.match_rate_figure(matched, total),
             )
     pulls = job_runs.recent(connection_id=cid, kind="pull", limit=1)
     if pulls and pulls[0].status == JobRun.FAILED:
