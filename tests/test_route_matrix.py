@@ -161,6 +161,13 @@ MATRIX: tuple[Row, ...] = (
         (("domains", "example.com"),),
     ),
     Row(
+        "tracking.forms",
+        "POST",
+        "/w/{ws}/setup/tracking/forms",
+        (LOGIN, 403, 303, 303, 404),
+        (("forms", "1"),),
+    ),
+    Row(
         "tracking.rotate_key",
         "POST",
         "/w/{ws}/setup/tracking/rotate-key",

@@ -26,13 +26,14 @@ from platforms.base import (
     DailyMetric,
     DateWindow,
     Entity,
+    LabelKind,
     OAuthSpec,
     Platform,
     PushOutcome,
     UploadRules,
 )
 from platforms.errors import InvalidRequest
-from platforms.microsoft_ads import diagnostics, hashing, mapping
+from platforms.microsoft_ads import diagnostics, hashing, mapping, wording
 from platforms.microsoft_ads.client import MicrosoftAdsClient
 from platforms.microsoft_ads.explanations import GOAL_TOO_RECENT, RETRYABLE_ROW_CODES, explain
 from platforms.microsoft_ads.reporting import PollPolicy, ReportRunner, metrics, report_request
@@ -110,6 +111,9 @@ class MicrosoftAdsPlatform(Platform):
         self.poll_policy = PollPolicy()
 
     # --- configuration ------------------------------------------------------------------------
+
+    def label(self, kind: LabelKind, value: str | None) -> str:
+        return wording.label(kind, value)
 
     def oauth_spec(self) -> OAuthSpec:
         return OAuthSpec(

@@ -235,7 +235,12 @@ def sourceloop_conversions(
 
 
 def _credit(
-    rows: list[Row], account: AccountInsights, conversions, level: str, *, claim_unmatched: bool  # noqa: ANN001
+    rows: list[Row],
+    account: AccountInsights,
+    conversions: list[tuple[Decimal, str | None, str]],
+    level: str,
+    *,
+    claim_unmatched: bool,
 ) -> None:
     """Credit each SourceLoop conversion to the campaign its click named; the rest to the account
     when it is the workspace's only one (``claim_unmatched``: a click id does not say which

@@ -56,8 +56,23 @@ def domains():  # noqa: ANN201
         saved = tracking.set_allowed_domains(
             actor.workspace_id, actor, request.form.get("domains", "")
         )
-        tracking.set_auto_track_forms(actor.workspace_id, actor, bool(request.form.get("forms")))
         return "Allowed domains saved: " + (", ".join(saved) or "any domain") + "."
+
+    return _apply(change)
+
+
+@bp.post("/forms")
+def forms():  # noqa: ANN201
+    actor = require(Action.MANAGE_TRACKING)
+
+    def change() -> str:
+        enabled = bool(request.form.get("forms"))
+        tracking.set_auto_track_forms(actor.workspace_id, actor, enabled)
+        return (
+            "Every form submission is recorded."
+            if enabled
+            else "Form submissions are recorded only when your page says so."
+        )
 
     return _apply(change)
 
