@@ -183,7 +183,7 @@ def test_default_range_includes_today_with_titled_readable_charts_and_sourceloop
     ):
         assert '<text class="chart-title"' in chart and f">{title}</text>" in chart
         assert 'width="440"' in chart  # drawn at its pixel size, so font sizes are real
-        axis = re.findall(r'<text class="axis [xy]"[^>]*font-size="(\d+)"', chart)
+        axis = re.findall(r'<text class="chart-axis [xy]"[^>]*font-size="(\d+)"', chart)
         assert len(axis) >= 5 and all(int(size) >= 12 for size in axis)
     assert "SL conv." in html and 'data-testid="total-sl-conversions">1<' in html
     connect(ms_app, world, emulator, "80000012")

@@ -32,10 +32,14 @@ def _nice_max(value: float) -> float:
 
 
 def _x_ticks(n: int) -> list[int]:
+    """Evenly spaced day indexes, the last day always among them, never two side by side."""
     if n <= MAX_X_LABELS:
         return list(range(n))
-    step = (n - 1) / (MAX_X_LABELS - 1)
-    return sorted({round(i * step) for i in range(MAX_X_LABELS)})
+    step = -(-(n - 1) // (MAX_X_LABELS - 1))  # ceil
+    ticks = list(range(0, n - 1, step))
+    if n - 1 - ticks[-1] < max(2, step // 2):
+        ticks.pop()
+    return [*ticks, n - 1]
 
 
 def bar_chart(
@@ -69,7 +73,7 @@ def bar_chart(
             f'stroke="{colour}" stroke-width="1"/>'
         )
         parts.append(
-            f'<text class="axis y" x="{PAD_LEFT - 6}" y="{y + FONT / 3:.1f}" text-anchor="end" '
+            f'<text class="chart-axis y" x="{PAD_LEFT - 6}" y="{y + FONT / 3:.1f}" text-anchor="end" '
             f'font-size="{FONT}" fill="{MUTED}">{escape(fmt(top * fraction))}</text>'
         )
     for i, (day, value) in enumerate(series):
@@ -90,7 +94,7 @@ def bar_chart(
         )  # fmt: skip
         anchor = "end" if i == len(series) - 1 and len(series) > 1 else "middle"
         parts.append(
-            f'<text class="axis x" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" '
+            f'<text class="chart-axis x" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" '
             f'font-size="{FONT}" fill="{MUTED}">{escape(text)}</text>'
         )
     if not series:
