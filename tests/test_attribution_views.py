@@ -36,7 +36,7 @@ def test_report_puts_models_side_by_side_with_cost_and_roas(app, world, login_as
     # Brand - US cost 25.00; ROAS under last non-direct = 100 / 25
     row = html[html.index('data-testid="campaign-table"') :]
     row = row[row.index("Brand - US") : row.index("</tr>", row.index("Brand - US"))]
-    assert "25.00 USD" in row and "4.00" in row and "1.33" in row
+    assert "$25.00" in row and "4.00" in row and "1.33" in row
 
 
 def test_journey_shows_each_touch_with_its_credit(app, world, login_as) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db, platform_registry
 from webapp.models import Connection
+from webapp.multitouch.money import format_money
 
 # (endpoint, label); an area adds its tab here when it registers.
 SETUP_TABS: list[tuple[str, str]] = [
@@ -57,6 +58,7 @@ def register_nav(app: Flask) -> None:
         setup_areas=lambda: {endpoint.split(".")[0] for endpoint, _ in SETUP_TABS},
         platform_label=platform_label,
     )
+    app.jinja_env.filters["money"] = format_money
 
 
 def platform_label(platform_key: str, kind: str, value: str | None) -> str:
