@@ -137,6 +137,13 @@ MATRIX: tuple[Row, ...] = (
         (("name", "Acme Renamed"),),
     ),
     Row(
+        "workspace.currency",
+        "POST",
+        "/w/{ws}/setup/workspace/currency",
+        (LOGIN, 403, 303, 303, 404),
+        (("currency", "EUR"),),
+    ),
+    Row(
         "workspace.delete",
         "POST",
         "/w/{ws}/setup/workspace/delete",

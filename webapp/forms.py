@@ -43,6 +43,13 @@ class RenameWorkspaceForm(FlaskForm):
     name = StringField("Workspace name", validators=[DataRequired(), Length(max=120)])
 
 
+class CurrencyForm(FlaskForm):
+    currency = StringField(
+        "Default currency (ISO 4217, e.g. USD; empty: the first connected account's)",
+        validators=[Optional(), Length(min=3, max=3)],
+    )
+
+
 class DeleteWorkspaceForm(FlaskForm):
     confirm_name = StringField(
         "Type the workspace name to confirm", validators=[DataRequired(), Length(max=120)]
