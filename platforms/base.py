@@ -201,6 +201,9 @@ class Platform(abc.ABC):
     # How long the platform's refresh token lives when it is not used (None: it does not lapse
     # that way). The host warns Owners and Admins before a grant lapses.
     refresh_token_idle_lifetime: ClassVar[timedelta | None] = None
+    # The Final URL suffix (with the platform's own URL parameters) that puts the campaign id on
+    # every landing URL as ``utm_id``, so clicks join pulled campaigns; None: nothing to suggest.
+    final_url_suffix: ClassVar[str | None] = None
 
     def label(self, kind: LabelKind, value: str | None) -> str:
         """Words for people for one of the platform's own enum values (an account's time zone,

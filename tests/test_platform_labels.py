@@ -34,3 +34,13 @@ def test_an_unknown_platform_shows_the_value_itself(app) -> None:
     from webapp.views.nav import platform_label
 
     assert platform_label("not_installed", "time_zone", "Somewhere") == "Somewhere"
+
+
+def test_tracking_page_documents_the_final_url_suffix(ms_app, world) -> None:
+    html = (
+        client_as(ms_app, "member")
+        .get(f"/w/{world.workspace_id}/setup/tracking/")
+        .get_data(as_text=True)
+    )
+    assert 'data-testid="campaign-tagging"' in html
+    assert "utm_id={CampaignId}" in html and "utm_campaign" in html

@@ -88,6 +88,9 @@ class MicrosoftAdsPlatform(Platform):
     click_id_param = "msclkid"
     # Microsoft identity platform refresh tokens lapse after 90 days without use (README).
     refresh_token_idle_lifetime = timedelta(days=90)
+    # {CampaignId} is a Microsoft URL parameter; with UTM auto-tagging on, utm_campaign and
+    # utm_content already carry the campaign and ad group names (README).
+    final_url_suffix = "utm_id={CampaignId}"
     capabilities = Capability(
         push_conversions=True,
         adjustments=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from webapp import policy
+from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
 from webapp.policy import Action
 from webapp.services import tracking
@@ -25,6 +26,9 @@ def index():  # noqa: ANN201
     return render_template(
         "setup/tracking.html",
         settings=settings,
+        url_suffixes=[
+            (p.display_name, p.final_url_suffix) for p in platform_registry() if p.final_url_suffix
+        ],
         events=tracking.events(membership.workspace_id),
         public_url=_public_url(),
         stripe_url=f"{_public_url()}{url_for('webhooks.stripe', key=settings.public_key)}",
