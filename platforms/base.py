@@ -102,7 +102,10 @@ class ConversionUpload:
 
 @dataclass(frozen=True)
 class ConversionAdjustment:
-    """Restate (new value) or retract a conversion pushed before, quoting its original keys."""
+    """Restate (new value) or retract a conversion pushed before, quoting its original keys.
+
+    The keys are the ones the conversion was sent with: its click id and, for an enhanced
+    conversion, its hashed email and phone (a hashed-only conversion has no click id at all)."""
 
     row_id: int
     kind: Literal["restate", "retract"]
@@ -112,6 +115,8 @@ class ConversionAdjustment:
     click_id: str | None = None
     value: Decimal | None = None
     currency: str | None = None
+    hashed_email: str | None = None
+    hashed_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,8 @@ class Platform(abc.ABC):
     click_id_param: ClassVar[str | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
-    upload_rules: ClassVar[UploadRules] = UploadRules()
+    # Not a ClassVar: a plugin may carry its own per instance, from its settings.
+    upload_rules: UploadRules = UploadRules()
     # How long the platform's refresh token lives when it is not used (None: it does not lapse
     # that way). The host warns Owners and Admins before a grant lapses.
     refresh_token_idle_lifetime: ClassVar[timedelta | None] = None
@@ -220,6 +226,14 @@ class Platform(abc.ABC):
     def is_configured(self) -> tuple[bool, str | None]:
         """Whether the operator supplied what the plugin needs; the reason shown when not."""
         return True, None
+
+    def production_problems(self) -> list[str]:
+        """Why this plugin must not serve production as configured (each names the setting).
+
+        The host refuses to start in production while an enabled plugin reports a problem; an
+        operator who does not use a platform switches it off instead (SOURCELOOP_DISABLED_PLATFORMS).
+        """
+        return []
 
     @abc.abstractmethod
     def list_accounts(self, session: requests.Session) -> list[AdAccount]: ...

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
 from webapp.models import (
     AdClick,
     AdEntity,
@@ -48,10 +49,12 @@ def parse_range(
     (the dashboard: a live workspace sees today's conversions; the day is marked partial)."""
     try:
         default_end = today() if include_today else last_complete_day()
-        last = date.fromisoformat(end) if end else default_end
-        first = date.fromisoformat(start) if start else last - timedelta(days=default_days - 1)
+        last = parse_day(end) if end else default_end
+        first = parse_day(start) if start else last - timedelta(days=default_days - 1)
     except ValueError:
-        raise ServiceError("Dates must look like 2026-10-31.") from None
+        raise ServiceError(
+            f"Dates must look like 2026-10-31, between {MIN_DAY} and {MAX_DAY}."
+        ) from None
     if first > last:
         raise ServiceError("The start date is after the end date.")
     if (last - first).days >= MAX_RANGE_DAYS:
