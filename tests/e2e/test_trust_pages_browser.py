@@ -136,3 +136,23 @@ def test_tracking_snippet_copies_and_each_setting_has_its_card(
     assert page.get_by_test_id("time-zone").inner_text() == "Pacific Time (US & Canada), Tijuana"
     page.screenshot(path=str(tmp_path / "connection.png"), full_page=True)
     assert problems == []
+
+
+def test_workspace_currency_card(ms_app, emulator, live_server, page, tmp_path: Path) -> None:
+    world = make_world()
+    h.connect(ms_app, world, emulator)  # its account's currency is the default
+    db.session.commit()  # the test's own session must not hold SQLite's write lock
+    server = live_server(ms_app)
+    problems = _console_errors(page)
+    sign_in(page, server.url, "owner@example.com")
+    page.goto(f"{server.url}/w/{world.workspace_id}/setup/workspace/")
+    assert page.get_by_test_id("default-currency").inner_text() == "USD"
+    page.get_by_label(
+        "Default currency (ISO 4217, e.g. USD; empty: the first connected account's)"
+    ).fill("eur")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save currency").click()
+    assert "Default currency saved." in page.content(), page.content()[-3000:]
+    assert page.get_by_test_id("default-currency").inner_text() == "EUR"
+    page.screenshot(path=str(tmp_path / "workspace.png"), full_page=True)
+    assert problems == []
