@@ -58,6 +58,9 @@ class Settings:
     # empty: alerts show in the app only.
     smtp_url: str = ""
     alert_email_from: str = "SourceLoop <alerts@sourceloop.invalid>"
+    # The environment the settings were read from: each plugin also gets the variables named
+    # with its key as prefix (``EXAMPLE_ADS_URL`` for ``example_ads``), see load_registry.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -233,6 +236,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         platform_settings=platform_settings,
         smtp_url=_smtp_url(env_vars.get("SMTP_URL", "").strip()),
         alert_email_from=env_vars.get("ALERT_EMAIL_FROM", "").strip() or defaults.alert_email_from,
+        environ=dict(env_vars),
     )
 
 

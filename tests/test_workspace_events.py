@@ -49,7 +49,7 @@ def test_cli_created_workspace_lists_events_on_configure(app) -> None:
 def test_migration_gives_existing_workspaces_their_events(tmp_path: Path, redis_url) -> None:
     app = make_app(f"sqlite:///{tmp_path / 'm.db'}", redis_url)
     with app.app_context():
-        upgrade(revision="6b1e2c7d9a40")
+        upgrade(revision="7c1d2e3f4a5b")
         db.session.execute(
             text("INSERT INTO workspaces (name, created_at) VALUES ('Old', '2026-01-01 00:00:00')")
         )
@@ -65,5 +65,5 @@ def test_migration_gives_existing_workspaces_their_events(tmp_path: Path, redis_
         settings = db.session.get(TrackingSettings, ws)
         assert settings is not None and settings.public_key.startswith("pk_")
         assert settings.created_at.tzinfo is not None
-        downgrade(revision="6b1e2c7d9a40")  # reversible
+        downgrade(revision="7c1d2e3f4a5b")  # reversible
         db.session.remove()

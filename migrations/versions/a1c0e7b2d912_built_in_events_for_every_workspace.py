@@ -4,7 +4,7 @@ New workspaces get them when they are created (``tracking.provision``); workspac
 that got them only when someone first opened Tracking, so Configure said "No events yet".
 
 Revision ID: a1c0e7b2d912
-Revises: 6b1e2c7d9a40
+Revises: 7c1d2e3f4a5b
 Create Date: 2026-12-01 10:40:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "a1c0e7b2d912"
-down_revision = "6b1e2c7d9a40"
+down_revision = "7c1d2e3f4a5b"
 branch_labels = None
 depends_on = None
 
