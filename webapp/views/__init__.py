@@ -5,7 +5,7 @@ health, job status, navigation). Views parse input, call a service, and render; 
 from flask import Flask
 
 from webapp.views import attribution, dashboard, health, home, job_status, push
-from webapp.views.accounts import api_keys, auth, members, workspace_settings
+from webapp.views.accounts import alerts, api_keys, auth, members, workspace_settings
 from webapp.views.connections import oauth, platforms
 from webapp.views.insights import api as insights_api
 from webapp.views.insights import dashboard as insights_dashboard
@@ -15,6 +15,7 @@ from webapp.views.nav import register_nav
 
 def register_blueprints(app: Flask) -> None:
     for module in (
+        alerts,
         attribution,
         auth,
         health,
