@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
+from config import redact_url
 from jobs.queues import DEFAULT, redis_connection
 from jobs.schedule import listing, reconcile, use_utc_clock
 
@@ -29,7 +30,8 @@ def schedule(list_only: bool, sync: bool) -> None:
         _scheduler().connection.ping()
     except RedisError as exc:
         raise click.ClickException(
-            f"Redis at {current_app.config['REDIS_URL']} is unreachable ({type(exc).__name__})"
+            f"Redis at {redact_url(current_app.config['REDIS_URL'])} is unreachable "
+            f"({type(exc).__name__})"
         ) from exc
     scheduler = _scheduler()
     if sync:
