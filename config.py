@@ -80,6 +80,8 @@ class Settings:
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
             "INSIGHTS_BACKFILL_DAYS": self.insights_backfill_days,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
+            # A job calling a platform inside a database transaction (webapp.services.platform_calls)
+            "PLATFORM_CALL_GUARD": "raise" if self.is_testing else "log",
         }
 
 

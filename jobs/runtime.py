@@ -114,6 +114,7 @@ def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
     from webapp.extensions import db
     from webapp.services import job_runs
+    from webapp.services.platform_calls import job_scope
 
     run_id = job_runs.start(
         run_id,
@@ -128,7 +129,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
-        result = body(ctx, **kwargs)
+        with job_scope():
+            result = body(ctx, **kwargs)
     except ReconnectRequired as exc:
         db.session.rollback()
         job_runs.finish(run_id, error=str(exc))
@@ -148,7 +150,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
             log.error("%s run %s gave up after %s attempts: %s", kind, run_id, attempt, exc)
             return None
         if isinstance(exc, AccessTokenExpired):
-            _force_refresh(kwargs.get("connection_id"))
+            with job_scope():
+                _force_refresh(kwargs.get("connection_id"))
         delay = exc.retry_after if isinstance(exc, RateLimited) else backoff_delay(attempt)
         delay *= float(current_app.config.get("JOB_RETRY_SCALE", 1.0))
         job_runs.mark_retrying(run_id, f"retrying in {delay:.0f}s: {exc}")
@@ -184,9 +187,11 @@ def _force_refresh(connection_id: int | None) -> None:
     connection = db.session.get(Connection, connection_id)
     if connection is None or connection.credential_id is None:
         return
+    credential_id = connection.credential_id
+    db.session.commit()
     # On ReconnectRequired, revoke() already marked the connection; the retry stops there.
     with contextlib.suppress(ReconnectRequired):
-        fresh_token(connection.credential_id, force=True)
+        fresh_token(credential_id, force=True)
 
 
 def schedule_retry(

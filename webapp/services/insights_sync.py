@@ -125,6 +125,7 @@ def diagnostic_goal_ids(connection_id: int, platform: Platform, session, account
     except Exception:  # noqa: BLE001 - the push area is optional for the pull
         db.session.rollback()
         mapped = []
+    db.session.commit()  # the platform calls that follow hold no transaction
     if mapped:
         return sorted(mapped)
     return [goal.id for goal in platform.list_conversion_goals(session, account)]

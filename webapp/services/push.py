@@ -106,6 +106,7 @@ def run(
     try:
         session = session_for_connection(connection_id)
         call = _Caller(session)
+        db.session.commit()
         goals = call(lambda: platform.list_conversion_goals(session, account))
         push_config.record_goals(connection_id, goals)
         mappings = push_config.mappings_for(connection_id)
@@ -160,6 +161,7 @@ def _send_conversions(  # noqa: ANN001
             )
             for row in rows
         ]
+        db.session.commit()  # claim and commit, call, record and commit: nothing held meanwhile
         try:
             outcomes = call(lambda u=uploads: platform.push_conversions(session, account, u))
         except BaseException:
@@ -213,6 +215,7 @@ def _send_adjustments(summary, platform, session, account, call) -> None:  # noq
             )
             for row in rows
         ]
+        db.session.commit()  # claim and commit, call, record and commit: nothing held meanwhile
         try:
             outcomes = call(lambda b=batch: platform.push_adjustments(session, account, b))
         except BaseException:
