@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
@@ -200,12 +200,54 @@ def _statements(dialect: str) -> SimpleNamespace:
         .select_from(
             sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
         )
-        .where(sessions_t.c.visitor_id == p("visitor"))
-        .order_by(sessions_t.c.last_hit_at.desc())
+        # The session in effect when the hit happened: hits of one visitor reach the database
+        # out of order (two web workers, two write-behind batches), so "the latest session"
+        # would be one that began after this hit.
+        .where(sessions_t.c.visitor_id == p("visitor"), sessions_t.c.started_at <= p("now"))
+        .order_by(sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
         .limit(1),
         touch_session=update(sessions_t)
         .where(sessions_t.c.id == p("session"))
-        .values(hits=sessions_t.c.hits + 1, last_hit_at=p("now")),
+        .values(
+            hits=sessions_t.c.hits + 1,
+            last_hit_at=case(
+                (
+                    sessions_t.c.last_hit_at < p("now", type_=sessions_t.c.last_hit_at.type),
+                    p("now"),
+                ),
+                else_=sessions_t.c.last_hit_at,
+            ),
+        ),
+        next_session=select(
+            sessions_t.c.id,
+            sessions_t.c.started_at,
+            sessions_t.c.last_hit_at,
+            sessions_t.c.hits,
+            touchpoints_t.c.id.label("touchpoint_id"),
+            touchpoints_t.c.click_id,
+            touchpoints_t.c.campaign,
+            touchpoints_t.c.source,
+        )
+        .select_from(
+            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
+        )
+        .where(sessions_t.c.visitor_id == p("visitor"), sessions_t.c.started_at > p("now"))
+        .order_by(sessions_t.c.started_at, sessions_t.c.id)
+        .limit(1),
+        merge_session=update(sessions_t)
+        .where(sessions_t.c.id == p("session"))
+        .values(
+            hits=sessions_t.c.hits + p("hits"),
+            last_hit_at=case(
+                (
+                    sessions_t.c.last_hit_at < p("now", type_=sessions_t.c.last_hit_at.type),
+                    p("now"),
+                ),
+                else_=sessions_t.c.last_hit_at,
+            ),
+        ),
+        drop_touchpoint=touchpoints_t.delete().where(touchpoints_t.c.id == p("touchpoint")),
+        drop_session=sessions_t.delete().where(sessions_t.c.id == p("session")),
         new_session=sessions_t.insert().returning(sessions_t.c.id),
         new_touchpoint=touchpoints_t.insert().returning(touchpoints_t.c.id),
         click=(
@@ -221,6 +263,7 @@ def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
     now = now or utcnow()
     with db.engine.begin() as conn:
         _record_on(conn, site, hit, now)
+    _mark_install_status([(site, hit, now)])
 
 
 def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa: ANN001
@@ -232,17 +275,40 @@ def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa:
     _record_session(conn, sql, workspace_id, visitor_id, hit, now)
     if hit.event is not None:
         conversions.insert(conn, workspace_id, [hit.event], "pixel")
-    if _install_status_due(site.public_key):
-        conn.execute(
-            sql.install_status,
-            {"ws": workspace_id, "now": now, "domain": host_of(hit.url)[:255]},
-        )
+
+
+def _mark_install_status(hits: list) -> None:
+    """The workspace's "last hit" mark, in its own short transaction after the hits are
+    committed: written inside a batch it was a lock held while the batch locked visitors, which
+    deadlocked against another worker's batch."""
+    due = {}
+    for site, hit, at in hits:
+        if site.workspace_id not in due and _install_status_due(site.public_key):
+            due[site.workspace_id] = {
+                "ws": site.workspace_id,
+                "now": at,
+                "domain": host_of(hit.url)[:255],
+            }
+    if not due:
+        return
+    with db.engine.begin() as conn:
+        sql = _statements(conn.dialect.name)
+        for ws in sorted(due):
+            conn.execute(sql.install_status, due[ws])
+
+
+def lock_order(item: tuple) -> tuple:
+    """The one order every writer takes rows in: by (workspace, visitor), then by time. Two
+    batches that share visitors lock them in the same order, so neither can wait on the other
+    while holding what the other waits for; a visitor's hits are written in time order."""
+    site, hit, at = item
+    return (site.workspace_id, hit.visitor_uid, at)
 
 
 def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
     click_param = next((p for p in CLICK_PARAMS if p in hit.click_ids), None)
     click_id = hit.click_ids.get(click_param) if click_param else None
-    last = conn.execute(sql.last_session, {"visitor": visitor_id}).first()
+    last = conn.execute(sql.last_session, {"visitor": visitor_id, "now": now}).first()
     campaign = hit.utm.get("utm_campaign", "")
     new_attribution = (click_id is not None and (last is None or last.click_id != click_id)) or (
         click_id is None
@@ -254,6 +320,7 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
     )
     if last is not None and not new_attribution and now - last.last_hit_at < SESSION_TIMEOUT:
         conn.execute(sql.touch_session, {"session": last.id, "now": now})
+        _absorb_follower(conn, sql, visitor_id, now, last.id, last)
         return
     session_id = conn.execute(
         sql.new_session,
@@ -286,6 +353,8 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
             "click_id": click_id,
         },
     ).scalar_one()
+    attribution = SimpleNamespace(click_id=click_id, campaign=campaign[:255], source=source[:255])
+    _absorb_follower(conn, sql, visitor_id, now, session_id, attribution)
     if hit.click_ids:
         conn.execute(
             sql.click,
@@ -302,6 +371,33 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
                 for param, value in hit.click_ids.items()
             ],
         )
+
+
+def _absorb_follower(conn, sql, visitor_id: int, now: datetime, session_id: int, into) -> None:  # noqa: ANN001
+    """Make the result independent of the order hits are written in.
+
+    A hit written late (another web worker's batch) may belong before a session that was
+    opened only because this hit was missing: a page view 40 minutes after the last one opened
+    a "direct" session, and the ad click just before it arrives now. Written in time order that
+    page view would have continued the click's session, so the follower is folded into this
+    one (its hits counted here, its stray touchpoint removed) and the click keeps last touch."""
+    follower = conn.execute(sql.next_session, {"visitor": visitor_id, "now": now}).first()
+    if follower is None or follower.started_at - now >= SESSION_TIMEOUT:
+        return
+    own_attribution = (follower.click_id is not None and follower.click_id != into.click_id) or (
+        follower.click_id is None
+        and follower.campaign
+        and (follower.campaign, follower.source) != (into.campaign, into.source)
+    )
+    if own_attribution:
+        return  # the follower started its own attribution: it stays a session of its own
+    conn.execute(
+        sql.merge_session,
+        {"session": session_id, "hits": follower.hits, "now": follower.last_hit_at},
+    )
+    if follower.touchpoint_id is not None:
+        conn.execute(sql.drop_touchpoint, {"touchpoint": follower.touchpoint_id})
+    conn.execute(sql.drop_session, {"session": follower.id})
 
 
 class HitWriter:
@@ -353,6 +449,7 @@ class HitWriter:
                     self.queue.task_done()
 
     def _write(self, batch: list) -> None:
+        batch = sorted(batch, key=lock_order)
         try:
             with db.engine.begin() as conn:
                 for site, hit, at in batch:
@@ -361,9 +458,11 @@ class HitWriter:
             log.warning("collect writer: batch failed, writing its %d hits one by one", len(batch))
             for site, hit, at in batch:
                 try:
-                    record(site, hit, at)
+                    with db.engine.begin() as conn:
+                        _record_on(conn, site, hit, at)
                 except Exception:  # noqa: BLE001
                     log.exception("collect writer: hit of visitor %s lost", hit.visitor_uid)
+        _mark_install_status(batch)
 
 
 _writers: dict[int, HitWriter] = {}
