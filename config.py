@@ -43,6 +43,8 @@ class Settings:
     push_lease_seconds: int = 300
     # How much history the first insights pull of a connection fetches.
     insights_backfill_days: int = 90
+    # How often the scheduler's push fan-out runs (UTC cron); the smoke test shortens it.
+    push_schedule: str = "*/2 * * * *"
     platform_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +81,7 @@ class Settings:
             "JOB_RETRY_SCALE": self.job_retry_scale,
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
             "INSIGHTS_BACKFILL_DAYS": self.insights_backfill_days,
+            "PUSH_SCHEDULE": self.push_schedule,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
             # A job calling a platform inside a database transaction (webapp.services.platform_calls)
             "PLATFORM_CALL_GUARD": "raise" if self.is_testing else "log",
@@ -214,6 +217,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ca_file=tls_ca_file,
     )
 
+    push_schedule = " ".join(env_vars.get("PUSH_SCHEDULE", "").split()) or defaults.push_schedule
+    if len(push_schedule.split()) != 5:
+        raise ConfigError(f"PUSH_SCHEDULE must be a 5-field cron line, not {push_schedule!r}")
+
     platform_settings = {
         name: value
         for name, value in env_vars.items()
@@ -238,5 +245,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         insights_backfill_days=int(
             _number(env_vars, "INSIGHTS_BACKFILL_DAYS", defaults.insights_backfill_days)
         ),
+        push_schedule=push_schedule,
         platform_settings=platform_settings,
     )

@@ -10,7 +10,7 @@ from rq_scheduler import Scheduler
 
 from config import redact_url
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import listing, reconcile, use_utc_clock
+from jobs.schedule import configured, listing, reconcile, use_utc_clock
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their schedule.")
 
@@ -36,12 +36,12 @@ def schedule(list_only: bool, sync: bool) -> None:
     scheduler = _scheduler()
     if sync:
         use_utc_clock()
-        report = reconcile(scheduler)
+        report = reconcile(scheduler, configured(current_app.config))
         click.echo(
             f"added={list(report.added)} kept={list(report.kept)} "
             f"replaced={list(report.replaced)} removed={list(report.removed)}"
         )
-    for row in listing(scheduler):
+    for row in listing(scheduler, configured(current_app.config)):
         next_run = row.next_run.strftime("%Y-%m-%d %H:%M:%S UTC") if row.next_run else "-"
         state = "registered" if row.registered else "NOT REGISTERED (is the scheduler running?)"
         click.echo(
