@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
@@ -175,6 +175,36 @@ def _install_status_due(public_key: str) -> bool:
         return True
 
 
+def _around(condition, *, later: bool):  # noqa: ANN001, ANN202
+    """One side of ``sessions_around``: the nearest session of the visitor before or after."""
+    order = (
+        (sessions_t.c.started_at, sessions_t.c.id)
+        if later
+        else (sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
+    )
+    nearest = (
+        select(
+            literal(later).label("later"),
+            sessions_t.c.id,
+            sessions_t.c.started_at,
+            sessions_t.c.last_hit_at,
+            sessions_t.c.hits,
+            touchpoints_t.c.id.label("touchpoint_id"),
+            touchpoints_t.c.click_id,
+            touchpoints_t.c.campaign,
+            touchpoints_t.c.source,
+        )
+        .select_from(
+            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
+        )
+        .where(sessions_t.c.visitor_id == bindparam("visitor"), condition)
+        .order_by(*order)
+        .limit(1)
+        .subquery()
+    )
+    return select(*nearest.c)
+
+
 @functools.cache
 def _statements(dialect: str) -> SimpleNamespace:
     """The hot path's statements, built once per dialect (building them costs more than running
@@ -190,22 +220,14 @@ def _statements(dialect: str) -> SimpleNamespace:
             set_={"last_seen_at": upsert.excluded.last_seen_at},
         )
         .returning(visitors_t.c.id),
-        last_session=select(
-            sessions_t.c.id,
-            sessions_t.c.last_hit_at,
-            touchpoints_t.c.click_id,
-            touchpoints_t.c.campaign,
-            touchpoints_t.c.source,
-        )
-        .select_from(
-            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
-        )
-        # The session in effect when the hit happened: hits of one visitor reach the database
-        # out of order (two web workers, two write-behind batches), so "the latest session"
-        # would be one that began after this hit.
-        .where(sessions_t.c.visitor_id == p("visitor"), sessions_t.c.started_at <= p("now"))
-        .order_by(sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
-        .limit(1),
+        # The session in effect when the hit happened (the latest that began by then) and the
+        # one after it, in one round trip: hits of one visitor reach the database out of order
+        # (two web workers, two write-behind batches), so "the latest session" may have begun
+        # after this hit, and a session that follows may exist only because this hit was late.
+        sessions_around=union_all(
+            _around(sessions_t.c.started_at <= p("now"), later=False),
+            _around(sessions_t.c.started_at > p("now"), later=True),
+        ),
         touch_session=update(sessions_t)
         .where(sessions_t.c.id == p("session"))
         .values(
@@ -218,22 +240,6 @@ def _statements(dialect: str) -> SimpleNamespace:
                 else_=sessions_t.c.last_hit_at,
             ),
         ),
-        next_session=select(
-            sessions_t.c.id,
-            sessions_t.c.started_at,
-            sessions_t.c.last_hit_at,
-            sessions_t.c.hits,
-            touchpoints_t.c.id.label("touchpoint_id"),
-            touchpoints_t.c.click_id,
-            touchpoints_t.c.campaign,
-            touchpoints_t.c.source,
-        )
-        .select_from(
-            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
-        )
-        .where(sessions_t.c.visitor_id == p("visitor"), sessions_t.c.started_at > p("now"))
-        .order_by(sessions_t.c.started_at, sessions_t.c.id)
-        .limit(1),
         merge_session=update(sessions_t)
         .where(sessions_t.c.id == p("session"))
         .values(
@@ -308,7 +314,12 @@ def lock_order(item: tuple) -> tuple:
 def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
     click_param = next((p for p in CLICK_PARAMS if p in hit.click_ids), None)
     click_id = hit.click_ids.get(click_param) if click_param else None
-    last = conn.execute(sql.last_session, {"visitor": visitor_id, "now": now}).first()
+    last = follower = None
+    for row in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now}):
+        if row.later:
+            follower = row
+        else:
+            last = row
     campaign = hit.utm.get("utm_campaign", "")
     new_attribution = (click_id is not None and (last is None or last.click_id != click_id)) or (
         click_id is None
@@ -320,7 +331,7 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
     )
     if last is not None and not new_attribution and now - last.last_hit_at < SESSION_TIMEOUT:
         conn.execute(sql.touch_session, {"session": last.id, "now": now})
-        _absorb_follower(conn, sql, visitor_id, now, last.id, last)
+        _absorb_follower(conn, sql, follower, now, last.id, last)
         return
     session_id = conn.execute(
         sql.new_session,
@@ -354,7 +365,7 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
         },
     ).scalar_one()
     attribution = SimpleNamespace(click_id=click_id, campaign=campaign[:255], source=source[:255])
-    _absorb_follower(conn, sql, visitor_id, now, session_id, attribution)
+    _absorb_follower(conn, sql, follower, now, session_id, attribution)
     if hit.click_ids:
         conn.execute(
             sql.click,
@@ -373,7 +384,7 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
         )
 
 
-def _absorb_follower(conn, sql, visitor_id: int, now: datetime, session_id: int, into) -> None:  # noqa: ANN001
+def _absorb_follower(conn, sql, follower, now: datetime, session_id: int, into) -> None:  # noqa: ANN001
     """Make the result independent of the order hits are written in.
 
     A hit written late (another web worker's batch) may belong before a session that was
@@ -381,7 +392,6 @@ def _absorb_follower(conn, sql, visitor_id: int, now: datetime, session_id: int,
     a "direct" session, and the ad click just before it arrives now. Written in time order that
     page view would have continued the click's session, so the follower is folded into this
     one (its hits counted here, its stray touchpoint removed) and the click keeps last touch."""
-    follower = conn.execute(sql.next_session, {"visitor": visitor_id, "now": now}).first()
     if follower is None or follower.started_at - now >= SESSION_TIMEOUT:
         return
     own_attribution = (follower.click_id is not None and follower.click_id != into.click_id) or (
