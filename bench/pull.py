@@ -20,9 +20,11 @@ import tempfile
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -100,13 +102,13 @@ def empty_table() -> None:
     db.session.commit()
 
 
-def timed(func, *args) -> tuple[float, int]:  # noqa: ANN001
+def timed(func: Callable[..., int], *args: Any) -> tuple[float, int]:
     started = time.perf_counter()
     count = func(*args)
     return time.perf_counter() - started, count
 
 
-def peak_memory(func, *args) -> int:  # noqa: ANN001
+def peak_memory(func: Callable[..., object], *args: Any) -> int:
     tracemalloc.start()
     func(*args)
     peak = tracemalloc.get_traced_memory()[1]

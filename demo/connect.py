@@ -65,13 +65,12 @@ def _app():  # noqa: ANN202
 
 
 def ensure_connected() -> dict[str, str]:
-    from jobs.pull import enqueue_for_connection as enqueue_pull
-    from webapp import platform_registry
     from webapp.cli.demo import DEMO_WORKSPACE
-    from webapp.extensions import db
+    from webapp.extensions import db, platform_registry
     from webapp.models import Connection, Membership, Workspace
     from webapp.services import connections, oauth, push_config
     from webapp.services import credentials as grants
+    from webapp.services.background import enqueue_pull
 
     app = _app()
     with app.test_request_context():
@@ -115,12 +114,12 @@ def ensure_connected() -> dict[str, str]:
 def enqueue_attribution() -> None:
     """Ask for an attribution run of the demo workspace now (the schedule does it every 10
     minutes)."""
-    from jobs.attribution import enqueue_for_workspace
     from webapp.cli.demo import DEMO_WORKSPACE
     from webapp.extensions import db
     from webapp.models import Workspace
+    from webapp.services.background import enqueue_attribution
 
     app = _app()
     with app.app_context():
         workspace = db.session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
-        enqueue_for_workspace(workspace.id)
+        enqueue_attribution(workspace.id)

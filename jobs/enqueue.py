@@ -1,8 +1,16 @@
-"""Put a job on its queue with a job-run record, so the page that asked can show progress."""
+"""The enqueue side of the jobs: which jobs exist, on which queue, and putting one on its queue.
+
+A leaf: it imports RQ and ``jobs.queues`` only, never ``webapp`` and never a job body, so the web
+app can ask for background work without importing the code that does it (which imports the web
+app's services). Jobs are named by their ``jobs.runtime.job`` kind; RQ imports the body by its
+path when a worker runs it. The job-run record a page shows is written by
+``webapp.services.job_runs.enqueue``, which calls ``enqueue_job`` here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -10,8 +18,45 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.worker import Worker
 
-from jobs.queues import get_queue, redis_connection
-from webapp.services import job_runs
+from jobs.queues import DEFAULT, PULL, PUSH, get_queue, redis_connection
+
+PUSH_SLOT_SECONDS = 120
+PULL_SLOT_SECONDS = 86400
+ATTRIBUTION_SLOT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    func: str  # import path of a jobs.runtime.job, resolved by the worker
+    queue: str
+
+
+# kind → where its body lives and which queue runs it. tests/test_layers.py checks that each path
+# names a job of that kind.
+JOBS: dict[str, JobSpec] = {
+    "push": JobSpec("jobs.push.push_connection", PUSH),
+    "pull": JobSpec("jobs.pull.pull", PULL),
+    "attribution": JobSpec("jobs.attribution.attribute_workspace", DEFAULT),
+    "check_connection": JobSpec("jobs.connection_jobs.check_connection", DEFAULT),
+    "set_auto_tagging": JobSpec("jobs.connection_jobs.set_auto_tagging", DEFAULT),
+    "push_fanout": JobSpec("jobs.fanout.push_fanout", DEFAULT),
+    "pull_fanout": JobSpec("jobs.fanout.pull_fanout", DEFAULT),
+    "attribution_fanout": JobSpec("jobs.attribution.attribution_fanout", DEFAULT),
+}
+
+
+def slot(seconds: int, now: float | None = None) -> int:
+    """The time slot a job id carries, so that one slot never queues a connection twice."""
+    return int((now if now is not None else time.time()) // seconds)
+
+
+def is_pending(job_id: str) -> bool:
+    """Whether a job with this id is queued, scheduled or running right now."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection(current_app.config["REDIS_URL"]))
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=True) in ("queued", "started", "deferred", "scheduled")
 
 
 def is_alive(job_id: str) -> bool:
@@ -35,46 +80,12 @@ def is_alive(job_id: str) -> bool:
     return bool(connection.exists(Worker.redis_worker_namespace_prefix + job.worker_name))
 
 
-def is_pending(job_id: str) -> bool:
-    """Whether a job with this id is queued, scheduled or running right now."""
-    try:
-        job = Job.fetch(job_id, connection=redis_connection(current_app.config["REDIS_URL"]))
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=True) in ("queued", "started", "deferred", "scheduled")
+def enqueue_job(name: str, *, run_id: int, job_id: str | None = None, **kwargs: Any) -> str:
+    """Put job ``name`` (a key of ``JOBS``) on its queue; returns the RQ job id.
 
-
-def enqueue(
-    func: Callable[..., Any],
-    *,
-    queue: str,
-    job_id: str | None = None,
-    connection_id: int | None = None,
-    workspace_id: int | None = None,
-    **kwargs: Any,
-) -> int | None:
-    """Enqueue ``func`` (a ``jobs.runtime.job``) and return its run id.
-
-    With ``job_id`` the call is idempotent: when a job with that id is still pending, nothing
-    is enqueued and None is returned. RQ ids may only hold ``[A-Za-z0-9_-]``.
-    """
-    if job_id is not None and is_pending(job_id):
-        return None
-    kind = getattr(func, "job_kind", func.__name__)
-    run_id = job_runs.create_queued(
-        kind, rq_job_id=job_id, connection_id=connection_id, workspace_id=workspace_id
+    RQ ids may only hold ``[A-Za-z0-9_-]``."""
+    spec = JOBS[name]
+    job = get_queue(spec.queue, current_app.config["REDIS_URL"]).enqueue(
+        spec.func, job_id=job_id, run_id=run_id, result_ttl=3600, failure_ttl=7 * 86400, **kwargs
     )
-    if connection_id is not None:
-        kwargs["connection_id"] = connection_id
-    if workspace_id is not None:
-        kwargs["workspace_id"] = workspace_id
-    job = get_queue(queue, current_app.config["REDIS_URL"]).enqueue(
-        func, job_id=job_id, run_id=run_id, result_ttl=3600, failure_ttl=7 * 86400, **kwargs
-    )
-    if job_id is None:
-        from webapp.extensions import db
-        from webapp.models import JobRun
-
-        db.session.get(JobRun, run_id).rq_job_id = job.id
-        db.session.commit()
-    return run_id
+    return str(job.id)

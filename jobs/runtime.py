@@ -21,10 +21,13 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from rq import get_current_job
+from rq_scheduler import Scheduler
 
+from jobs.queues import DEFAULT, redis_connection
 from platforms.errors import (
     AccessTokenExpired,
     PlatformError,
@@ -32,11 +35,14 @@ from platforms.errors import (
     ReconnectRequired,
     TransientError,
 )
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Connection
+from webapp.services import credentials, job_runs
+from webapp.services.platform_calls import job_scope
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 15.0
@@ -57,14 +63,10 @@ def _app_context():  # noqa: ANN202
     if has_app_context():
         return nullcontext()
     if _bound_app is None:
-        from webapp import create_app
-
         bind_app(create_app())
     assert _bound_app is not None
     if _bound_pid != os.getpid():
         # A forked work horse must not share the parent's pooled database connections.
-        from webapp.extensions import db
-
         with _bound_app.app_context():
             db.engine.dispose(close=False)
         _bound_pid = os.getpid()
@@ -87,8 +89,6 @@ class JobContext:
     attempt: int
 
     def progress(self, percent: int, message: str = "") -> None:
-        from webapp.services import job_runs
-
         job_runs.update_progress(self.run_id, percent, message)
 
 
@@ -112,10 +112,6 @@ def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
-    from webapp.extensions import db
-    from webapp.services import job_runs
-    from webapp.services.platform_calls import job_scope
-
     run_id = job_runs.start(
         run_id,
         kind=kind,
@@ -123,9 +119,7 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         connection_id=kwargs.get("connection_id"),
         workspace_id=kwargs.get("workspace_id"),
     )
-    from webapp.services.credentials import forget_last_used
-
-    forget_last_used()
+    credentials.forget_last_used()
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
@@ -136,9 +130,7 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
         job_runs.finish(run_id, error=str(exc))
         connection_id = kwargs.get("connection_id")
         if connection_id is not None:
-            from webapp.services import connections, credentials
-
-            connections.mark_reconnect_needed(
+            credentials.mark_reconnect_needed(
                 connection_id, exc.message, credential_id=credentials.last_used_credential()
             )
         log.warning("%s run %s needs a reconnect: %s", kind, run_id, exc)
@@ -180,10 +172,6 @@ def _force_refresh(connection_id: int | None) -> None:
     """The platform said the access token expired early: refresh now so the retry has a new one."""
     if connection_id is None:
         return
-    from webapp.extensions import db
-    from webapp.models import Connection
-    from webapp.services.credentials import fresh_token
-
     connection = db.session.get(Connection, connection_id)
     if connection is None or connection.credential_id is None:
         return
@@ -191,17 +179,12 @@ def _force_refresh(connection_id: int | None) -> None:
     db.session.commit()
     # On ReconnectRequired, revoke() already marked the connection; the retry stops there.
     with contextlib.suppress(ReconnectRequired):
-        fresh_token(credential_id, force=True)
+        credentials.fresh_token(credential_id, force=True)
 
 
 def schedule_retry(
     func: Callable[..., Any], delay: float, *, attempt: int, kwargs: dict[str, Any]
 ) -> None:
-    from rq import get_current_job
-    from rq_scheduler import Scheduler
-
-    from jobs.queues import DEFAULT, redis_connection
-
     current = get_current_job()
     queue_name = current.origin if current is not None else DEFAULT
     scheduler = Scheduler(

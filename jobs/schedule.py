@@ -12,6 +12,8 @@ but no longer list are removed. A restart therefore never doubles or drops an en
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,9 +27,6 @@ META_KEY = "sourceloop_schedule"
 
 def use_utc_clock() -> None:
     """Make this process's local time UTC, so "0 5 * * *" means 05:00 UTC on any server."""
-    import os
-    import time
-
     os.environ["TZ"] = "UTC"
     time.tzset()
 

@@ -14,13 +14,12 @@ from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
 from jobs.schedule import configured, reconcile, use_utc_clock
+from webapp import create_app
 
 log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    from webapp import create_app
-
     # rq-scheduler's crontab dependency warns about its own future default on every run; we
     # already pin the process clock to UTC (use_utc_clock), which is what that warning is about.
     warnings.filterwarnings("ignore", category=FutureWarning, module="rq_scheduler")

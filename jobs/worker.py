@@ -14,6 +14,7 @@ from rq import Worker
 
 from jobs.queues import ALL_QUEUES, get_queue, redis_connection
 from jobs.runtime import bind_app
+from webapp import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,8 +22,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("queues", nargs="*", default=list(ALL_QUEUES))
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     args = parser.parse_args(argv)
-
-    from webapp import create_app
 
     app = create_app()
     bind_app(app)

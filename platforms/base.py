@@ -19,6 +19,8 @@ from typing import ClassVar, Literal, TypeVar
 
 import requests
 
+from platforms.errors import NotSupported
+
 EntityLevel = Literal["campaign", "ad_group", "ad"]
 T = TypeVar("T")
 
@@ -224,8 +226,6 @@ class Platform(abc.ABC):
         account: AccountRef,
         batch: Sequence[ConversionAdjustment],
     ) -> list[PushOutcome]:
-        from platforms.errors import NotSupported
-
         raise NotSupported(f"{self.display_name} does not support conversion adjustments")
 
     @abc.abstractmethod
@@ -257,8 +257,6 @@ class Platform(abc.ABC):
     def set_auto_tagging(
         self, session: requests.Session, account: AccountRef, enabled: bool
     ) -> None:
-        from platforms.errors import NotSupported
-
         raise NotSupported(f"{self.display_name} cannot change auto-tagging")
 
 

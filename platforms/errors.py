@@ -27,7 +27,7 @@ class ReconnectRequired(PlatformError):
 class RateLimited(PlatformError):
     """The platform asked us to slow down; ``retry_after`` is seconds to wait at least."""
 
-    def __init__(self, message: str, *, retry_after: float = 60.0, code: str | None = None):
+    def __init__(self, message: str, *, retry_after: float = 60.0, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = max(0.0, float(retry_after))
 

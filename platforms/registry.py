@@ -81,8 +81,8 @@ def load_registry(
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 cls = ep.load()
-            except Exception as exc:  # a broken third-party plugin must not stop the host
-                log.error("could not load platform plugin %s: %s", ep.name, exc)
+            except Exception:  # a broken third-party plugin must not stop the host
+                log.exception("could not load platform plugin %s", ep.name)
                 continue
             if cls not in classes:
                 classes.append(cls)

@@ -119,7 +119,7 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
-def redis(redis_url: str):  # noqa: ANN201
+def redis(redis_url: str):
     from jobs.queues import redis_connection
 
     conn = redis_connection(redis_url)
@@ -216,7 +216,7 @@ def client_as(app: Flask, role: str | None) -> FlaskClient:
 
 
 @pytest.fixture
-def burst_worker(redis):  # noqa: ANN001, ANN201
+def burst_worker(redis):
     """Run every queued job in this process (in the test's app context) until queues are empty."""
     from flask import current_app
     from rq import SimpleWorker

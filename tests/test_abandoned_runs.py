@@ -20,7 +20,7 @@ from webapp.models.types import utcnow
 from webapp.services.job_runs import reap_abandoned
 
 
-def _started_job(redis, job_id: str, worker_name: str) -> Job:  # noqa: ANN001
+def _started_job(redis, job_id: str, worker_name: str) -> Job:
     """An RQ job in the state a worker leaves it while running it."""
     job = Queue("push", connection=redis).enqueue("jobs.fanout.push_fanout", job_id=job_id)
     job.set_status("started")
@@ -30,7 +30,7 @@ def _started_job(redis, job_id: str, worker_name: str) -> Job:  # noqa: ANN001
 
 
 @pytest.fixture
-def connection_id(world) -> int:  # noqa: ANN001
+def connection_id(world) -> int:
     connection = Connection(
         workspace_id=world.workspace_id, platform_key="fake", account_id="901", account_name="Shop"
     )
@@ -52,7 +52,7 @@ def _running(kind: str, rq_job_id: str | None, connection_id: int, ago: timedelt
     return run
 
 
-def test_a_started_job_is_alive_only_while_its_worker_is(app, redis) -> None:  # noqa: ANN001
+def test_a_started_job_is_alive_only_while_its_worker_is(app, redis) -> None:
     _started_job(redis, "push-1-dead", "killed-worker")
     _started_job(redis, "push-1-live", "live-worker")
     redis.hset(Worker.redis_worker_namespace_prefix + "live-worker", "state", "busy")
@@ -65,7 +65,7 @@ def test_a_started_job_is_alive_only_while_its_worker_is(app, redis) -> None:  #
 
 def test_the_next_cycle_closes_the_job_run_push_run_and_pull_state_of_a_killed_worker(
     app, world, redis, connection_id: int
-) -> None:  # noqa: ANN001
+) -> None:
     _started_job(redis, "push-9-dead", "killed-worker")
     _started_job(redis, "pull-9-dead", "killed-worker")
     _started_job(redis, "push-9-live", "live-worker")
@@ -106,7 +106,7 @@ def test_the_next_cycle_closes_the_job_run_push_run_and_pull_state_of_a_killed_w
     assert 'pill-abandoned">abandoned' in page
 
 
-def test_a_run_without_an_rq_job_waits_for_the_long_cutoff(app, redis, connection_id: int) -> None:  # noqa: ANN001
+def test_a_run_without_an_rq_job_waits_for_the_long_cutoff(app, redis, connection_id: int) -> None:
     recent = _running("push", None, connection_id, timedelta(minutes=3))
     old = _running("push", None, connection_id, timedelta(minutes=30))
     assert reap_abandoned(is_alive) == 1
@@ -116,7 +116,7 @@ def test_a_run_without_an_rq_job_waits_for_the_long_cutoff(app, redis, connectio
 
 def test_a_pull_started_by_hand_is_not_taken_for_an_abandoned_job(
     app, redis, connection_id: int
-) -> None:  # noqa: ANN001
+) -> None:
     _started_job(redis, "pull-8-dead", "killed-worker")
     dead = _running("pull", "pull-8-dead", connection_id, timedelta(hours=3))
     dead.status = JobRun.ABANDONED

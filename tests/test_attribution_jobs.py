@@ -13,7 +13,7 @@ from webapp.models import AttributedConversion, JobRun
 
 def test_fanout_enqueues_one_job_per_workspace_with_pending_conversions(
     app, world, burst_worker
-) -> None:  # noqa: ANN001
+) -> None:
     from jobs.attribution import attribution_fanout
 
     ws = world.workspace_id

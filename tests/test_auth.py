@@ -3,13 +3,13 @@ from __future__ import annotations
 from tests.conftest import PASSWORD, csrf_token, make_app
 
 
-def _post_login(client, email: str, password: str):  # noqa: ANN001, ANN202
+def _post_login(client, email: str, password: str):
     return client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
     )
 
 
-def test_login_and_logout(client, world) -> None:  # noqa: ANN001
+def test_login_and_logout(client, world) -> None:
     response = _post_login(client, "owner@example.com", PASSWORD)
     assert response.status_code == 302
     page = client.get("/", follow_redirects=True)
@@ -19,7 +19,7 @@ def test_login_and_logout(client, world) -> None:  # noqa: ANN001
     assert client.get(f"/w/{world.workspace_id}/").status_code == 302
 
 
-def test_wrong_password_and_unknown_email_look_the_same(client, world) -> None:  # noqa: ANN001
+def test_wrong_password_and_unknown_email_look_the_same(client, world) -> None:
     wrong = _post_login(client, "owner@example.com", "nope-nope-nope1")
     unknown = _post_login(client, "nobody@example.com", "nope-nope-nope1")
     assert wrong.status_code == unknown.status_code == 401
@@ -27,19 +27,19 @@ def test_wrong_password_and_unknown_email_look_the_same(client, world) -> None: 
     assert "Incorrect email or password." in unknown.get_data(as_text=True)
 
 
-def test_malformed_login_form_is_a_form_error(client, world) -> None:  # noqa: ANN001
+def test_malformed_login_form_is_a_form_error(client, world) -> None:
     response = _post_login(client, "not-an-email", "")
     assert response.status_code == 400
     assert "field-error" in response.get_data(as_text=True)
 
 
-def test_missing_csrf_token_is_a_clear_400(client, world) -> None:  # noqa: ANN001
+def test_missing_csrf_token_is_a_clear_400(client, world) -> None:
     response = client.post("/login", data={"email": "owner@example.com", "password": PASSWORD})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
 
 
-def test_login_is_rate_limited(_migrated, redis_url, world) -> None:  # noqa: ANN001
+def test_login_is_rate_limited(_migrated, redis_url, world) -> None:
     app = make_app(_migrated, redis_url, LOGIN_RATE_LIMIT="3 per minute")
     client = app.test_client()
     statuses = [
@@ -50,7 +50,7 @@ def test_login_is_rate_limited(_migrated, redis_url, world) -> None:  # noqa: AN
     assert "Too many" in _post_login(client, "owner@example.com", PASSWORD).get_data(as_text=True)
 
 
-def test_next_parameter_cannot_redirect_off_site(client, world) -> None:  # noqa: ANN001
+def test_next_parameter_cannot_redirect_off_site(client, world) -> None:
     response = client.post(
         "/login?next=https://evil.example/phish",
         data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": csrf_token(client)},
@@ -58,7 +58,7 @@ def test_next_parameter_cannot_redirect_off_site(client, world) -> None:  # noqa
     assert response.status_code == 302 and "evil" not in response.location
 
 
-def test_security_headers_and_cookie_flags(client, world) -> None:  # noqa: ANN001
+def test_security_headers_and_cookie_flags(client, world) -> None:
     response = client.get("/login")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
@@ -68,7 +68,7 @@ def test_security_headers_and_cookie_flags(client, world) -> None:  # noqa: ANN0
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_unknown_ids_are_404_pages_not_500(login_as, world) -> None:  # noqa: ANN001
+def test_unknown_ids_are_404_pages_not_500(login_as, world) -> None:
     client = login_as("owner")
     for path in (
         f"/w/{world.workspace_id}/setup/connections/999999",

@@ -22,11 +22,11 @@ DIRECT = "dana@contoso-bikes.example"
 
 
 @pytest.fixture
-def world(ms_app):  # noqa: ANN001, ANN201
+def world(ms_app):
     return make_world()
 
 
-def start_connect(client, ws: int, reconnect: int | None = None) -> dict[str, str]:  # noqa: ANN001
+def start_connect(client, ws: int, reconnect: int | None = None) -> dict[str, str]:
     data = {"csrf_token": csrf_token(client, f"/w/{ws}/setup/platforms")}
     if reconnect is not None:
         data["reconnect"] = str(reconnect)
@@ -60,7 +60,7 @@ def sign_in(
     client,
     emulator: str,
     ws: int,
-    user: str = AGENCY,  # noqa: ANN001
+    user: str = AGENCY,
     reconnect: int | None = None,
 ) -> str:
     params = start_connect(client, ws, reconnect)
@@ -70,7 +70,7 @@ def sign_in(
     return response.location
 
 
-def pick(client, picker_url: str, account_id: str):  # noqa: ANN001, ANN201
+def pick(client, picker_url: str, account_id: str):
     grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
     return client.post(
         picker_url,
@@ -82,7 +82,7 @@ def pick(client, picker_url: str, account_id: str):  # noqa: ANN001, ANN201
     )
 
 
-def test_authorize_request_has_pkce_state_scopes_and_account_picker(ms_app, world) -> None:  # noqa: ANN001
+def test_authorize_request_has_pkce_state_scopes_and_account_picker(ms_app, world) -> None:
     params = start_connect(client_as(ms_app, "admin"), world.workspace_id)
     assert params["code_challenge_method"] == "S256" and len(params["code_challenge"]) >= 43
     assert params["prompt"] == "select_account" and params["state"]
@@ -95,7 +95,7 @@ def test_authorize_request_has_pkce_state_scopes_and_account_picker(ms_app, worl
     )
 
 
-def test_agency_connects_two_accounts_with_one_sign_in(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_agency_connects_two_accounts_with_one_sign_in(ms_app, world, emulator) -> None:
     admin = client_as(ms_app, "admin")
     picker_url = sign_in(admin, emulator, world.workspace_id)
     picker = admin.get(picker_url).get_data(as_text=True)
@@ -119,7 +119,7 @@ def test_agency_connects_two_accounts_with_one_sign_in(ms_app, world, emulator) 
     assert len(db.session.scalars(select(Connection)).all()) == 2
 
 
-def test_paused_or_manager_account_cannot_be_forced(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_paused_or_manager_account_cannot_be_forced(ms_app, world, emulator) -> None:
     admin = client_as(ms_app, "admin")
     picker_url = sign_in(admin, emulator, world.workspace_id)
     from webapp.services.credentials import session_for_credential
@@ -138,7 +138,7 @@ def test_paused_or_manager_account_cannot_be_forced(ms_app, world, emulator) -> 
     assert db.session.scalars(select(Connection)).all() == []
 
 
-def test_single_eligible_account_is_said_and_still_confirmed(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_single_eligible_account_is_said_and_still_confirmed(ms_app, world, emulator) -> None:
     admin = client_as(ms_app, "admin")
     picker_url = sign_in(admin, emulator, world.workspace_id, user=DIRECT)
     page = admin.get(picker_url).get_data(as_text=True)
@@ -146,7 +146,7 @@ def test_single_eligible_account_is_said_and_still_confirmed(ms_app, world, emul
     assert db.session.scalars(select(Connection)).all() == []  # nothing until confirmed
 
 
-def test_cancel_forged_state_and_reused_code_land_on_ad_platforms(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_cancel_forged_state_and_reused_code_land_on_ad_platforms(ms_app, world, emulator) -> None:
     admin = client_as(ms_app, "admin")
     platforms_page = f"/w/{world.workspace_id}/setup/platforms"
     params = start_connect(admin, world.workspace_id)
@@ -170,7 +170,7 @@ def test_cancel_forged_state_and_reused_code_land_on_ad_platforms(ms_app, world,
     assert "stale" in admin.get(stale.location, follow_redirects=True).get_data(as_text=True)
 
 
-def test_rejected_code_is_a_message_not_a_500(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_rejected_code_is_a_message_not_a_500(ms_app, world, emulator) -> None:
     """A code the token endpoint refuses (here: PKCE verifier of another attempt, AADSTS501481;
     expired and reused codes take the same path) lands on Ad Platforms with a message."""
     admin = client_as(ms_app, "admin")
@@ -186,7 +186,7 @@ def test_rejected_code_is_a_message_not_a_500(ms_app, world, emulator) -> None: 
     assert db.session.scalars(select(Credential)).all() == []
 
 
-def test_member_cannot_start_finish_or_forge_any_step(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_member_cannot_start_finish_or_forge_any_step(ms_app, world, emulator) -> None:
     admin, member = client_as(ms_app, "admin"), client_as(ms_app, "member")
     ws = world.workspace_id
     assert (
@@ -212,7 +212,7 @@ def test_member_cannot_start_finish_or_forge_any_step(ms_app, world, emulator) -
     assert response.status_code == 302 and db.session.scalars(select(Connection)).all() == []
 
 
-def test_nobody_attaches_an_account_to_another_workspace(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_nobody_attaches_an_account_to_another_workspace(ms_app, world, emulator) -> None:
     admin, other = client_as(ms_app, "admin"), client_as(ms_app, "other_admin")
     picker_url = sign_in(admin, emulator, world.workspace_id)
     # The other workspace's admin cannot use Acme's grant, even through their own workspace URL.
@@ -223,13 +223,13 @@ def test_nobody_attaches_an_account_to_another_workspace(ms_app, world, emulator
     assert db.session.scalars(select(Connection)).all() == []
 
 
-def _connect_one(ms_app, world, emulator) -> Connection:  # noqa: ANN001
+def _connect_one(ms_app, world, emulator) -> Connection:
     admin = client_as(ms_app, "admin")
     pick(admin, sign_in(admin, emulator, world.workspace_id), "80000011")
     return db.session.scalar(select(Connection))
 
 
-def test_refresh_rotates_and_stores_the_new_refresh_token(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_refresh_rotates_and_stores_the_new_refresh_token(ms_app, world, emulator) -> None:
     from webapp.services.credentials import fresh_token, session_for_connection
 
     connection = _connect_one(ms_app, world, emulator)
@@ -251,7 +251,7 @@ def _token_calls(emulator: str) -> list[dict]:
     return [call for call in calls if call["operation"] == "Token"]
 
 
-def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator) -> None:
     from webapp.services.credentials import fresh_token
 
     connection = _connect_one(ms_app, world, emulator)
@@ -264,7 +264,7 @@ def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator
         with ms_app.app_context():
             try:
                 results.append(fresh_token(credential_id)["refresh_token"])
-            except Exception as exc:  # collected and asserted below
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)
             finally:
                 db.session.remove()
@@ -284,7 +284,7 @@ def test_concurrent_refresh_never_loses_the_newest_token(ms_app, world, emulator
     assert db.session.get(Credential, credential_id).refresh_token == results[0]
 
 
-def test_revoked_grant_needs_reconnect_then_reconnect_resumes(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_revoked_grant_needs_reconnect_then_reconnect_resumes(ms_app, world, emulator) -> None:
     from platforms.errors import ReconnectRequired
     from webapp.services.credentials import session_for_connection
 
@@ -325,7 +325,7 @@ def test_revoked_grant_needs_reconnect_then_reconnect_resumes(ms_app, world, emu
 
 def test_disconnect_deletes_tokens_and_reset_deletes_the_connection(
     ms_app, world, emulator
-) -> None:  # noqa: ANN001
+) -> None:
     connection = _connect_one(ms_app, world, emulator)
     connection_id, credential_id = connection.id, connection.credential_id
     admin = client_as(ms_app, "admin")
@@ -346,11 +346,11 @@ def test_disconnect_deletes_tokens_and_reset_deletes_the_connection(
     assert {"connection.created", "connection.disconnected", "connection.reset"} <= set(actions)
 
 
-def test_auto_tagging_is_checked_on_connect_and_can_be_switched_on(  # noqa: ANN201
+def test_auto_tagging_is_checked_on_connect_and_can_be_switched_on(
     ms_app,
     world,
     emulator,
-    burst_worker,  # noqa: ANN001
+    burst_worker,
 ):
     admin = client_as(ms_app, "admin")
     pick(admin, sign_in(admin, emulator, world.workspace_id, user=DIRECT), "80000021")
@@ -380,7 +380,7 @@ def test_auto_tagging_is_checked_on_connect_and_can_be_switched_on(  # noqa: ANN
     ).get_data(as_text=True)
 
 
-def test_cli_lists_connections_and_rotates_keys(ms_app, world, emulator) -> None:  # noqa: ANN001
+def test_cli_lists_connections_and_rotates_keys(ms_app, world, emulator) -> None:
     from cryptography.fernet import Fernet
     from sqlalchemy import text
 
@@ -408,7 +408,7 @@ def test_cli_lists_connections_and_rotates_keys(ms_app, world, emulator) -> None
         ms_app.extensions.pop("sourceloop_fernet", None)
 
 
-def test_tokens_never_reach_logs_or_pages(ms_app, world, emulator, caplog) -> None:  # noqa: ANN001
+def test_tokens_never_reach_logs_or_pages(ms_app, world, emulator, caplog) -> None:
     import logging
 
     from webapp.services.credentials import session_for_connection

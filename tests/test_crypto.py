@@ -9,7 +9,7 @@ from webapp.extensions import db
 from webapp.models import Credential
 
 
-def test_tokens_are_encrypted_at_rest_and_readable(app, world) -> None:  # noqa: ANN001
+def test_tokens_are_encrypted_at_rest_and_readable(app, world) -> None:
     credential = Credential(
         workspace_id=world.workspace_id,
         platform_key="fake",
@@ -35,7 +35,7 @@ def test_first_key_encrypts_all_keys_decrypt() -> None:
     assert build_fernet([new]).decrypt(rotated.rotate(token)) == b"secret"
 
 
-def test_unknown_key_is_a_clear_error_without_the_ciphertext(app, world) -> None:  # noqa: ANN001
+def test_unknown_key_is_a_clear_error_without_the_ciphertext(app, world) -> None:
     credential = Credential(
         workspace_id=world.workspace_id, platform_key="fake", access_token="a", refresh_token="b"
     )

@@ -24,7 +24,7 @@ CLICK = "0b1a2c3d4e5f60718293a4b5c6d7e8f9"
 
 
 @pytest.fixture
-def journey(app, world) -> int:  # noqa: ANN001
+def journey(app, world) -> int:
     ws = world.workspace_id
     v = data.visitor(ws)
     data.touch(ws, v, 20, "organic_search")

@@ -7,7 +7,7 @@ from webapp.extensions import db
 from webapp.models import Membership, User, Workspace
 
 
-def test_healthz_reports_database_and_redis(client, redis) -> None:  # noqa: ANN001
+def test_healthz_reports_database_and_redis(client, redis) -> None:
     body = client.get("/healthz").get_json()
     assert body == {
         "status": "ok",
@@ -15,14 +15,14 @@ def test_healthz_reports_database_and_redis(client, redis) -> None:  # noqa: ANN
     }
 
 
-def test_healthz_says_what_is_down(_migrated) -> None:  # noqa: ANN001
+def test_healthz_says_what_is_down(_migrated) -> None:
     app = make_app(_migrated, "redis://127.0.0.1:1/0")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["redis"]["status"] == "error"
 
 
-def test_cli_users_create_makes_workspace_and_role(app) -> None:  # noqa: ANN001
+def test_cli_users_create_makes_workspace_and_role(app) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(
         args=[
@@ -48,14 +48,14 @@ def test_cli_users_create_makes_workspace_and_role(app) -> None:  # noqa: ANN001
     assert weak.exit_code != 0 and "at least 10" in weak.output
 
 
-def test_cli_schedule_list(app, redis) -> None:  # noqa: ANN001
+def test_cli_schedule_list(app, redis) -> None:
     result = app.test_cli_runner().invoke(args=["jobs", "schedule", "--sync", "--list"])
     assert result.exit_code == 0, result.output
     assert "schedule-push-fanout" in result.output and "*/2 * * * *" in result.output
     assert "registered" in result.output
 
 
-def test_migrations_match_the_models(app) -> None:  # noqa: ANN001
+def test_migrations_match_the_models(app) -> None:
     """`flask db upgrade` built the schema the tests run on; no model change lacks a revision."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import client_as, csrf_token, make_world
 from tests.test_insights_pull import connect, expected
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import AdClick, Conversion, InsightSyncState, JobRun, Touchpoint, Visitor
 from webapp.models.types import utcnow
 from webapp.services.insights_sync import last_complete_day, run_pull
@@ -21,12 +20,12 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def world(ms_app):  # noqa: ANN001, ANN201
+def world(ms_app):
     return make_world()
 
 
 @pytest.fixture
-def pulled(ms_app, world, emulator):  # noqa: ANN001, ANN201
+def pulled(ms_app, world, emulator):
     platform_registry().get("microsoft_ads").sleep = lambda s: None
     cid = connect(ms_app, world, emulator)
     run_pull(cid, days=7)
@@ -38,7 +37,7 @@ def _money(value: str) -> str:
     return f"{Decimal(value):,.2f}"
 
 
-def _sourceloop_sale(world, campaign: str, value: str) -> None:  # noqa: ANN001
+def _sourceloop_sale(world, campaign: str, value: str) -> None:
     visitor = Visitor(workspace_id=world.workspace_id, uid=f"v-{campaign}-{value}")
     db.session.add(visitor)
     db.session.flush()
@@ -78,7 +77,7 @@ def _sourceloop_sale(world, campaign: str, value: str) -> None:  # noqa: ANN001
 
 def test_dashboard_totals_charts_drilldown_and_sourceloop_revenue(
     ms_app, world, emulator, pulled
-) -> None:  # noqa: ANN001
+) -> None:
     cid, start, end = pulled
     _sourceloop_sale(world, "Brand - US", "120.00")  # utm_campaign names a synced campaign
     _sourceloop_sale(world, "", "30.00")  # a Microsoft click without a campaign
@@ -108,14 +107,14 @@ def test_dashboard_totals_charts_drilldown_and_sourceloop_revenue(
     assert bad.status_code == 200 and "Dates must look like" in bad.get_data(as_text=True)
 
 
-def test_empty_state_without_connections(app, world) -> None:  # noqa: ANN001
+def test_empty_state_without_connections(app, world) -> None:
     html = client_as(app, "member").get(f"/w/{world.workspace_id}/insights/").get_data(True)
     assert 'data-testid="insights-empty"' in html and "Insights</a>" in html
 
 
 def test_sync_now_enqueues_a_pull_and_shows_progress(
     ms_app, world, emulator, redis, burst_worker
-) -> None:  # noqa: ANN001
+) -> None:
     platform_registry().get("microsoft_ads").sleep = lambda s: None
     ms_app.config["INSIGHTS_BACKFILL_DAYS"] = 3
     cid = connect(ms_app, world, emulator)
@@ -139,7 +138,7 @@ def test_sync_now_enqueues_a_pull_and_shows_progress(
     assert "Last synced" in admin.get(page).get_data(as_text=True)
 
 
-def test_api_returns_daily_rows_for_a_workspace_key(ms_app, world, emulator, pulled) -> None:  # noqa: ANN001
+def test_api_returns_daily_rows_for_a_workspace_key(ms_app, world, emulator, pulled) -> None:
     from webapp.services import api_keys
 
     _, start, end = pulled

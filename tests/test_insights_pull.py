@@ -15,8 +15,7 @@ from platforms.base import AccountRef, DateWindow
 from platforms.microsoft_ads.reporting import PollPolicy
 from tests.conftest import client_as, make_world
 from tests.test_connect_microsoft_ads import pick, sign_in
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import (
     AdEntity,
     Connection,
@@ -33,12 +32,12 @@ LEVELS = ("campaign", "ad_group", "ad")
 
 
 @pytest.fixture
-def world(ms_app):  # noqa: ANN001, ANN201
+def world(ms_app):
     return make_world()
 
 
 @pytest.fixture
-def msads(ms_app):  # noqa: ANN001, ANN201
+def msads(ms_app):
     """The app's Microsoft plugin with a recording, non-waiting sleep."""
     platform = platform_registry().get("microsoft_ads")
     platform.sleeps = []
@@ -46,7 +45,7 @@ def msads(ms_app):  # noqa: ANN001, ANN201
     return platform
 
 
-def connect(app, world, emulator: str, account_id: str = "80000011") -> int:  # noqa: ANN001
+def connect(app, world, emulator: str, account_id: str = "80000011") -> int:
     admin = client_as(app, "admin")
     picker = sign_in(admin, emulator, world.workspace_id)
     assert pick(admin, picker, account_id).status_code == 303
@@ -92,7 +91,7 @@ def assert_totals_match(emulator: str, cid: int, account_id: str, start: date, e
         assert got == {k: want[k] for k in got}, level
 
 
-def test_pulled_totals_equal_the_emulator_per_level(ms_app, world, emulator, msads) -> None:  # noqa: ANN001
+def test_pulled_totals_equal_the_emulator_per_level(ms_app, world, emulator, msads) -> None:
     cid = connect(ms_app, world, emulator, "80000012")
     summary = run_pull(cid, days=10)
     end = last_complete_day()
@@ -113,7 +112,7 @@ def test_pulled_totals_equal_the_emulator_per_level(ms_app, world, emulator, msa
 
 def test_overlapping_repull_updates_late_numbers_and_duplicates_nothing(
     ms_app, world, emulator, msads
-) -> None:  # noqa: ANN001
+) -> None:
     cid = connect(ms_app, world, emulator)
     end = last_complete_day()
     ms_app.config["INSIGHTS_BACKFILL_DAYS"] = 20
@@ -164,7 +163,7 @@ def _calls(emulator: str, operation: str) -> list[dict]:
     ],
     ids=["error-resubmits", "expired-url-repolls", "117-submit", "117-poll", "207"],
 )
-def test_reporting_faults_are_ridden_out(ms_app, world, emulator, msads, fault, check) -> None:  # noqa: ANN001
+def test_reporting_faults_are_ridden_out(ms_app, world, emulator, msads, fault, check) -> None:
     cid = connect(ms_app, world, emulator)
     _arm(emulator, **fault)
     run_pull(cid, days=5)
@@ -181,7 +180,7 @@ def test_reporting_faults_are_ridden_out(ms_app, world, emulator, msads, fault, 
 
 def test_pending_too_long_fails_the_run_for_a_retry_then_recovers(
     ms_app, world, emulator, msads, redis
-) -> None:  # noqa: ANN001
+) -> None:
     from jobs.pull import pull
 
     cid = connect(ms_app, world, emulator)
@@ -200,7 +199,7 @@ def test_pending_too_long_fails_the_run_for_a_retry_then_recovers(
     assert_totals_match(emulator, cid, "80000011", end - timedelta(days=2), end)
 
 
-def test_success_without_a_link_means_no_data(ms_app, world, emulator, msads) -> None:  # noqa: ANN001
+def test_success_without_a_link_means_no_data(ms_app, world, emulator, msads) -> None:
     cid = connect(ms_app, world, emulator)
     account = AccountRef("80000011", db.session.get(Connection, cid).customer_id)
     long_ago = date.today() - timedelta(days=900)  # before the account had any data
@@ -213,7 +212,7 @@ def test_success_without_a_link_means_no_data(ms_app, world, emulator, msads) ->
 
 def test_fanout_pulls_every_active_account_on_the_pull_queue(
     ms_app, world, emulator, msads, redis, burst_worker
-) -> None:  # noqa: ANN001
+) -> None:
     from jobs.fanout import pull_fanout
 
     first = connect(ms_app, world, emulator, "80000011")
@@ -234,7 +233,7 @@ def test_fanout_pulls_every_active_account_on_the_pull_queue(
     )
 
 
-def test_cli_pulls_one_connection_or_all(ms_app, world, emulator, msads) -> None:  # noqa: ANN001
+def test_cli_pulls_one_connection_or_all(ms_app, world, emulator, msads) -> None:
     cid = connect(ms_app, world, emulator, "80000012")
     runner = ms_app.test_cli_runner()
     result = runner.invoke(args=["jobs", "pull", "--connection", str(cid), "--days", "2"])
@@ -251,7 +250,7 @@ def test_cli_pulls_one_connection_or_all(ms_app, world, emulator, msads) -> None
     assert failed.exit_code == 1 and "FAILED" in failed.output
 
 
-def test_diagnostics_say_why_an_upload_was_not_attributed(ms_app, world, emulator, msads) -> None:  # noqa: ANN001
+def test_diagnostics_say_why_an_upload_was_not_attributed(ms_app, world, emulator, msads) -> None:
     from datetime import UTC, datetime
 
     from platforms.base import ConversionUpload

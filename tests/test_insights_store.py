@@ -16,7 +16,7 @@ from webapp.services import connections, insights_store
 DAY = date(2026, 10, 1)
 
 
-def _connection(world) -> int:  # noqa: ANN001
+def _connection(world) -> int:
     connection = Connection(
         workspace_id=world.workspace_id, platform_key="fake", account_id="1", account_name="A"
     )
@@ -39,7 +39,7 @@ def _metric(entity: str, day: date, clicks: int, spend: str, level: str = "ad") 
     )
 
 
-def test_repull_overwrites_and_never_duplicates(app, world) -> None:  # noqa: ANN001
+def test_repull_overwrites_and_never_duplicates(app, world) -> None:
     cid = _connection(world)
     first = [
         _metric(str(i), DAY + timedelta(days=d), 5, "1.25") for i in range(30) for d in range(3)
@@ -65,7 +65,7 @@ def test_repull_overwrites_and_never_duplicates(app, world) -> None:  # noqa: AN
     assert isinstance(row.spend, Decimal) and row.revenue == Decimal("99.99")
 
 
-def test_same_entity_id_at_two_levels_is_two_rows(app, world) -> None:  # noqa: ANN001
+def test_same_entity_id_at_two_levels_is_two_rows(app, world) -> None:
     cid = _connection(world)
     insights_store.upsert_metrics(
         cid, [_metric("7", DAY, 1, "1", "campaign"), _metric("7", DAY, 1, "1", "ad")]
@@ -73,7 +73,7 @@ def test_same_entity_id_at_two_levels_is_two_rows(app, world) -> None:  # noqa: 
     assert db.session.scalar(select(func.count()).select_from(InsightDaily)) == 2
 
 
-def test_hierarchy_follows_renames_pauses_and_deletions(app, world) -> None:  # noqa: ANN001
+def test_hierarchy_follows_renames_pauses_and_deletions(app, world) -> None:
     cid = _connection(world)
     insights_store.sync_entities(
         cid,
@@ -100,7 +100,7 @@ def test_hierarchy_follows_renames_pauses_and_deletions(app, world) -> None:  # 
     assert back.removed_at is None and back.status == "Active"
 
 
-def test_reset_deletes_synced_insights(app, world) -> None:  # noqa: ANN001
+def test_reset_deletes_synced_insights(app, world) -> None:
     cid = _connection(world)
     insights_store.upsert_metrics(cid, [_metric("1", DAY, 1, "1")])
     insights_store.sync_entities(cid, [Entity("campaign", "1", "C", "Active")])

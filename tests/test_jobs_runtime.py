@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from rq_scheduler import Scheduler
 from sqlalchemy import select
 
-from jobs.enqueue import enqueue
+from jobs.enqueue import JOBS, JobSpec
 from jobs.queues import DEFAULT
 from jobs.runtime import JobContext, backoff_delay, job
 from platforms.errors import InvalidRequest, RateLimited, ReconnectRequired, TransientError
 from webapp.extensions import db
 from webapp.models import Connection, Credential, JobRun
+from webapp.services.job_runs import enqueue
 
 CALLS: list[int] = []
 
@@ -34,13 +36,20 @@ def failing_job(ctx: JobContext, *, kind: str, connection_id: int | None = None)
     raise errors[kind]
 
 
+@pytest.fixture(autouse=True)
+def _test_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs are enqueued by name: name this module's jobs for the test."""
+    monkeypatch.setitem(JOBS, "test_ok", JobSpec(f"{__name__}.ok_job", DEFAULT))
+    monkeypatch.setitem(JOBS, "test_fail", JobSpec(f"{__name__}.failing_job", DEFAULT))
+
+
 def _run(run_id: int) -> JobRun:
     db.session.expire_all()
     return db.session.get(JobRun, run_id)
 
 
-def test_success_records_progress_and_message(app, burst_worker, redis) -> None:  # noqa: ANN001
-    run_id = enqueue(ok_job, queue=DEFAULT, number=7)
+def test_success_records_progress_and_message(app, burst_worker, redis) -> None:
+    run_id = enqueue("test_ok", number=7)
     assert _run(run_id).status == JobRun.QUEUED
     burst_worker()
     run = _run(run_id)
@@ -48,13 +57,13 @@ def test_success_records_progress_and_message(app, burst_worker, redis) -> None:
     assert run.started_at and run.finished_at
 
 
-def test_same_job_id_is_not_enqueued_twice(app, redis) -> None:  # noqa: ANN001
-    assert enqueue(ok_job, queue=DEFAULT, job_id="push-1-123", number=1) is not None
-    assert enqueue(ok_job, queue=DEFAULT, job_id="push-1-123", number=1) is None
+def test_same_job_id_is_not_enqueued_twice(app, redis) -> None:
+    assert enqueue("test_ok", job_id="push-1-123", number=1) is not None
+    assert enqueue("test_ok", job_id="push-1-123", number=1) is None
 
 
-def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis) -> None:  # noqa: ANN001
-    run_id = enqueue(failing_job, queue=DEFAULT, kind="rate")
+def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis) -> None:
+    run_id = enqueue("test_fail", kind="rate")
     burst_worker()
     run = _run(run_id)
     assert run.status == JobRun.RETRYING and "42s" in run.message
@@ -64,8 +73,8 @@ def test_rate_limited_is_rescheduled_after_retry_after(app, burst_worker, redis)
     assert retry.kwargs["attempt"] == 2 and retry.kwargs["run_id"] == run_id
 
 
-def test_transient_backs_off_and_gives_up_after_max_attempts(app, burst_worker, redis) -> None:  # noqa: ANN001
-    run_id = enqueue(failing_job, queue=DEFAULT, kind="transient")
+def test_transient_backs_off_and_gives_up_after_max_attempts(app, burst_worker, redis) -> None:
+    run_id = enqueue("test_fail", kind="transient")
     burst_worker()
     assert _run(run_id).status == JobRun.RETRYING
     failing_job(kind="transient", run_id=run_id, attempt=6)
@@ -79,7 +88,7 @@ def test_backoff_grows_and_is_capped() -> None:
     assert max(backoff_delay(30) for _ in range(50)) <= 15 * 60
 
 
-def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis) -> None:  # noqa: ANN001
+def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis) -> None:
     credential = Credential(
         workspace_id=world.workspace_id,
         platform_key="fake",
@@ -99,7 +108,7 @@ def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis
     db.session.add(connection)
     db.session.commit()
     connection_id, credential_id = connection.id, credential.id
-    run_id = enqueue(failing_job, queue=DEFAULT, kind="reconnect", connection_id=connection_id)
+    run_id = enqueue("test_fail", kind="reconnect", connection_id=connection_id)
     burst_worker()
     assert _run(run_id).status == JobRun.FAILED
     db.session.expire_all()
@@ -107,36 +116,35 @@ def test_reconnect_required_marks_the_connection(app, world, burst_worker, redis
     assert db.session.get(Credential, credential_id).status == Credential.REVOKED
 
 
-def test_invalid_request_fails_without_retry(app, burst_worker, redis) -> None:  # noqa: ANN001
-    run_id = enqueue(failing_job, queue=DEFAULT, kind="invalid")
+def test_invalid_request_fails_without_retry(app, burst_worker, redis) -> None:
+    run_id = enqueue("test_fail", kind="invalid")
     burst_worker()
     run = _run(run_id)
     assert run.status == JobRun.FAILED and "[1234] bad request" in run.error
     assert not list(Scheduler(queue_name=DEFAULT, connection=redis).get_jobs())
 
 
-def test_crash_is_recorded_and_raised_to_rq(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_crash_is_recorded_and_raised_to_rq(app, burst_worker, redis) -> None:
     from rq.registry import FailedJobRegistry
 
     from jobs.queues import get_queue
 
-    run_id = enqueue(failing_job, queue=DEFAULT, kind="crash")
+    run_id = enqueue("test_fail", kind="crash")
     burst_worker()
     assert "ZeroDivisionError" in _run(run_id).error
     assert len(FailedJobRegistry(queue=get_queue(DEFAULT, app.config["REDIS_URL"]))) == 1
 
 
-def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:  # noqa: ANN001
-    from jobs.fanout import pull_fanout
+def test_fanout_runs_with_no_connections(app, burst_worker, redis) -> None:
 
-    enqueue(pull_fanout, queue=DEFAULT)
+    enqueue("pull_fanout")
     burst_worker()
     runs = db.session.scalars(select(JobRun).where(JobRun.kind == "pull_fanout")).all()
     assert runs[0].status == "succeeded"
 
 
-def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> None:  # noqa: ANN001
-    from webapp.services.connections import mark_reconnect_needed
+def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> None:
+    from webapp.services.credentials import mark_reconnect_needed
 
     old, new = (
         Credential(
@@ -171,10 +179,9 @@ def test_a_refusal_of_a_replaced_grant_does_not_undo_a_reconnect(app, world) -> 
     assert db.session.get(Connection, ids[0]).status == Connection.RECONNECT_NEEDED
 
 
-def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker, redis) -> None:  # noqa: ANN001
+def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker, redis) -> None:
     from datetime import timedelta
 
-    from jobs.fanout import push_fanout
     from webapp.models.types import utcnow
 
     long_ago = utcnow() - timedelta(hours=1)
@@ -183,7 +190,7 @@ def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker
     db.session.add_all([dead, recent])
     db.session.commit()
     dead_id, recent_id = dead.id, recent.id
-    enqueue(push_fanout, queue=DEFAULT)
+    enqueue("push_fanout")
     burst_worker()
     assert "worker stopped" in _run(dead_id).error and _run(dead_id).status == JobRun.ABANDONED
     assert _run(recent_id).status == JobRun.RUNNING  # may still be working: left alone

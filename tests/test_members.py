@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, Membership, User
 
 
-def _invite(client, ws: int, email: str, role: str = "member"):  # noqa: ANN001, ANN202
+def _invite(client, ws: int, email: str, role: str = "member"):
     return client.post(
         f"/w/{ws}/setup/members/invite",
         data={
@@ -21,7 +21,7 @@ def _invite(client, ws: int, email: str, role: str = "member"):  # noqa: ANN001,
     )
 
 
-def test_invite_link_is_shown_once_and_works_once(login_as, world, app) -> None:  # noqa: ANN001
+def test_invite_link_is_shown_once_and_works_once(login_as, world, app) -> None:
     admin = login_as("admin")
     page = _invite(admin, world.workspace_id, "newbie@example.com").get_data(as_text=True)
     link = re.search(r'value="(http[^"]+/invite/[^"]+)"', page).group(1)
@@ -50,7 +50,7 @@ def test_invite_link_is_shown_once_and_works_once(login_as, world, app) -> None:
     assert {"member.invited", "member.joined"} <= actions
 
 
-def test_admin_cannot_invite_an_owner_or_demote_one(login_as, world) -> None:  # noqa: ANN001
+def test_admin_cannot_invite_an_owner_or_demote_one(login_as, world) -> None:
     admin = login_as("admin")
     response = _invite(admin, world.workspace_id, "boss@example.com", role="owner")
     assert response.status_code == 400  # not a valid choice for an admin
@@ -63,7 +63,7 @@ def test_admin_cannot_invite_an_owner_or_demote_one(login_as, world) -> None:  #
     assert db.session.get(Membership, owner_mid).role == "owner"
 
 
-def test_last_owner_cannot_be_removed_or_demoted(login_as, world) -> None:  # noqa: ANN001
+def test_last_owner_cannot_be_removed_or_demoted(login_as, world) -> None:
     owner = login_as("owner")
     owner_mid = world.memberships["owner"]
     db.session.get(Membership, world.memberships["admin"]).role = "member"
@@ -86,7 +86,7 @@ def test_last_owner_cannot_be_removed_or_demoted(login_as, world) -> None:  # no
     assert owner.get(f"/w/{world.workspace_id}/").status_code == 200
 
 
-def test_members_cannot_reach_another_workspaces_member_by_id(login_as, world) -> None:  # noqa: ANN001
+def test_members_cannot_reach_another_workspaces_member_by_id(login_as, world) -> None:
     admin = login_as("admin")
     other_mid = db.session.scalar(
         select(Membership.id).where(Membership.workspace_id == world.other_workspace_id)
@@ -99,7 +99,7 @@ def test_members_cannot_reach_another_workspaces_member_by_id(login_as, world) -
     assert db.session.get(Membership, other_mid) is not None
 
 
-def test_workspace_switcher_lists_every_workspace(login_as, world) -> None:  # noqa: ANN001
+def test_workspace_switcher_lists_every_workspace(login_as, world) -> None:
     db.session.add(
         Membership(
             workspace_id=world.other_workspace_id, user_id=world.users["member"], role="member"
@@ -111,7 +111,7 @@ def test_workspace_switcher_lists_every_workspace(login_as, world) -> None:  # n
     assert f'href="/w/{world.other_workspace_id}/"' in page
 
 
-def test_owner_deletes_workspace_only_with_its_name(login_as, world) -> None:  # noqa: ANN001
+def test_owner_deletes_workspace_only_with_its_name(login_as, world) -> None:
     from webapp.models import Workspace
 
     owner = login_as("owner")
@@ -127,7 +127,7 @@ def test_owner_deletes_workspace_only_with_its_name(login_as, world) -> None:  #
     ).all()
 
 
-def test_member_sees_why_connect_is_unavailable(login_as, world) -> None:  # noqa: ANN001
+def test_member_sees_why_connect_is_unavailable(login_as, world) -> None:
     page = login_as("member").get(f"/w/{world.workspace_id}/setup/platforms")
     html = page.get_data(as_text=True)
     assert "Fake Ads" in html and "disabled" in html

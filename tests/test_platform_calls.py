@@ -18,35 +18,31 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from jobs.connection_jobs import check_connection, set_auto_tagging
-from jobs.enqueue import enqueue
-from jobs.pull import enqueue_now
-from jobs.push import request_push
-from jobs.queues import DEFAULT
 from tests.conftest import make_world
 from tests.helpers import push as h
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, ConversionAdjustment, Credential, JobRun
 from webapp.models.types import utcnow
 from webapp.services import push, push_config
+from webapp.services.background import enqueue_pull_now, request_push
 from webapp.services.credentials import session_for_connection
+from webapp.services.job_runs import enqueue
 from webapp.services.platform_calls import TransactionOpenDuringPlatformCall, job_scope
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     return make_world()
 
 
 @pytest.fixture
-def connection_id(ms_app, world, emulator) -> int:  # noqa: ANN001
+def connection_id(ms_app, world, emulator) -> int:
     connection_id = h.connect(ms_app, world, emulator)
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     return connection_id
 
 
-def _goals_call(connection_id: int):  # noqa: ANN202
+def _goals_call(connection_id: int):
     connection = db.session.get(Connection, connection_id)
     platform = push_config.platform_for(connection)
     account = push_config.account_ref(connection)
@@ -56,7 +52,7 @@ def _goals_call(connection_id: int):  # noqa: ANN202
 
 def test_a_platform_call_inside_a_transaction_fails_a_job_and_passes_after_commit(
     ms_app, connection_id: int, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: ANN001
+) -> None:
     from webapp.services import platform_calls
 
     logged: list[str] = []
@@ -87,7 +83,7 @@ def _succeeded(run_id: int) -> None:
 
 def test_every_job_calls_the_platform_with_no_transaction_open(
     ms_app, world, emulator, connection_id: int, burst_worker
-) -> None:  # noqa: ANN001
+) -> None:
     assert ms_app.config["PLATFORM_CALL_GUARD"] == "raise"
     conversion_id, click = h.add_conversion(world.workspace_id, value="200")
     first = request_push(connection_id)
@@ -122,9 +118,9 @@ def test_every_job_calls_the_platform_with_no_transaction_open(
     ms_app.config["INSIGHTS_BACKFILL_DAYS"] = 3
     platform = platform_registry().get("microsoft_ads")
     platform.sleep = lambda seconds: None  # report polling without waiting
-    pull_id = enqueue_now(connection_id, world.workspace_id)
-    check_id = enqueue(check_connection, queue=DEFAULT, connection_id=connection_id)
-    switch_id = enqueue(set_auto_tagging, queue=DEFAULT, connection_id=connection_id, enabled=True)
+    pull_id = enqueue_pull_now(connection_id, world.workspace_id)
+    check_id = enqueue("check_connection", connection_id=connection_id)
+    switch_id = enqueue("set_auto_tagging", connection_id=connection_id, enabled=True)
     burst_worker()
     for run_id in (pull_id, check_id, switch_id):
         _succeeded(run_id)
@@ -134,7 +130,7 @@ def test_every_job_calls_the_platform_with_no_transaction_open(
 @pytest.mark.postgres
 def test_a_push_stalled_in_the_upload_holds_no_transaction_or_lock(
     ms_app, world, emulator, connection_id: int, database_url: str
-) -> None:  # noqa: ANN001
+) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("watches PostgreSQL's pg_stat_activity (run with TEST_DATABASE_URL)")
     for _ in range(3):

@@ -24,7 +24,7 @@ ENHANCED = GoalFacts("Qualified lead", is_active=True, status="Active", enhanced
 OLD_CLICK = Click("a" * 32, NOW - timedelta(days=2))
 
 
-def verdict(**kwargs):  # noqa: ANN003, ANN201
+def verdict(**kwargs):
     base = {
         "rules": MicrosoftAdsPlatform.upload_rules,
         "occurred_at": NOW - timedelta(hours=3),

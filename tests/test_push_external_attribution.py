@@ -19,14 +19,14 @@ PARTNER_SALE = "60000004"  # IsExternallyAttributed in the emulator's seeded wor
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     """The people, made inside the emulator-wired app (not the plain ``app``)."""
     from tests.conftest import make_world
 
     return make_world()
 
 
-def mint_click(emulator: str, at) -> str:  # noqa: ANN001
+def mint_click(emulator: str, at) -> str:
     body = {"account_id": h.US_ACCOUNT, "at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     response = requests.post(f"{emulator}/_emulator/clicks", json=body, timeout=10)
     response.raise_for_status()
@@ -51,7 +51,7 @@ def with_journey(workspace_id: int, event: str, emulator: str) -> tuple[int, str
 
 def test_external_goal_gets_model_and_credit_and_microsoft_counts_it(
     ms_app, world, emulator
-) -> None:  # noqa: ANN001
+) -> None:
     connection_id = h.connect(ms_app, world, emulator)
     h.configure(world, connection_id, {"partner": PARTNER_SALE, "purchase": h.CLOSED_WON})
     ws = world.workspace_id

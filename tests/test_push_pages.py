@@ -19,22 +19,22 @@ from webapp.services import push
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     return make_world()
 
 
 @pytest.fixture
-def connection_id(ms_app, world, emulator) -> int:  # noqa: ANN001
+def connection_id(ms_app, world, emulator) -> int:
     return h.connect(ms_app, world, emulator)
 
 
-def url(world, connection_id: int, page: str) -> str:  # noqa: ANN001
+def url(world, connection_id: int, page: str) -> str:
     return f"/w/{world.workspace_id}/setup/connections/{connection_id}/push/{page}"
 
 
 def test_configure_lists_goals_from_the_api_and_saves_an_audited_mapping(
     ms_app, world, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     h.add_conversion(world.workspace_id, "purchase")
     admin = client_as(ms_app, "admin")
     page = admin.get(url(world, connection_id, "configure")).get_data(as_text=True)
@@ -99,7 +99,7 @@ def test_configure_lists_goals_from_the_api_and_saves_an_audited_mapping(
 
 def test_troubleshoot_shows_each_conversion_state_with_reason_and_fix(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON, "legacy": h.LEGACY_SIGNUP})
     ws = world.workspace_id
     sent, _ = h.add_conversion(ws)
@@ -131,7 +131,7 @@ def test_troubleshoot_shows_each_conversion_state_with_reason_and_fix(
 
 def test_the_conversion_api_shows_delivery_status_per_platform(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     from webapp.models import Conversion
     from webapp.services import conversions
 

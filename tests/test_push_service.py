@@ -32,12 +32,12 @@ D = ConversionDelivery
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     return make_world()
 
 
 @pytest.fixture
-def connection_id(ms_app, world, emulator) -> int:  # noqa: ANN001
+def connection_id(ms_app, world, emulator) -> int:
     return h.connect(ms_app, world, emulator)
 
 
@@ -49,7 +49,7 @@ def ledger(connection_id: int) -> dict[int, ConversionDelivery]:
 
 def test_eligible_conversions_reach_microsoft_once_with_value_currency_and_fixed_time(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON, "demo": h.DEMO_BOOKED})
     ws = world.workspace_id
     occurred = utcnow().replace(microsecond=654321) - timedelta(hours=3)
@@ -90,7 +90,7 @@ def test_eligible_conversions_reach_microsoft_once_with_value_currency_and_fixed
 
 def test_a_rate_limit_mid_run_releases_the_batch_and_never_resends_accepted_rows(
     ms_app, world, emulator, connection_id, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     for _ in range(5):
         h.add_conversion(world.workspace_id)
@@ -99,7 +99,7 @@ def test_a_rate_limit_mid_run_releases_the_batch_and_never_resends_accepted_rows
     original = platform.push_conversions
     calls = []
 
-    def first_ok_then_throttled(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def first_ok_then_throttled(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             h.arm(emulator, "ApplyOfflineConversions", "throttle")
@@ -119,7 +119,7 @@ def test_a_rate_limit_mid_run_releases_the_batch_and_never_resends_accepted_rows
 
 def test_an_access_token_refused_as_expired_is_refreshed_once(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     h.add_conversion(world.workspace_id)
     before = db.session.get(Connection, connection_id).credential.access_token
@@ -131,7 +131,7 @@ def test_an_access_token_refused_as_expired_is_refreshed_once(
 
 def test_a_revoked_grant_loses_nothing_and_the_backlog_drains_after_reconnect(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     first, _ = h.add_conversion(world.workspace_id)
     assert push.run(connection_id).sent == 1
@@ -151,7 +151,7 @@ def test_a_revoked_grant_loses_nothing_and_the_backlog_drains_after_reconnect(
 
 def test_refunds_retract_and_partial_refunds_restate_quoting_the_original_keys(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     full, click_full = h.add_conversion(world.workspace_id, value="200")
     partial, click_partial = h.add_conversion(world.workspace_id, value="300")
@@ -199,7 +199,7 @@ def test_refunds_retract_and_partial_refunds_restate_quoting_the_original_keys(
 
 def test_enhanced_conversions_send_hashes_and_hash_only_rows_go_to_enhanced_goals_only(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     digest = hashlib.sha256(b"jane@example.com").hexdigest()
     h.configure(
         world,
@@ -225,7 +225,7 @@ def test_enhanced_conversions_send_hashes_and_hash_only_rows_go_to_enhanced_goal
 
 def test_without_the_opt_in_no_hash_leaves_sourceloop(
     ms_app, world, emulator, connection_id
-) -> None:  # noqa: ANN001
+) -> None:
     digest = hashlib.sha256(b"jane@example.com").hexdigest()
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     h.add_conversion(world.workspace_id, email_sha256=digest)
@@ -234,7 +234,7 @@ def test_without_the_opt_in_no_hash_leaves_sourceloop(
     assert "HashedEmailAddress" not in row["Request"]
 
 
-def test_connecting_enqueues_a_backfill_of_the_last_90_days(ms_app, world, emulator, redis) -> None:  # noqa: ANN001
+def test_connecting_enqueues_a_backfill_of_the_last_90_days(ms_app, world, emulator, redis) -> None:
     from jobs.queues import PUSH, get_queue
 
     ws = world.workspace_id
@@ -253,7 +253,7 @@ def test_connecting_enqueues_a_backfill_of_the_last_90_days(ms_app, world, emula
     assert too_old not in ledger(connection_id)
 
 
-def test_switched_off_pushes_nothing(ms_app, world, emulator, connection_id) -> None:  # noqa: ANN001
+def test_switched_off_pushes_nothing(ms_app, world, emulator, connection_id) -> None:
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON}, enabled=False)
     h.add_conversion(world.workspace_id)
     assert "switched off" in push.run(connection_id).skipped

@@ -111,19 +111,18 @@ def test_the_worker_and_the_scheduler_run_over_tls(
 ) -> None:
     from rq_scheduler import Scheduler
 
-    from jobs.enqueue import enqueue
-    from jobs.fanout import push_fanout
     from jobs.queues import DEFAULT, redis_connection
     from jobs.schedule import SCHEDULE
     from webapp.extensions import db
     from webapp.models import JobRun
+    from webapp.services.job_runs import enqueue
 
     url, cert = tls_redis
     _raw(url, cert).flushdb()
     env = test_environ(_migrated, url, REDIS_TLS_VERIFY="off", SCHEDULER_INTERVAL="1")
     app = _app(_migrated, url, REDIS_TLS_VERIFY="off")
     with app.app_context():
-        run_id = enqueue(push_fanout, queue=DEFAULT)
+        run_id = enqueue("push_fanout")
         worker = python_process(["-m", "jobs.worker", "--burst"], env, tmp_path / "worker.log")
         try:
             worker.wait(60)

@@ -45,7 +45,7 @@ def test_builtins_are_import_paths_of_platform_classes() -> None:
         load_registry({}, builtins=("tests.test_registry:ROOT",), include_entry_points=False)
 
 
-def test_entry_point_plugins_are_loaded(monkeypatch) -> None:  # noqa: ANN001
+def test_entry_point_plugins_are_loaded(monkeypatch) -> None:
     import platforms.registry as registry_module
 
     class FakeEntryPoint:
@@ -65,7 +65,7 @@ def test_entry_point_plugins_are_loaded(monkeypatch) -> None:  # noqa: ANN001
     assert registry.keys() == ["fake"]  # the broken one is logged and skipped
 
 
-def test_app_shows_one_card_per_registered_platform(login_as, world) -> None:  # noqa: ANN001
+def test_app_shows_one_card_per_registered_platform(login_as, world) -> None:
     html = login_as("admin").get(f"/w/{world.workspace_id}/setup/platforms").get_data(as_text=True)
     assert 'data-platform="fake"' in html and ">Connect<" in html
 

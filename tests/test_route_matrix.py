@@ -243,7 +243,7 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 
 
 @pytest.fixture
-def pending_invite_id(world) -> int:  # noqa: ANN001
+def pending_invite_id(world) -> int:
     from webapp.extensions import db
     from webapp.models import Membership
     from webapp.services.members import create_invite
@@ -254,7 +254,7 @@ def pending_invite_id(world) -> int:  # noqa: ANN001
 
 
 @pytest.fixture
-def fake_connection_id(world) -> int:  # noqa: ANN001
+def fake_connection_id(world) -> int:
     from webapp.extensions import db
     from webapp.models import Connection
 
@@ -270,14 +270,14 @@ def fake_connection_id(world) -> int:  # noqa: ANN001
 
 
 @pytest.fixture
-def job_run_id(world) -> int:  # noqa: ANN001
+def job_run_id(world) -> int:
     from webapp.services.job_runs import create_queued
 
     return create_queued("test", rq_job_id=None, workspace_id=world.workspace_id)
 
 
 @pytest.fixture
-def intake_ids(world) -> dict[str, int]:  # noqa: ANN001
+def intake_ids(world) -> dict[str, int]:
     """A custom conversion event, an API key and a conversion in the main workspace."""
     from datetime import UTC, datetime
 
@@ -307,11 +307,11 @@ def test_access(
     role: str,
     login_as,
     world,
-    pending_invite_id,  # noqa: ANN001
+    pending_invite_id,
     fake_connection_id,
     job_run_id,
     intake_ids,
-) -> None:  # noqa: ANN001
+) -> None:
     client = login_as(None if role == "anonymous" else role)
     path = row.path.format(
         ws=world.workspace_id,

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Path) -> None:  # noqa: ANN001
+def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(
         ROOT / "platforms",

@@ -6,7 +6,7 @@ from jobs.queues import DEFAULT
 from jobs.schedule import SCHEDULE, ScheduledJob, reconcile
 
 
-def test_reconcile_adds_keeps_replaces_and_removes(redis) -> None:  # noqa: ANN001
+def test_reconcile_adds_keeps_replaces_and_removes(redis) -> None:
     scheduler = Scheduler(queue_name=DEFAULT, connection=redis)
     first = reconcile(scheduler)
     assert set(first.added) == {e.id for e in SCHEDULE} and not first.kept
@@ -24,7 +24,7 @@ def test_reconcile_adds_keeps_replaces_and_removes(redis) -> None:  # noqa: ANN0
     assert [job.meta["cron_string"] for job in jobs] == ["*/5 * * * *"]
 
 
-def test_reconcile_leaves_foreign_scheduled_jobs_alone(redis) -> None:  # noqa: ANN001
+def test_reconcile_leaves_foreign_scheduled_jobs_alone(redis) -> None:
     from datetime import timedelta
 
     scheduler = Scheduler(queue_name=DEFAULT, connection=redis)
@@ -39,7 +39,7 @@ def test_pull_runs_daily_at_five_utc_and_push_every_two_minutes() -> None:
     assert crons["jobs.fanout.pull_fanout"] == "0 5 * * *"
 
 
-def test_daily_pull_is_five_utc_whatever_the_server_time_zone(redis, monkeypatch) -> None:  # noqa: ANN001
+def test_daily_pull_is_five_utc_whatever_the_server_time_zone(redis, monkeypatch) -> None:
     import time
 
     from jobs.schedule import use_utc_clock

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
@@ -12,6 +13,14 @@ from sqlalchemy.engine import Engine
 from config import INSTANCE_DIR, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
+from webapp import models  # noqa: F401  (registers every table on the metadata)
+from webapp.cli import register_cli
+from webapp.errors import register_error_handlers
+from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.logging_setup import configure_logging
+from webapp.models import User
+from webapp.security import register_security
+from webapp.views import register_blueprints
 
 
 def create_app(
@@ -28,18 +37,11 @@ def create_app(
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
-    from webapp.logging_setup import configure_logging
-
     configure_logging(app.config["LOG_LEVEL"])
     _init_extensions(app)
     app.extensions["platforms"] = load_registry(
         app.config["PLATFORM_SETTINGS"], extra=extra_platforms
     )
-
-    from webapp.cli import register_cli
-    from webapp.errors import register_error_handlers
-    from webapp.security import register_security
-    from webapp.views import register_blueprints
 
     register_security(app)
     register_error_handlers(app)
@@ -50,9 +52,6 @@ def create_app(
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import models  # noqa: F401  (registers every table on the metadata)
-    from webapp.extensions import csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
@@ -65,15 +64,11 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):  # noqa: ANN202
-        from webapp.models import User
-
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return user if user and user.is_active else None
 
 
 def _migrations_dir():  # noqa: ANN202
-    from pathlib import Path
-
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -90,9 +85,3 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: 
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-
-def platform_registry(app: Flask | None = None):  # noqa: ANN201
-    from flask import current_app
-
-    return (app or current_app).extensions["platforms"]

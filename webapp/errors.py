@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.extensions import db
 from webapp.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,5 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202
         log.exception("unhandled error on %s %s", request.method, request.path)
-        from webapp.extensions import db
-
         db.session.rollback()  # the error page itself queries (banners); start clean
         return error_response(500, "An unexpected error occurred; it has been logged.")

@@ -1,5 +1,6 @@
 """Extension singletons, created unbound; ``create_app`` binds them. Nothing here imports the app."""
 
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -8,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from platforms.registry import PlatformRegistry
 
 
 class Base(DeclarativeBase):
@@ -28,3 +31,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def platform_registry(app: Flask | None = None) -> PlatformRegistry:
+    """The registry ``create_app`` loaded (plugin instances by key)."""
+    return (app or current_app).extensions["platforms"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+from rq import get_current_job
+
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(
@@ -23,19 +25,11 @@ class ContextFilter(logging.Filter):
     """Adds ``job_id`` (the current RQ job, or '-') and scrubs secrets from the message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        job_id = "-"
-        try:
-            from rq import get_current_job
-
-            job = get_current_job()
-            if job is not None:
-                job_id = job.id
-        except Exception:  # noqa: S110  (logging must never fail)
-            pass
-        record.job_id = job_id
+        job = get_current_job()  # a context variable: None outside a job, never raises
+        record.job_id = job.id if job is not None else "-"
         try:
             message = record.getMessage()
-        except Exception:  # noqa: S110
+        except (TypeError, ValueError):  # msg % args does not fit: logging reports it itself
             return True
         cleaned = scrub(message)
         if cleaned != message:

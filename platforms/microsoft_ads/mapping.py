@@ -62,7 +62,7 @@ def account_ineligible_reason(account: Mapping[str, Any], *, read_only: bool) ->
     status = str(account.get("AccountLifeCycleStatus") or "Active")
     pause = account.get("PauseReason")
     if status == "Pause" or (pause not in (None, 0, "0") and status == "Active"):
-        reason = _PAUSE_REASONS.get(int(pause), "paused") if str(pause).isdigit() else "paused"
+        reason = _PAUSE_REASONS.get(int(str(pause)), "paused") if str(pause).isdigit() else "paused"
         return f"The account is {reason} in Microsoft Advertising. Resume it to connect it."
     if status != "Active":
         return _STATUS_REASONS.get(status, f"The account status is {status}.")
@@ -82,7 +82,7 @@ def read_only_accounts(customer_roles: Iterable[Mapping[str, Any]]) -> set[tuple
         customer = _text(role.get("CustomerId"))
         if customer is None:
             continue
-        ids = [str(i) for i in (role.get("AccountIds") or [])] or [None]
+        ids: list[str | None] = [str(i) for i in (role.get("AccountIds") or [])] or [None]
         target = viewer if role.get("RoleId") == VIEWER_ROLE_ID else writable
         target.update((customer, account_id) for account_id in ids)
     return viewer - writable

@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import requests
+
 from platforms.base import AccountRef, DailyMetric, DateWindow, EntityLevel
-from platforms.errors import InvalidRequest, PlatformError, RateLimited, TransientError
+from platforms.errors import InvalidRequest, RateLimited, TransientError
 from platforms.microsoft_ads.client import MicrosoftAdsClient
 from platforms.microsoft_ads.mapping import LEVEL_ID_COLUMN, metric_from_row
 
@@ -220,9 +222,7 @@ _SPOOL_IN_MEMORY = 8 * 1024 * 1024
 def _chunks(response: Any) -> Iterator[bytes]:
     try:
         yield from response.iter_content(chunk_size=256 * 1024)
-    except PlatformError:
-        raise
-    except Exception as exc:  # a reset connection mid-download
+    except (requests.RequestException, OSError) as exc:  # a reset connection mid-download
         raise TransientError(
             f"Microsoft Advertising report download broke off: {type(exc).__name__}"
         ) from None
@@ -248,17 +248,17 @@ def parse_report(chunks: Iterable[bytes]) -> Iterator[dict[str, str]]:
             with gzip.GzipFile(fileobj=spool, mode="rb") as member:
                 yield from parse_csv(member)
         else:
-            yield from parse_csv(spool)  # type: ignore[arg-type]
+            yield from parse_csv(spool)
 
 
-def _text_lines(binary: IO[bytes]) -> Iterator[str]:
+def _text_lines(binary: IO[bytes] | gzip.GzipFile) -> Iterator[str]:
     """UTF-8 lines without BOM or NUL bytes (both seen in real report files)."""
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
     for line in text:
         yield line.replace("\x00", "")
 
 
-def parse_csv(binary: IO[bytes]) -> Iterator[dict[str, str]]:
+def parse_csv(binary: IO[bytes] | gzip.GzipFile) -> Iterator[dict[str, str]]:
     """Data rows keyed by column name; metadata header lines, blanks, totals and the copyright
     footer are skipped whether or not the report was asked to exclude them."""
     header: list[str] | None = None

@@ -58,7 +58,7 @@ class MicrosoftAdsSettings:
             raise ValueError(
                 f"MSADS_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {raw_env!r}"
             )
-        environment: Environment = raw_env  # type: ignore[assignment]
+        environment: Environment = raw_env
         developer_token = (values.get("MSADS_DEVELOPER_TOKEN") or "").strip()
         if not developer_token and environment in ("sandbox", "emulator"):
             developer_token = SANDBOX_DEVELOPER_TOKEN

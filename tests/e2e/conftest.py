@@ -53,7 +53,7 @@ def live_server() -> Iterator[Callable[[Flask], LiveServer]]:
 
 
 @pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+def browser():
     import os
 
     if not os.path.exists(CHROMIUM):
@@ -69,7 +69,7 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture
-def page(browser):  # noqa: ANN001, ANN201
+def page(browser):
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -77,7 +77,7 @@ def page(browser):  # noqa: ANN001, ANN201
     context.close()
 
 
-def sign_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:  # noqa: ANN001
+def sign_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)

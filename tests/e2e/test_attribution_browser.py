@@ -15,7 +15,7 @@ from webapp.services import multitouch
 pytestmark = pytest.mark.e2e
 
 
-def test_reports_journey_and_settings_in_the_browser(app, world, live_server, page) -> None:  # noqa: ANN001
+def test_reports_journey_and_settings_in_the_browser(app, world, live_server, page) -> None:
     ws = world.workspace_id
     data.microsoft_campaign(ws, "50000111", "Brand - US", {date(2026, 2, 27): "25.00"})
     v = data.visitor(ws)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def served(_migrated, redis_url, emulator, live_server):  # noqa: ANN001, ANN201
+def served(_migrated, redis_url, emulator, live_server):
     from webapp import create_app
     from webapp.extensions import db
 
@@ -37,7 +37,7 @@ def served(_migrated, redis_url, emulator, live_server):  # noqa: ANN001, ANN201
         _empty_tables()
 
 
-def test_admin_connects_an_account_in_the_browser(served, page, tmp_path) -> None:  # noqa: ANN001
+def test_admin_connects_an_account_in_the_browser(served, page, tmp_path) -> None:
     server, world = served
     sign_in(page, server.url, "admin@example.com")
     page.get_by_role("navigation").get_by_role("link", name="Setup").click()
@@ -71,7 +71,7 @@ def test_admin_connects_an_account_in_the_browser(served, page, tmp_path) -> Non
     page.screenshot(path=str(tmp_path / "connected.png"), full_page=True)
 
 
-def test_cancel_on_microsoft_lands_back_with_a_message(served, page) -> None:  # noqa: ANN001
+def test_cancel_on_microsoft_lands_back_with_a_message(served, page) -> None:
     server, _world = served
     sign_in(page, server.url, "owner@example.com")
     page.goto(f"{server.url}/")
@@ -83,7 +83,7 @@ def test_cancel_on_microsoft_lands_back_with_a_message(served, page) -> None:  #
     assert page.get_by_text("You cancelled the sign-in").is_visible()
 
 
-def test_member_sees_why_connect_is_disabled(served, page) -> None:  # noqa: ANN001
+def test_member_sees_why_connect_is_disabled(served, page) -> None:
     server, _world = served
     sign_in(page, server.url, "member@example.com")
     page.get_by_role("navigation").get_by_role("link", name="Setup").click()

@@ -11,13 +11,13 @@ import pytest
 from tests.conftest import make_world
 from tests.e2e.conftest import sign_in
 from tests.test_insights_pull import connect, expected
-from webapp import platform_registry
+from webapp.extensions import platform_registry
 from webapp.services.insights_sync import last_complete_day, run_pull
 
 pytestmark = pytest.mark.e2e
 
 
-def test_dashboard_renders_charts_and_correct_totals(ms_app, emulator, live_server, page) -> None:  # noqa: ANN001
+def test_dashboard_renders_charts_and_correct_totals(ms_app, emulator, live_server, page) -> None:
     world = make_world()
     platform_registry().get("microsoft_ads").sleep = lambda s: None
     cid = connect(ms_app, world, emulator, "80000012")

@@ -49,7 +49,7 @@ def demo_site(pixel_src: str, key: str) -> Callable:
     return app
 
 
-def wait_until(check: Callable[[], object], what: str, timeout: float = 15.0):  # noqa: ANN201
+def wait_until(check: Callable[[], object], what: str, timeout: float = 15.0):
     from webapp.extensions import db
 
     deadline = time.monotonic() + timeout
@@ -64,7 +64,7 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 15.0):  
 
 def test_msclkid_from_an_ad_click_is_captured_and_conversions_resolve_to_it(
     ms_app, world, emulator, live_server, browser
-) -> None:  # noqa: ANN001
+) -> None:
     from webapp.extensions import db
     from webapp.models import AdClick, Conversion, Touchpoint, TrackingSettings
     from webapp.services.attribution import resolve_click_id
@@ -146,7 +146,7 @@ def test_msclkid_from_an_ad_click_is_captured_and_conversions_resolve_to_it(
         site.shutdown()
 
 
-def test_pixel_never_throws_into_the_host_page(ms_app, world, live_server, browser) -> None:  # noqa: ANN001
+def test_pixel_never_throws_into_the_host_page(ms_app, world, live_server, browser) -> None:
     """A wrong key, an unreachable endpoint and odd calls leave the page's own script running."""
     app_server = live_server(ms_app)
     site_port = free_port()

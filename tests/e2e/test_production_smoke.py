@@ -109,7 +109,7 @@ def _schedule(processes: Processes) -> list[str]:
 
 def test_the_procfile_processes_deliver_a_conversion_once_through_the_schedulers_cycle(
     cluster: Cluster, redis, redis_url: str, emulator: str, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     from cryptography.fernet import Fernet
 
     from config import load_settings

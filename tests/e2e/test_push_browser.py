@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 def test_troubleshoot_page_filters_and_push_now_shows_progress_until_done(
     ms_app, redis, emulator, live_server, page, _migrated, redis_url, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     world = make_world()
     connection_id = h.connect(ms_app, world, emulator)
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})

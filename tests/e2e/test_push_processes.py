@@ -30,7 +30,7 @@ D = ConversionDelivery
 
 
 @pytest.fixture
-def world(ms_app, redis):  # noqa: ANN001, ANN201
+def world(ms_app, redis):
     return make_world()
 
 
@@ -47,7 +47,7 @@ def env(_migrated: str, redis_url: str, emulator: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def connection_id(ms_app, world, emulator) -> int:  # noqa: ANN001
+def connection_id(ms_app, world, emulator) -> int:
     connection_id = h.connect(ms_app, world, emulator)
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
     return connection_id
@@ -79,7 +79,7 @@ def children(pid: int) -> list[int]:
 
 def test_a_conversion_from_the_api_reaches_microsoft_within_one_scheduler_cycle(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     from webapp.services import conversions
 
     click = h.click_id()
@@ -111,8 +111,8 @@ def test_a_conversion_from_the_api_reaches_microsoft_within_one_scheduler_cycle(
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
-) -> None:  # noqa: ANN001
-    from jobs.push import request_push
+) -> None:
+    from webapp.services.background import request_push
 
     clicks = [h.add_conversion(world.workspace_id)[1] for _ in range(6)]
     h.arm(emulator, "ApplyOfflineConversions", "slow", delay_seconds=4)
@@ -146,8 +146,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
 
 def test_throttling_server_errors_and_dropped_connections_still_get_everything_sent(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
-) -> None:  # noqa: ANN001
-    from jobs.push import request_push
+) -> None:
+    from webapp.services.background import request_push
 
     clicks = [h.add_conversion(world.workspace_id)[1] for _ in range(5)]
     h.arm(emulator, "ApplyOfflineConversions", "throttle", count=2)
@@ -169,8 +169,8 @@ def test_throttling_server_errors_and_dropped_connections_still_get_everything_s
 
 def test_a_revoked_grant_keeps_rows_pending_until_reconnect_then_the_backlog_drains(
     ms_app, world, emulator, env, connection_id, redis, tmp_path: Path
-) -> None:  # noqa: ANN001
-    from jobs.push import request_push
+) -> None:
+    from webapp.services.background import request_push
 
     h.revoke_grant(emulator, connection_id)
     clicks = [h.add_conversion(world.workspace_id)[1] for _ in range(3)]

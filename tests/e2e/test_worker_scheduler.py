@@ -30,7 +30,7 @@ def _runs(kind: str) -> list[JobRun]:
     return list(db.session.scalars(select(JobRun).where(JobRun.kind == kind)))
 
 
-def test_scheduled_job_runs_on_real_worker(app, redis, env, tmp_path: Path) -> None:  # noqa: ANN001
+def test_scheduled_job_runs_on_real_worker(app, redis, env, tmp_path: Path) -> None:
     worker = python_process(["-m", "jobs.worker"], env, tmp_path / "worker.log")
     scheduler_proc = python_process(["-m", "jobs.scheduler"], env, tmp_path / "scheduler.log")
     try:
@@ -58,7 +58,7 @@ def test_scheduled_job_runs_on_real_worker(app, redis, env, tmp_path: Path) -> N
         stop(worker)
 
 
-def test_restarting_the_scheduler_keeps_the_schedule(app, redis, env, tmp_path: Path) -> None:  # noqa: ANN001
+def test_restarting_the_scheduler_keeps_the_schedule(app, redis, env, tmp_path: Path) -> None:
     scheduler = Scheduler(queue_name=DEFAULT, connection=redis)
 
     def snapshot() -> list[tuple[str, object]]:

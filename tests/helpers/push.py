@@ -24,19 +24,19 @@ DEMO_BOOKED = "60000003"  # younger than two hours → 5615
 LEGACY_SIGNUP = "60000005"  # paused
 
 
-def connect(app, world, emulator: str, account_id: str = US_ACCOUNT) -> int:  # noqa: ANN001
+def connect(app, world, emulator: str, account_id: str = US_ACCOUNT) -> int:
     admin = client_as(app, "admin")
     response = pick(admin, sign_in(admin, emulator, world.workspace_id), account_id)
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     return db.session.scalar(select(Connection.id).where(Connection.account_id == account_id))
 
 
-def admin_membership(world) -> Membership:  # noqa: ANN001
+def admin_membership(world) -> Membership:
     return db.session.get(Membership, world.memberships["admin"])
 
 
 def configure(
-    world,  # noqa: ANN001
+    world,
     connection_id: int,
     goals: dict[str, str],
     *,
@@ -143,7 +143,7 @@ def arm(emulator: str, operation: str, kind: str, count: int = 1, **extra: objec
     assert response.status_code == 201, response.text
 
 
-def reconnect(app, world, emulator: str, connection_id: int) -> None:  # noqa: ANN001
+def reconnect(app, world, emulator: str, connection_id: int) -> None:
     from urllib.parse import parse_qs, urlsplit
 
     from tests.conftest import csrf_token

@@ -40,7 +40,7 @@ def hit(
     origin: str | None = None,
     ua: str = BROWSER_UA,
     raw: bytes | None = None,
-):  # noqa: ANN201
+):
     headers = {"User-Agent": ua, "Content-Type": "text/plain"}
     if origin:
         headers["Origin"] = origin

@@ -11,7 +11,7 @@ from webapp.services.attribution import resolve_click_id
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def make(world, clicks: list[tuple[str, str, timedelta]], **conversion) -> Conversion:  # noqa: ANN001, ANN003
+def make(world, clicks: list[tuple[str, str, timedelta]], **conversion) -> Conversion:
     visitor = Visitor(workspace_id=world.workspace_id, uid="v_attribution01")
     db.session.add(visitor)
     db.session.flush()
@@ -39,7 +39,7 @@ def make(world, clicks: list[tuple[str, str, timedelta]], **conversion) -> Conve
     return row
 
 
-def test_most_recent_click_before_the_conversion_wins(app, world) -> None:  # noqa: ANN001
+def test_most_recent_click_before_the_conversion_wins(app, world) -> None:
     conversion = make(
         world,
         [
@@ -60,19 +60,19 @@ def test_most_recent_click_before_the_conversion_wins(app, world) -> None:  # no
     assert resolve_click_id(conversion.visitor, at=T + timedelta(days=1)).click_id == "after"
 
 
-def test_window_is_90_days_by_default(app, world) -> None:  # noqa: ANN001
+def test_window_is_90_days_by_default(app, world) -> None:
     conversion = make(world, [("msclkid", "too-old", timedelta(days=91))])
     assert resolve_click_id(conversion) is None
     assert resolve_click_id(conversion, within=timedelta(days=120)).click_id == "too-old"
 
 
-def test_a_supplied_msclkid_wins(app, world) -> None:  # noqa: ANN001
+def test_a_supplied_msclkid_wins(app, world) -> None:
     conversion = make(world, [("msclkid", "captured", timedelta(days=1))], msclkid="from-crm")
     resolved = resolve_click_id(conversion)
     assert (resolved.click_id, resolved.supplied, resolved.ad_click_id) == ("from-crm", True, None)
 
 
-def test_nothing_to_resolve(app, world) -> None:  # noqa: ANN001
+def test_nothing_to_resolve(app, world) -> None:
     conversion = Conversion(
         workspace_id=world.workspace_id,
         event="form_submitted",

@@ -12,11 +12,11 @@ from webapp.extensions import db
 from webapp.models import AdClick, Conversion, Touchpoint, TrackingSettings, Visitor, VisitSession
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_pixel_script_is_small_cacheable_javascript(client) -> None:  # noqa: ANN001
+def test_pixel_script_is_small_cacheable_javascript(client) -> None:
     response = client.get("/t.js")
     assert response.status_code == 200
     assert response.mimetype in ("text/javascript", "application/javascript")
@@ -26,7 +26,7 @@ def test_pixel_script_is_small_cacheable_javascript(client) -> None:  # noqa: AN
     assert b"sendBeacon" in response.data and b"keepalive" in response.data
 
 
-def test_landing_with_msclkid_records_visitor_session_touchpoint_and_click(client, world) -> None:  # noqa: ANN001
+def test_landing_with_msclkid_records_visitor_session_touchpoint_and_click(client, world) -> None:
     key = pixel_key(world.workspace_id)
     url = "https://shop.example.com/?msclkid=abc123&utm_source=bing&utm_campaign=spring"
     payload = pageview(
@@ -58,14 +58,14 @@ def test_landing_with_msclkid_records_visitor_session_touchpoint_and_click(clien
     assert settings.last_hit_domain == "shop.example.com" and settings.last_hit_at is not None
 
 
-def test_sessions_end_after_30_minutes_and_new_clicks_start_one(app, world) -> None:  # noqa: ANN001
+def test_sessions_end_after_30_minutes_and_new_clicks_start_one(app, world) -> None:
     from webapp.models.types import utcnow
     from webapp.services import collect, tracking
 
     site = tracking.pixel_site(pixel_key(world.workspace_id))
     t0 = utcnow()
 
-    def record(payload: dict, at) -> None:  # noqa: ANN001
+    def record(payload: dict, at) -> None:
         collect.record(site, collect.parse_hit(payload, site), now=at)
 
     record(pageview("https://a.example/?msclkid=m1", c={"msclkid": "m1"}), t0)
@@ -84,7 +84,7 @@ def test_sessions_end_after_30_minutes_and_new_clicks_start_one(app, world) -> N
     assert sorted(db.session.scalars(select(AdClick.click_id))) == ["m1", "m2"]
 
 
-def test_foreign_origin_is_refused_and_counted(client, world) -> None:  # noqa: ANN001
+def test_foreign_origin_is_refused_and_counted(client, world) -> None:
     key = pixel_key(world.workspace_id, ["example.com"])
     ok = hit(client, key, pageview("https://www.example.com/"), origin="https://www.example.com")
     assert ok.status_code == 204
@@ -99,7 +99,7 @@ def test_foreign_origin_is_refused_and_counted(client, world) -> None:  # noqa: 
     assert count(Visitor) == 1
 
 
-def test_preflight_answers_allowed_origins_only(client, world) -> None:  # noqa: ANN001
+def test_preflight_answers_allowed_origins_only(client, world) -> None:
     key = pixel_key(world.workspace_id, ["example.com"])
     ok = client.options(f"/collect?k={key}", headers={"Origin": "https://example.com"})
     assert (
@@ -130,7 +130,7 @@ def test_preflight_answers_allowed_origins_only(client, world) -> None:  # noqa:
         (b"x" * 9000, 413, "rejected_oversized"),
     ],
 )
-def test_bad_payloads_get_4xx_and_are_counted(client, world, raw, status, counter) -> None:  # noqa: ANN001
+def test_bad_payloads_get_4xx_and_are_counted(client, world, raw, status, counter) -> None:
     key = pixel_key(world.workspace_id)
     response = hit(client, key, None, raw=raw)
     assert response.status_code == status
@@ -141,13 +141,13 @@ def test_bad_payloads_get_4xx_and_are_counted(client, world, raw, status, counte
     assert count(Visitor) == 0
 
 
-def test_unknown_or_missing_key(client, world) -> None:  # noqa: ANN001
+def test_unknown_or_missing_key(client, world) -> None:
     assert hit(client, "pk_nope", pageview("https://a.example/")).status_code == 403
     assert client.post("/collect", data=b"{}").status_code == 400
     assert count(Visitor) == 0
 
 
-def test_bots_are_dropped_silently(client, world) -> None:  # noqa: ANN001
+def test_bots_are_dropped_silently(client, world) -> None:
     key = pixel_key(world.workspace_id)
     for ua in (
         "Mozilla/5.0 (compatible; bingbot/2.0)",
@@ -162,7 +162,7 @@ def test_bots_are_dropped_silently(client, world) -> None:  # noqa: ANN001
     assert settings.dropped_bots == 4
 
 
-def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, world) -> None:  # noqa: ANN001
+def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, world) -> None:
     from webapp.services.identity import email_sha256
 
     key = pixel_key(world.workspace_id)
@@ -190,7 +190,7 @@ def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, worl
     assert hit(client, key, unknown).status_code == 400
 
 
-def test_write_behind_records_every_page_view(app, world) -> None:  # noqa: ANN001
+def test_write_behind_records_every_page_view(app, world) -> None:
     from webapp.services import collect
 
     app.config["COLLECT_WRITE_BEHIND"] = True

@@ -61,13 +61,13 @@ def _sessions(uid: str) -> list[tuple]:
     ]
 
 
-def _write(site, uid: str, hits: list[tuple[datetime, str]], order: list[int]) -> None:  # noqa: ANN001
+def _write(site, uid: str, hits: list[tuple[datetime, str]], order: list[int]) -> None:
     for index in order:
         at, kind = hits[index]
         collect.record(site, _hit(uid, kind), at)
 
 
-def test_a_page_view_written_before_its_ad_click_does_not_take_last_touch(app, world) -> None:  # noqa: ANN001
+def test_a_page_view_written_before_its_ad_click_does_not_take_last_touch(app, world) -> None:
     """An hour after an organic visit the visitor clicks an ad and reads a second page; the
     second page's hit is written first (another worker's batch)."""
     site = tracking.pixel_site(pixel_key(world.workspace_id))
@@ -99,7 +99,7 @@ def test_a_page_view_written_before_its_ad_click_does_not_take_last_touch(app, w
     assert (last_touch.channel, last_touch.click_id) == ("microsoft_ads", "ms1")
 
 
-def test_attribution_reads_touchpoints_by_time_not_by_insertion(app, world) -> None:  # noqa: ANN001
+def test_attribution_reads_touchpoints_by_time_not_by_insertion(app, world) -> None:
     """The click's touchpoint is inserted first (a lower id), the organic one after it with an
     earlier time: every reader orders by time."""
     from webapp.services.multitouch import journey_query
@@ -145,7 +145,7 @@ GAPS = st.sampled_from([1, 5, 20, 29, 31, 45, 90])
 )
 def test_any_write_order_leaves_the_journey_time_order_leaves(
     app, world, kinds, gaps, seed
-) -> None:  # noqa: ANN001
+) -> None:
     site = tracking.pixel_site(pixel_key(world.workspace_id))
     times = list(itertools.accumulate([T0] + [timedelta(minutes=g) for g in gaps]))
     hits = list(zip(times, kinds, strict=False))
@@ -160,5 +160,5 @@ def test_any_write_order_leaves_the_journey_time_order_leaves(
 
 
 @pytest.fixture(autouse=True)
-def _testing_writes_are_synchronous(app) -> None:  # noqa: ANN001
+def _testing_writes_are_synchronous(app) -> None:
     assert not app.config.get("COLLECT_WRITE_BEHIND", False)

@@ -55,7 +55,7 @@ def _web(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
 
 def test_two_web_processes_write_interleaved_hits_without_deadlock_in_time_order(
     app, world, database_url: str, redis_url: str, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the deadlock is PostgreSQL's row locking (run with TEST_DATABASE_URL)")
     from cryptography.fernet import Fernet

@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.models import Conversion
 
 
-def test_concurrent_duplicates_make_one_conversion(app, world) -> None:  # noqa: ANN001
+def test_concurrent_duplicates_make_one_conversion(app, world) -> None:
     key = api_key(world.workspace_id)
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)

@@ -14,7 +14,7 @@ from webapp.models import ApiKey, Conversion, Visitor
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def row(external_id: str = "order-1", **extra) -> dict:  # noqa: ANN003
+def row(external_id: str = "order-1", **extra) -> dict:
     return {
         "event": "payment_received",
         "occurred_at": (NOW - timedelta(hours=1)).isoformat(),
@@ -27,7 +27,7 @@ def row(external_id: str = "order-1", **extra) -> dict:  # noqa: ANN003
 
 
 @pytest.fixture
-def key(world) -> str:  # noqa: ANN001
+def key(world) -> str:
     from tests.intake.helpers import api_key
 
     return api_key(world.workspace_id)
@@ -37,7 +37,7 @@ def conversions_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Conversion))
 
 
-def test_key_is_required_and_stored_hashed(client, world, key) -> None:  # noqa: ANN001
+def test_key_is_required_and_stored_hashed(client, world, key) -> None:
     assert client.post("/api/v1/conversions", json=row()).status_code == 401
     assert (
         client.post("/api/v1/conversions", json=row(), headers=bearer("sl_live_wrong")).status_code
@@ -48,7 +48,7 @@ def test_key_is_required_and_stored_hashed(client, world, key) -> None:  # noqa:
     assert key.startswith(stored.prefix)
 
 
-def test_create_then_resend_returns_the_same_conversion(client, world, key) -> None:  # noqa: ANN001
+def test_create_then_resend_returns_the_same_conversion(client, world, key) -> None:
     first = client.post("/api/v1/conversions", json=row(), headers=bearer(key))
     assert first.status_code == 201, first.json
     assert first.json["status"] == "created"
@@ -66,7 +66,7 @@ def test_create_then_resend_returns_the_same_conversion(client, world, key) -> N
     assert conversions_count() == 1
 
 
-def test_each_invalid_field_gets_its_own_error(client, world, key) -> None:  # noqa: ANN001
+def test_each_invalid_field_gets_its_own_error(client, world, key) -> None:
     bad = {
         "event": "nope",
         "occurred_at": "2024-05-01T10:00:00",  # naive
@@ -110,13 +110,13 @@ def test_each_invalid_field_gets_its_own_error(client, world, key) -> None:  # n
         ({"properties": [1, 2]}, "properties"),
     ],
 )
-def test_field_rules(client, world, key, change, field) -> None:  # noqa: ANN001
+def test_field_rules(client, world, key, change, field) -> None:
     response = client.post("/api/v1/conversions", json=row(**change), headers=bearer(key))
     assert response.status_code == 422
     assert field in {e["field"] for e in response.json["error"]["errors"]}
 
 
-def test_batch_keeps_valid_rows_and_reports_bad_ones_by_index(client, world, key) -> None:  # noqa: ANN001
+def test_batch_keeps_valid_rows_and_reports_bad_ones_by_index(client, world, key) -> None:
     rows = [row("b-0"), row("b-1", currency="ZZZ"), row("b-2"), row("b-0"), "junk"]
     response = client.post("/api/v1/conversions", json={"conversions": rows}, headers=bearer(key))
     assert response.status_code == 200, response.json
@@ -129,7 +129,7 @@ def test_batch_keeps_valid_rows_and_reports_bad_ones_by_index(client, world, key
     assert sorted(db.session.scalars(select(Conversion.external_id))) == ["b-0", "b-2"]
 
 
-def test_batch_limits(client, world, key) -> None:  # noqa: ANN001
+def test_batch_limits(client, world, key) -> None:
     too_many = {"conversions": [row(f"x-{i}") for i in range(1001)]}
     assert client.post("/api/v1/conversions", json=too_many, headers=bearer(key)).status_code == 422
     assert (
@@ -145,7 +145,7 @@ def test_batch_limits(client, world, key) -> None:  # noqa: ANN001
     assert conversions_count() == 0
 
 
-def test_a_thousand_rows_in_one_request(client, world, key) -> None:  # noqa: ANN001
+def test_a_thousand_rows_in_one_request(client, world, key) -> None:
     rows = [row(f"k-{i}", email=f"person{i}@example.com") for i in range(1000)]
     response = client.post("/api/v1/conversions", json={"conversions": rows}, headers=bearer(key))
     assert response.status_code == 200 and response.json["created"] == 1000
@@ -153,10 +153,10 @@ def test_a_thousand_rows_in_one_request(client, world, key) -> None:  # noqa: AN
     assert db.session.scalar(select(func.count()).select_from(Visitor)) == 1000
 
 
-def test_a_failure_mid_batch_writes_nothing(client, world, key, monkeypatch) -> None:  # noqa: ANN001
+def test_a_failure_mid_batch_writes_nothing(client, world, key, monkeypatch) -> None:
     from webapp.services import conversions
 
-    def explode(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(conversions, "_remember_identities", explode)
@@ -168,7 +168,7 @@ def test_a_failure_mid_batch_writes_nothing(client, world, key, monkeypatch) -> 
     assert db.session.scalar(select(func.count()).select_from(Visitor)) == 0
 
 
-def test_identity_resolution_links_to_the_pixel_visitor(client, world, key) -> None:  # noqa: ANN001
+def test_identity_resolution_links_to_the_pixel_visitor(client, world, key) -> None:
     from webapp.services import collect, tracking
     from webapp.services.attribution import resolve_click_id
 
@@ -203,7 +203,7 @@ def test_identity_resolution_links_to_the_pixel_visitor(client, world, key) -> N
         assert resolve_click_id(conversion).click_id == "mm1"
 
 
-def test_get_by_external_id_with_delivery_hook(client, world, key, monkeypatch) -> None:  # noqa: ANN001
+def test_get_by_external_id_with_delivery_hook(client, world, key, monkeypatch) -> None:
     from webapp.services import conversions
 
     client.post("/api/v1/conversions", json=row("look-me-up"), headers=bearer(key))
@@ -224,7 +224,7 @@ def test_get_by_external_id_with_delivery_hook(client, world, key, monkeypatch) 
     assert client.get("/api/v1/conversions", headers=bearer(key)).status_code == 400
 
 
-def test_keys_never_cross_workspaces(client, world, key) -> None:  # noqa: ANN001
+def test_keys_never_cross_workspaces(client, world, key) -> None:
     from tests.intake.helpers import api_key
 
     other = api_key(world.other_workspace_id, "Globex CRM")
@@ -254,7 +254,7 @@ def test_keys_never_cross_workspaces(client, world, key) -> None:  # noqa: ANN00
     assert sneaky.status_code == 422
 
 
-def test_revoked_keys_stop_working(client, world, key) -> None:  # noqa: ANN001
+def test_revoked_keys_stop_working(client, world, key) -> None:
     from webapp.models import Membership
     from webapp.services import api_keys
 
@@ -264,7 +264,7 @@ def test_revoked_keys_stop_working(client, world, key) -> None:  # noqa: ANN001
     assert client.post("/api/v1/conversions", json=row(), headers=bearer(key)).status_code == 401
 
 
-def test_cli_creates_a_key(app, world) -> None:  # noqa: ANN001
+def test_cli_creates_a_key(app, world) -> None:
     result = app.test_cli_runner().invoke(
         args=["apikeys", "create", "--workspace", "Acme", "--name", "CLI"]
     )

@@ -58,5 +58,5 @@ def test_digests_are_sha256_of_the_normalised_form() -> None:
         ({}, {}, "https://shop.example.com/cart", "direct"),
     ],
 )
-def test_channels(clicks, utm, referrer, channel) -> None:  # noqa: ANN001
+def test_channels(clicks, utm, referrer, channel) -> None:
     assert classify(clicks, utm, referrer, "shop.example.com")[0] == channel

@@ -9,7 +9,7 @@ from webapp.extensions import db
 from webapp.models import ApiKey, TrackingSettings
 
 
-def test_tracking_tab_shows_snippet_and_admins_configure_it(login_as, world) -> None:  # noqa: ANN001
+def test_tracking_tab_shows_snippet_and_admins_configure_it(login_as, world) -> None:
     admin = login_as("admin")
     page = admin.get(f"/w/{world.workspace_id}/setup/tracking/").get_data(as_text=True)
     key = db.session.get(TrackingSettings, world.workspace_id).public_key
@@ -43,7 +43,7 @@ def test_tracking_tab_shows_snippet_and_admins_configure_it(login_as, world) -> 
     assert "trial_started" in page and 'data-forms="auto"' in page
 
 
-def test_members_read_but_cannot_change_tracking_or_keys(login_as, world) -> None:  # noqa: ANN001
+def test_members_read_but_cannot_change_tracking_or_keys(login_as, world) -> None:
     member = login_as("member")
     page = member.get(f"/w/{world.workspace_id}/setup/tracking/").get_data(as_text=True)
     assert "Your role does not allow this." in page and "New key" not in page
@@ -52,7 +52,7 @@ def test_members_read_but_cannot_change_tracking_or_keys(login_as, world) -> Non
     assert "Create key" not in keys_page
 
 
-def test_api_key_is_shown_once_and_can_be_revoked(login_as, world) -> None:  # noqa: ANN001
+def test_api_key_is_shown_once_and_can_be_revoked(login_as, world) -> None:
     owner = login_as("owner")
     base = f"/w/{world.workspace_id}/setup/api-keys/"
     token = csrf_token(owner, base)
@@ -66,7 +66,7 @@ def test_api_key_is_shown_once_and_can_be_revoked(login_as, world) -> None:  # n
     assert row.revoked_at is not None
 
 
-def test_conversions_page_lists_and_filters(login_as, world) -> None:  # noqa: ANN001
+def test_conversions_page_lists_and_filters(login_as, world) -> None:
     from tests.intake.helpers import api_key, bearer
 
     owner = login_as("owner")

@@ -16,7 +16,7 @@ SECRET = "whsec_test_acme_0123456789"
 
 
 @pytest.fixture
-def hook(world) -> str:  # noqa: ANN001
+def hook(world) -> str:
     from webapp.models import Membership
     from webapp.services import tracking
 
@@ -25,7 +25,7 @@ def hook(world) -> str:  # noqa: ANN001
     return f"/webhooks/stripe/{tracking.settings_for(world.workspace_id).public_key}"
 
 
-def post(client, url: str, event: dict, secret: str = SECRET, header: str | None = None):  # noqa: ANN001, ANN201
+def post(client, url: str, event: dict, secret: str = SECRET, header: str | None = None):
     body = json.dumps(event).encode()
     headers = {"Stripe-Signature": header if header is not None else sign(body, secret)}
     return client.post(url, data=body, headers=headers, content_type="application/json")
@@ -50,11 +50,11 @@ def checkout(visitor: str = "v_stripevisitor1") -> dict:
     }
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_checkout_becomes_payment_received_matched_to_the_visitor(client, hook) -> None:  # noqa: ANN001
+def test_checkout_becomes_payment_received_matched_to_the_visitor(client, hook) -> None:
     response = post(client, hook, checkout())
     assert response.status_code == 200 and response.json["outcome"] == "created"
     conversion = db.session.scalar(select(Conversion))
@@ -68,7 +68,7 @@ def test_checkout_becomes_payment_received_matched_to_the_visitor(client, hook) 
     assert conversion.external_id == "stripe:pi_1"
 
 
-def test_replays_and_the_twin_payment_intent_event_create_nothing(client, hook) -> None:  # noqa: ANN001
+def test_replays_and_the_twin_payment_intent_event_create_nothing(client, hook) -> None:
     post(client, hook, checkout())
     assert post(client, hook, checkout()).json["outcome"] == "duplicate"
     twin = {
@@ -82,7 +82,7 @@ def test_replays_and_the_twin_payment_intent_event_create_nothing(client, hook) 
     assert count(Conversion) == 1
 
 
-def test_refund_is_recorded_against_the_original_once(client, hook) -> None:  # noqa: ANN001
+def test_refund_is_recorded_against_the_original_once(client, hook) -> None:
     post(client, hook, checkout())
     refund = {
         "id": "evt_3",
@@ -120,13 +120,13 @@ def test_refund_is_recorded_against_the_original_once(client, hook) -> None:  # 
         f"t={int(time.time())},v1={'0' * 64}",
     ],
 )
-def test_bad_signatures_are_refused(client, hook, header) -> None:  # noqa: ANN001
+def test_bad_signatures_are_refused(client, hook, header) -> None:
     response = post(client, hook, checkout(), header=header)
     assert response.status_code == 400
     assert count(Conversion) == 0 and count(Visitor) == 0
 
 
-def test_wrong_secret_stale_timestamp_and_tampered_body(client, hook) -> None:  # noqa: ANN001
+def test_wrong_secret_stale_timestamp_and_tampered_body(client, hook) -> None:
     assert post(client, hook, checkout(), secret="whsec_someone_else").status_code == 400
     body = json.dumps(checkout()).encode()
     stale = sign(body, SECRET, timestamp=int(time.time()) - 3600)
@@ -141,7 +141,7 @@ def test_wrong_secret_stale_timestamp_and_tampered_body(client, hook) -> None:  
     assert count(Conversion) == 0
 
 
-def test_another_workspaces_secret_does_not_open_this_endpoint(client, world, hook) -> None:  # noqa: ANN001
+def test_another_workspaces_secret_does_not_open_this_endpoint(client, world, hook) -> None:
     from webapp.models import Membership
     from webapp.services import tracking
 
@@ -153,14 +153,14 @@ def test_another_workspaces_secret_does_not_open_this_endpoint(client, world, ho
     assert count(Conversion) == 0
 
 
-def test_no_secret_no_endpoint(client, world) -> None:  # noqa: ANN001
+def test_no_secret_no_endpoint(client, world) -> None:
     from webapp.services import tracking
 
     url = f"/webhooks/stripe/{tracking.settings_for(world.workspace_id).public_key}"
     assert post(client, url, checkout()).status_code == 404
 
 
-def test_secret_is_encrypted_at_rest(app, hook, world) -> None:  # noqa: ANN001
+def test_secret_is_encrypted_at_rest(app, hook, world) -> None:
     from sqlalchemy import text
 
     raw = db.session.execute(

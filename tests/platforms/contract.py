@@ -65,7 +65,7 @@ class PlatformContract:
         self,
         platform: Platform,
         session,
-        account: AccountRef,  # noqa: ANN001
+        account: AccountRef,
     ) -> None:
         accounts = platform.list_accounts(session)
         assert accounts and all(isinstance(a, AdAccount) for a in accounts)
@@ -78,14 +78,14 @@ class PlatformContract:
                 assert item.ineligible_reason
         assert account.account_id in {a.ref.account_id for a in accounts if a.eligible}
 
-    def test_lists_conversion_goals(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+    def test_lists_conversion_goals(self, platform: Platform, session, account) -> None:
         goals = platform.list_conversion_goals(session, account)
         assert all(isinstance(g, ConversionGoal) for g in goals)
         for goal in goals:
             assert isinstance(goal.id, str) and goal.name
             assert goal.created_at is None or goal.created_at.tzinfo is not None
 
-    def _uploads(self, platform: Platform, session, account, count: int) -> list[ConversionUpload]:  # noqa: ANN001
+    def _uploads(self, platform: Platform, session, account, count: int) -> list[ConversionUpload]:
         goals = [g for g in platform.list_conversion_goals(session, account) if g.is_active]
         goal = goals[0].name if goals else "Contract goal"
         when = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
@@ -105,7 +105,7 @@ class PlatformContract:
         self,
         platform: Platform,
         session,
-        account,  # noqa: ANN001
+        account,
     ) -> None:
         batch = self._uploads(platform, session, account, 3)
         outcomes = platform.push_conversions(session, account, batch)
@@ -115,14 +115,14 @@ class PlatformContract:
             if not outcome.accepted:
                 assert outcome.error_code and outcome.error_message
 
-    def test_push_of_nothing_is_nothing(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+    def test_push_of_nothing_is_nothing(self, platform: Platform, session, account) -> None:
         assert platform.push_conversions(session, account, []) == []
 
     def test_oversized_batch_is_refused_before_sending(
         self,
         platform: Platform,
         session,
-        account,  # noqa: ANN001
+        account,
     ) -> None:
         row = self._uploads(platform, session, account, 1)[0]
         batch = [
@@ -134,7 +134,7 @@ class PlatformContract:
         with pytest.raises(InvalidRequest):
             platform.push_conversions(session, account, batch)
 
-    def test_structure_parents_exist(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+    def test_structure_parents_exist(self, platform: Platform, session, account) -> None:
         entities = list(platform.pull_structure(session, account))
         assert entities and all(isinstance(e, Entity) for e in entities)
         ids = {(e.level, e.id) for e in entities}
@@ -146,7 +146,7 @@ class PlatformContract:
             else:
                 assert (parent_level[entity.level], entity.parent_id) in ids
 
-    def test_insights_stay_inside_the_window(self, platform: Platform, session, account) -> None:  # noqa: ANN001
+    def test_insights_stay_inside_the_window(self, platform: Platform, session, account) -> None:
         end = date.today() - timedelta(days=2)
         window = DateWindow(end - timedelta(days=2), end)
         metrics = list(platform.pull_insights(session, account, window))
@@ -158,6 +158,6 @@ class PlatformContract:
             assert metric.impressions >= 0 and metric.clicks >= 0
             assert re.fullmatch(r"[A-Z]{3}", metric.currency)
 
-    def test_errors_are_typed(self, platform: Platform, session) -> None:  # noqa: ANN001
+    def test_errors_are_typed(self, platform: Platform, session) -> None:
         with pytest.raises(PlatformError):
             platform.list_conversion_goals(session, AccountRef("0", "0"))

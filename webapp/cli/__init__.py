@@ -2,15 +2,15 @@
 
 from flask import Flask
 
+from webapp.cli.apikeys import apikeys_cli
+from webapp.cli.connections import connections_cli, tokens_cli
+from webapp.cli.demo import demo_cli
+from webapp.cli.jobs import jobs_cli
+from webapp.cli.platforms import platforms_cli
+from webapp.cli.users import users_cli
+
 
 def register_cli(app: Flask) -> None:
-    from jobs.cli import jobs_cli
-    from webapp.cli.apikeys import apikeys_cli
-    from webapp.cli.connections import connections_cli, tokens_cli
-    from webapp.cli.demo import demo_cli
-    from webapp.cli.platforms import platforms_cli
-    from webapp.cli.users import users_cli
-
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(demo_cli)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Connection, Workspace
+from webapp.services.key_rotation import rotate_all
 
 connections_cli = AppGroup("connections", help="Ad platform connections.")
 tokens_cli = AppGroup("tokens", help="Stored OAuth tokens and secrets.")
@@ -41,7 +42,5 @@ def rotate_key() -> None:
 
     Put the new key first, keep the old ones after it, run this, then drop the old keys.
     """
-    from webapp.services.key_rotation import rotate_all
-
     report = rotate_all()
     click.echo(f"re-encrypted {report.rotated} value(s) in {', '.join(report.columns)}")

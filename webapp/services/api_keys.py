@@ -92,4 +92,5 @@ def authenticate(presented: str) -> int | None:
     if row is None:
         return None
     db.session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
+    db.session.commit()
     return row.workspace_id

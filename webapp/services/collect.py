@@ -24,6 +24,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import bindparam, case, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
 from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
@@ -419,7 +420,9 @@ class HitWriter:
 
     Created lazily per process (gunicorn forks after loading the app)."""
 
-    def __init__(self, app, interval: float = 0.05, max_batch: int = 500, max_queue: int = 20_000):  # noqa: ANN001
+    def __init__(
+        self, app: Flask, interval: float = 0.05, max_batch: int = 500, max_queue: int = 20_000
+    ) -> None:
         self.app = app
         self.interval = interval
         self.max_batch = max_batch
@@ -452,7 +455,7 @@ class HitWriter:
             try:
                 with self.app.app_context():
                     self._write(batch)
-            except Exception:  # noqa: BLE001 - the thread must survive; each hit is retried alone
+            except Exception:
                 log.exception("collect writer: batch of %d failed", len(batch))
             finally:
                 for _ in batch:
@@ -464,13 +467,13 @@ class HitWriter:
             with db.engine.begin() as conn:
                 for site, hit, at in batch:
                     _record_on(conn, site, hit, at)
-        except Exception:  # noqa: BLE001 - one bad hit must not cost the others
+        except SQLAlchemyError:  # one hit the database refuses must not cost the others
             log.warning("collect writer: batch failed, writing its %d hits one by one", len(batch))
             for site, hit, at in batch:
                 try:
                     with db.engine.begin() as conn:
                         _record_on(conn, site, hit, at)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("collect writer: hit of visitor %s lost", hit.visitor_uid)
         _mark_install_status(batch)
 

@@ -3,8 +3,6 @@ disconnect, reset. Each function owns its transaction and writes the audit log."
 
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import delete, select
 
 from platforms.base import AdAccount
@@ -13,7 +11,7 @@ from webapp.models import Connection, Credential, Membership
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.push import AdjustmentDelivery, ConversionDelivery, PlatformGoal, PushRun
 from webapp.models.types import utcnow
-from webapp.services import audit
+from webapp.services import audit, background
 from webapp.services.errors import Conflict, NotFound, ServiceError
 
 # Models holding data synced for one connection (``connection_id`` column), cleared by Reset in
@@ -28,10 +26,6 @@ SYNCED_DATA_MODELS: tuple[type, ...] = (
     PushRun,
     PlatformGoal,
 )
-# "module:function(connection_id)" called after a connection is created or reconnected (to
-# enqueue its first checks, backfill, sync). Strings, resolved when called, so that importing
-# this module registers nothing and imports no job code.
-ON_CONNECTED: list[str] = ["jobs.connection_jobs:on_connected", "jobs.push:on_connected"]
 
 
 def get_in_workspace(workspace_id: int, connection_id: int) -> Connection:
@@ -127,14 +121,8 @@ def connect_account(actor: Membership, credential: Credential, account: AdAccoun
         reconnected=existing is not None,
     )
     db.session.commit()
-    _run_connected_hooks(connection.id)
+    background.on_connected(connection.id)
     return connection
-
-
-def _run_connected_hooks(connection_id: int) -> None:
-    for target in ON_CONNECTED:
-        module_name, _, attr = target.partition(":")
-        getattr(importlib.import_module(module_name), attr)(connection_id)
 
 
 def reconnect(
@@ -172,7 +160,7 @@ def reconnect(
         target=connection.audit_target,
     )
     db.session.commit()
-    _run_connected_hooks(connection.id)
+    background.on_connected(connection.id)
     return connection
 
 
@@ -228,30 +216,6 @@ def record_auto_tagging(connection_id: int, enabled: bool | None) -> None:
     db.session.commit()
 
 
-def mark_reconnect_needed(
-    connection_id: int, reason: str, *, credential_id: int | None = None
-) -> None:
-    """A job was refused by the platform: the connection needs a person to sign in again.
-
-    ``credential_id`` is the grant the job used. If the connection has moved to another grant
-    since (someone reconnected while the job ran), the refusal was about the old one: ignored.
-    """
-    db.session.commit()  # read what others committed, not this transaction's snapshot
-    connection = db.session.get(Connection, connection_id)
-    if connection is None:
-        return
-    db.session.refresh(connection)
-    if credential_id is not None and connection.credential_id != credential_id:
-        return
-    if connection.credential_id is not None:
-        from webapp.services.credentials import revoke
-
-        revoke(connection.credential_id, reason)
-        return
-    flag_reconnect_needed(connection, reason)
-    db.session.commit()
-
-
 def flag_reconnect_needed(connection: Connection, reason: str) -> None:
     """Mark an active connection as needing a person to sign in again (caller commits)."""
     if connection.status != Connection.ACTIVE:
@@ -269,10 +233,6 @@ def flag_reconnect_needed(connection: Connection, reason: str) -> None:
 
 def request_auto_tagging(actor: Membership, connection: Connection) -> int:
     """Ask the platform (in a job) to switch auto-tagging on; returns the run id to watch."""
-    from jobs.connection_jobs import set_auto_tagging
-    from jobs.enqueue import enqueue
-    from jobs.queues import DEFAULT
-
     if connection.status != Connection.ACTIVE:
         raise ServiceError("Reconnect this account before changing its settings.")
     audit.record(
@@ -282,7 +242,7 @@ def request_auto_tagging(actor: Membership, connection: Connection) -> int:
         target=connection.audit_target,
     )
     db.session.commit()
-    run_id = enqueue(set_auto_tagging, queue=DEFAULT, connection_id=connection.id, enabled=True)
+    run_id = background.enqueue_set_auto_tagging(connection.id, enabled=True)
     if run_id is None:
         raise Conflict("A change is already in progress for this account.")
     return run_id

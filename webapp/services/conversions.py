@@ -342,6 +342,13 @@ def _visitor_ids(
     return result
 
 
+def save(workspace_id: int, rows: list[ConversionInput], source: str) -> list[tuple[int, bool]]:
+    """``insert`` in its own transaction; → (conversion id, created) per row."""
+    results = insert(db.session.connection(), workspace_id, rows, source)
+    db.session.commit()
+    return results
+
+
 def insert(
     conn: Connection, workspace_id: int, rows: list[ConversionInput], source: str
 ) -> list[tuple[int, bool]]:

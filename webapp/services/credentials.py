@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -18,12 +19,13 @@ from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 from sqlalchemy import select
 
+from jobs.queues import redis_connection
 from platforms.base import Platform
 from platforms.errors import ReconnectRequired, TransientError
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Credential
 from webapp.models.types import utcnow
+from webapp.services import platform_calls
 from webapp.services.connections import flag_reconnect_needed
 from webapp.services.errors import NotFound
 
@@ -63,8 +65,6 @@ def apply_token(credential: Credential, token: dict[str, Any]) -> None:
     if token.get("refresh_token"):
         credential.refresh_token = token["refresh_token"]
     if token.get("expires_at"):
-        from datetime import UTC, datetime
-
         credential.expires_at = datetime.fromtimestamp(int(token["expires_at"]), UTC)
     elif token.get("expires_in"):
         credential.expires_at = utcnow() + timedelta(seconds=int(token["expires_in"]))
@@ -96,8 +96,6 @@ def _expiring(credential: Credential, leeway: int) -> bool:
 
 
 def _lock(credential_id: int):  # noqa: ANN202
-    from jobs.queues import redis_connection
-
     return redis_connection(current_app.config["REDIS_URL"]).lock(
         f"sourceloop:lock:credential:{credential_id}",
         timeout=LOCK_TIMEOUT,
@@ -137,8 +135,6 @@ def _ended(token: dict[str, Any]) -> dict[str, Any]:
 def _refresh(platform: Platform, credential_id: int, refresh_token: str) -> None:
     """Trade the refresh token at the platform's token endpoint (under the caller's lock) and
     store the result. No transaction is open while the endpoint answers."""
-    from webapp.services import platform_calls
-
     spec = platform.oauth_spec()
     client = OAuth2Session(
         client_id=spec.client_id, client_secret=spec.client_secret, scope=" ".join(spec.scopes)
@@ -166,6 +162,28 @@ def _refresh(platform: Platform, credential_id: int, refresh_token: str) -> None
     apply_token(credential, token)
     db.session.commit()
     log.info("refreshed grant %s for %s", credential_id, platform.key)
+
+
+def mark_reconnect_needed(
+    connection_id: int, reason: str, *, credential_id: int | None = None
+) -> None:
+    """A job was refused by the platform: the connection needs a person to sign in again.
+
+    ``credential_id`` is the grant the job used. If the connection has moved to another grant
+    since (someone reconnected while the job ran), the refusal was about the old one: ignored.
+    """
+    db.session.commit()  # read what others committed, not this transaction's snapshot
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        return
+    db.session.refresh(connection)
+    if credential_id is not None and connection.credential_id != credential_id:
+        return
+    if connection.credential_id is not None:
+        revoke(connection.credential_id, reason)
+        return
+    flag_reconnect_needed(connection, reason)
+    db.session.commit()
 
 
 def revoke(credential_id: int, reason: str) -> None:
@@ -204,10 +222,6 @@ class CredentialSession(OAuth2Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Every request to the platform passes here: none may leave inside a transaction."""
-        from urllib.parse import urlsplit
-
-        from webapp.services import platform_calls
-
         platform_calls.check(f"{request.method} {urlsplit(request.url or '').path}")
         return super().send(request, **kwargs)
 

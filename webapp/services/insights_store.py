@@ -13,7 +13,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from platforms.base import DailyMetric, Entity
@@ -161,13 +161,3 @@ def store_diagnostics(connection_id: int, goals: Iterable[Any], pulled_at: datet
         db.session.execute(stmt, batch)
     db.session.commit()
     return len(rows)
-
-
-def metric_count(connection_id: int) -> int:
-    from sqlalchemy import func
-
-    return db.session.scalar(
-        select(func.count())
-        .select_from(InsightDaily)
-        .where(InsightDaily.connection_id == connection_id)
-    )

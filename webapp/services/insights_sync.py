@@ -11,15 +11,18 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+import requests
 from flask import current_app
 from sqlalchemy import select
 
 from platforms.base import AccountRef, DateWindow, Platform
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, InsightSyncState
+from webapp.models.push import GoalMapping
 from webapp.models.types import utcnow
 from webapp.services import insights_store
+from webapp.services.connections import record_auto_tagging
+from webapp.services.credentials import session_for_connection
 from webapp.services.errors import NotFound, ServiceError
 
 log = logging.getLogger(__name__)
@@ -108,23 +111,16 @@ def mark_failed(connection_id: int, error: str) -> None:
 
 
 def diagnostic_goal_ids(connection_id: int, platform: Platform, session, account) -> list[str]:  # noqa: ANN001
-    """The goals whose diagnostics to read: the push mapping's goals when that area is installed
-    and has mappings for this connection; otherwise every offline goal the account has.
+    """The goals whose diagnostics to read: the push mapping's goals when the connection has
+    mappings; otherwise every offline goal the account has.
 
-    Seam for issue 6: ``webapp.models.push.GoalMapping`` (connection_id, goal_id)."""
-    try:
-        from webapp.models.push import GoalMapping  # type: ignore[attr-defined]
-
-        mapped = list(
-            db.session.scalars(
-                select(GoalMapping.goal_id)
-                .where(GoalMapping.connection_id == connection_id)
-                .distinct()
-            )
+    A database error is raised, not taken for "no mappings": the job fails and retries rather
+    than reading every goal's diagnostics."""
+    mapped = list(
+        db.session.scalars(
+            select(GoalMapping.goal_id).where(GoalMapping.connection_id == connection_id).distinct()
         )
-    except Exception:  # noqa: BLE001 - the push area is optional for the pull
-        db.session.rollback()
-        mapped = []
+    )
     db.session.commit()  # the platform calls that follow hold no transaction
     if mapped:
         return sorted(mapped)
@@ -134,9 +130,9 @@ def diagnostic_goal_ids(connection_id: int, platform: Platform, session, account
 def pull_diagnostics(
     connection_id: int,
     platform: Platform,
-    session,
+    session: requests.Session,
     account: AccountRef,
-    end: date,  # noqa: ANN001
+    end: date,
 ) -> int | None:
     """Store the platform's per-goal diagnostics for the last two weeks; None when the platform
     has no such report (it is a Microsoft extra, not part of the plugin interface)."""
@@ -156,9 +152,6 @@ def run_pull(
     progress: Callable[[int, str], None] = lambda pct, msg: None,
 ) -> str:
     """Pull everything for one connection; the summary is what the job run shows."""
-    from webapp.services.connections import record_auto_tagging
-    from webapp.services.credentials import session_for_connection
-
     connection, platform, account = connection_plugin(connection_id)
     window = plan_window(connection_id, days)
     mark_started(connection_id, window)

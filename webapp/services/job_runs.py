@@ -4,12 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from rq import get_current_job
 from sqlalchemy import select
 
+from jobs.enqueue import enqueue_job, is_pending
 from webapp.extensions import db
-from webapp.models import JobRun
+from webapp.models import Connection, InsightSyncState, JobRun, PushRun
 from webapp.models.types import utcnow
+
+
+def enqueue(
+    name: str,
+    *,
+    job_id: str | None = None,
+    connection_id: int | None = None,
+    workspace_id: int | None = None,
+    **kwargs: Any,
+) -> int | None:
+    """Enqueue job ``name`` (a key of ``jobs.enqueue.JOBS``) and return its run id.
+
+    With ``job_id`` the call is idempotent: when a job with that id is still pending, nothing
+    is enqueued and None is returned. RQ ids may only hold ``[A-Za-z0-9_-]``.
+    """
+    if job_id is not None and is_pending(job_id):
+        return None
+    run_id = create_queued(
+        name, rq_job_id=job_id, connection_id=connection_id, workspace_id=workspace_id
+    )
+    if connection_id is not None:
+        kwargs["connection_id"] = connection_id
+    if workspace_id is not None:
+        kwargs["workspace_id"] = workspace_id
+    rq_job_id = enqueue_job(name, run_id=run_id, job_id=job_id, **kwargs)
+    if job_id is None:
+        db.session.get(JobRun, run_id).rq_job_id = rq_job_id
+        db.session.commit()
+    return run_id
 
 
 def create_queued(
@@ -21,8 +53,6 @@ def create_queued(
     message: str = "Waiting for a worker",
 ) -> int:
     if workspace_id is None and connection_id is not None:
-        from webapp.models import Connection
-
         connection = db.session.get(Connection, connection_id)
         workspace_id = connection.workspace_id if connection is not None else None
     run = JobRun(
@@ -46,8 +76,6 @@ def start(
     connection_id: int | None,
     workspace_id: int | None,
 ) -> int:
-    from rq import get_current_job
-
     current = get_current_job()
     run = db.session.get(JobRun, run_id) if run_id is not None else None
     if run is None:
@@ -121,8 +149,6 @@ def reap_abandoned(is_alive: Callable[[str], bool], older_than: timedelta = ABAN
     Their rows are safe (the push ledger's leases expire and the next run takes them); only the
     records would stay open. ``is_alive(rq_job_id)`` asks RQ (a job whose worker is gone is
     dead); a run without an RQ job id is given ``older_than``. Returns the job runs closed."""
-    from webapp.models import InsightSyncState, PushRun
-
     now = utcnow()
     running = db.session.scalars(
         select(JobRun).where(JobRun.status == JobRun.RUNNING, JobRun.started_at < now - GRACE)

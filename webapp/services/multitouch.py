@@ -23,6 +23,7 @@ from webapp.models import (
     Conversion,
     ConversionAdjustment,
     Touchpoint,
+    Workspace,
 )
 from webapp.models.multitouch import VALUE_PLACES
 from webapp.models.types import utcnow
@@ -219,8 +220,6 @@ def run(
 
 def workspaces_with_pending() -> list[int]:
     """Workspaces that have conversions without current credits (cheap check per workspace)."""
-    from webapp.models import Workspace
-
     result = []
     for workspace_id in db.session.scalars(select(Workspace.id).order_by(Workspace.id)):
         if pending_ids(workspace_id, settings_key(workspace_id), 1):

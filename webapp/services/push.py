@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import requests
 from flask import current_app
+from sqlalchemy import func, select
 
-from platforms.base import ConversionAdjustment, ConversionUpload
+from platforms.base import AccountRef, ConversionAdjustment, ConversionUpload, Platform
 from platforms.errors import AccessTokenExpired
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import push_config, push_ledger
-from webapp.services.errors import NotFound
+from webapp.services import audit, background, push_config, push_ledger
+from webapp.services.credentials import session_for_connection
+from webapp.services.errors import NotFound, ServiceError
 from webapp.services.external_attribution import upload_fields
 
 log = logging.getLogger(__name__)
@@ -84,8 +87,6 @@ def run(
     job_run_id: int | None = None,
     progress: Callable[[int, str], None] | None = None,
 ) -> PushSummary:
-    from webapp.services.credentials import session_for_connection
-
     summary = PushSummary(connection_id)
     connection = db.session.get(Connection, connection_id)
     if connection is None:
@@ -135,8 +136,14 @@ def run(
             _finish(run_id, summary, summary.text[:500])
 
 
-def _send_conversions(  # noqa: ANN001
-    summary, platform, session, account, call, progress, external_goals=frozenset()
+def _send_conversions(
+    summary: PushSummary,
+    platform: Platform,
+    session: requests.Session,
+    account: AccountRef,
+    call: _Caller,
+    progress: Callable[[int, str], None] | None,
+    external_goals: frozenset[str] = frozenset(),
 ) -> None:
     D = ConversionDelivery
     total = max(1, summary.planned)
@@ -237,8 +244,6 @@ def _send_adjustments(summary, platform, session, account, call) -> None:  # noq
 
 
 def _count_waiting(connection_id: int) -> int:
-    from sqlalchemy import func, select
-
     D = ConversionDelivery
     return (
         db.session.scalar(
@@ -268,10 +273,6 @@ def _finish(run_id: int, summary: PushSummary, outcome: str) -> None:
 
 def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
     """Enqueue a push for a person (the queued one if there is one); returns its run id."""
-    from jobs.push import request_push
-    from webapp.services import audit
-    from webapp.services.errors import ServiceError
-
     if connection.status != Connection.ACTIVE:
         raise ServiceError("Reconnect this account before pushing; nothing is lost meanwhile.")
     audit.record(
@@ -281,13 +282,11 @@ def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
         target=f"{connection.platform_key}:{connection.account_id}",
     )
     db.session.commit()
-    return request_push(connection.id)
+    return background.request_push(connection.id)
 
 
 def retry_failed(actor, connection: Connection) -> tuple[int, int]:  # noqa: ANN001
     """Failed rows back to pending, then a push; returns (rows requeued, run id)."""
-    from webapp.services import audit
-
     count = push_ledger.retry_failed(connection.id)
     audit.record(
         "push.retry_failed",

@@ -16,12 +16,12 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from platforms.base import AccountRef, ConversionGoal, Platform
-from webapp import platform_registry
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Conversion, GoalMapping, Membership, PlatformGoal, PushConfig
 from webapp.models.intake import ConversionEvent
 from webapp.models.types import utcnow
 from webapp.services import audit
+from webapp.services.credentials import session_for_connection
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.push_eligibility import GoalFacts
 
@@ -103,8 +103,6 @@ def record_goals(connection_id: int, goals: Sequence[ConversionGoal]) -> list[Pl
 
 def fetch_goals(connection_id: int) -> list[PlatformGoal]:
     """Read the account's goals from the platform now (raises the plugin's typed errors)."""
-    from webapp.services.credentials import session_for_connection
-
     connection = db.session.get(Connection, connection_id)
     platform = platform_for(connection)
     session = session_for_connection(connection_id)
@@ -264,12 +262,6 @@ def save(
     return {}
 
 
-def currency_for(
-    conversion_currency: str | None, config: PushConfig, connection: Connection
-) -> str | None:
-    return conversion_currency or config.default_currency or connection.currency
-
-
 def mapping_inputs(form: Mapping[str, str], events: Sequence[str]) -> list[MappingInput]:
     """Read ``goal__<event>``, ``mode__<event>``, ``fixed__<event>`` fields of the form."""
     return [
@@ -281,6 +273,3 @@ def mapping_inputs(form: Mapping[str, str], events: Sequence[str]) -> list[Mappi
         )
         for event in events
     ]
-
-
-RETRY_GOAL_AFTER = timedelta(minutes=15)

@@ -96,6 +96,13 @@ def _at(epoch: Any) -> datetime:
     return datetime.now(UTC)
 
 
+def receive(workspace_id: int, event: dict[str, Any]) -> str:
+    """``handle`` in its own transaction (the webhook view's entry)."""
+    outcome = handle(workspace_id, event)
+    db.session.commit()
+    return outcome
+
+
 def handle(workspace_id: int, event: dict[str, Any]) -> str:
     """Apply one verified event; → what happened (for the response and the logs)."""
     kind = event.get("type")

@@ -2,27 +2,31 @@
 
 from flask import Flask
 
+from webapp.views import (
+    api,
+    api_insights,
+    api_keys,
+    attribution,
+    auth,
+    collect,
+    conversions,
+    dashboard,
+    health,
+    home,
+    insights,
+    job_status,
+    members,
+    oauth,
+    platforms,
+    push,
+    tracking,
+    webhooks,
+    workspace_settings,
+)
+from webapp.views.nav import register_nav
+
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.views import (
-        api,
-        api_keys,
-        attribution,
-        auth,
-        collect,
-        conversions,
-        dashboard,
-        health,
-        home,
-        job_status,
-        members,
-        oauth,
-        platforms,
-        tracking,
-        webhooks,
-        workspace_settings,
-    )
-
     for module in (
         attribution,
         auth,
@@ -38,13 +42,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (collect, api, webhooks, tracking, api_keys, conversions):
         app.register_blueprint(module.bp)
-    from webapp.views import api_insights, insights
-
     for module in (insights, api_insights):
         app.register_blueprint(module.bp)
-    from webapp.views import push
-
     app.register_blueprint(push.bp)
-    from webapp.views.nav import register_nav
-
     register_nav(app)

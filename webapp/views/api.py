@@ -86,13 +86,9 @@ def create_conversions():  # noqa: ANN201
         else:
             parsed.append((index, row))
     if not batch and errors:
-        db.session.commit()  # keeps the key's last-used mark
         return _invalid(errors[0])
 
-    results = conversions.insert(
-        db.session.connection(), workspace_id, [row for _, row in parsed], "api"
-    )
-    db.session.commit()
+    results = conversions.save(workspace_id, [row for _, row in parsed], "api")
     if not batch:
         cid, created = results[0]
         conversion = db.session.get(Conversion, cid)
@@ -126,7 +122,6 @@ def get_conversion():  # noqa: ANN201
     if not external_id or len(external_id) > 255:
         return _invalid([{"field": "external_id", "message": "is required"}], 400)
     conversion = conversions.by_external_id(g.api_workspace_id, external_id)
-    db.session.commit()
     if conversion is None:
         abort(404, "No conversion with that external_id in this workspace.")
     return jsonify(conversion=conversions.as_json(conversion, with_delivery=True))

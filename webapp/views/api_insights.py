@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from webapp.services import insights_report
+from webapp.services import api_keys, insights_report
 from webapp.services.errors import ServiceError
 
 bp = Blueprint("api_insights", __name__, url_prefix="/api/v1")
@@ -25,8 +25,6 @@ def _error(status: int, message: str):  # noqa: ANN202
 
 @bp.get("/insights")
 def insights():  # noqa: ANN201
-    from webapp.services import api_keys
-
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     workspace_id = api_keys.authenticate(presented.strip()) if scheme.lower() == "bearer" else None
     if workspace_id is None:
@@ -39,7 +37,4 @@ def insights():  # noqa: ANN201
     if (end - start).days >= MAX_API_DAYS:
         return _error(400, f"Ask for at most {MAX_API_DAYS} days per call.")
     rows = insights_report.api_rows(workspace_id, start, end, level)
-    from webapp.extensions import db
-
-    db.session.commit()  # the key's last_used_at
     return jsonify(from_=start.isoformat(), to=end.isoformat(), level=level, rows=rows)

@@ -4,16 +4,19 @@ precomputed credits; the job computes them."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from redis.exceptions import RedisError
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from webapp import policy
 from webapp.multitouch.models import BY_KEY, MODELS
 from webapp.policy import Action
+from webapp.services import background, multitouch_settings
 from webapp.services import multitouch_reports as reports
-from webapp.services import multitouch_settings
 from webapp.services.errors import ServiceError
 from webapp.views import charts
 from webapp.views.scope import current_membership, require, workspace_blueprint
@@ -124,11 +127,7 @@ def save_settings():  # noqa: ANN201
 
 
 def _enqueue_recompute(workspace_id: int) -> None:
-    from jobs.attribution import enqueue_for_workspace
-
     try:
-        enqueue_for_workspace(workspace_id)
-    except Exception:  # noqa: BLE001 - the 10-minute fan-out picks it up anyway
-        import logging
-
+        background.enqueue_attribution(workspace_id)
+    except RedisError:  # the 10-minute fan-out picks it up anyway
         logging.getLogger(__name__).warning("could not enqueue attribution for %s", workspace_id)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
+from redis.exceptions import RedisError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from jobs.queues import redis_connection
 from webapp.extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -17,16 +20,14 @@ def healthz():  # noqa: ANN201
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = {"status": "ok"}
-    except Exception as exc:  # report, don't raise: this endpoint exists to say what is broken
+    except SQLAlchemyError as exc:  # report, don't raise: this endpoint says what is broken
         checks["database"] = {"status": "error", "error": type(exc).__name__}
     finally:
         db.session.rollback()
     try:
-        from jobs.queues import redis_connection
-
         redis_connection(current_app.config["REDIS_URL"]).ping()
         checks["redis"] = {"status": "ok"}
-    except Exception as exc:
+    except RedisError as exc:
         checks["redis"] = {"status": "error", "error": type(exc).__name__}
     healthy = all(check["status"] == "ok" for check in checks.values())
     return jsonify(status="ok" if healthy else "degraded", checks=checks), 200 if healthy else 503

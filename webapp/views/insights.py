@@ -8,7 +8,7 @@ from webapp import policy
 from webapp.charts import bar_chart
 from webapp.forms import ConfirmForm
 from webapp.policy import Action
-from webapp.services import connections, insights_report, job_runs
+from webapp.services import background, connections, insights_report, job_runs
 from webapp.services.errors import ServiceError
 from webapp.services.insights_sync import state_for
 from webapp.views.scope import current_membership, require, workspace_blueprint
@@ -74,8 +74,6 @@ def index():  # noqa: ANN201
 
 @bp.post("/sync/<int:connection_id>")
 def sync_now(connection_id: int):  # noqa: ANN201
-    from jobs.pull import enqueue_now
-
     actor = require(Action.RUN_JOBS)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -84,7 +82,7 @@ def sync_now(connection_id: int):  # noqa: ANN201
     connection = connections.get_in_workspace(actor.workspace_id, connection_id)
     if not connection.is_active:
         flash("Reconnect this account before syncing it.", "error")
-    elif enqueue_now(connection.id, actor.workspace_id) is None:
+    elif background.enqueue_pull_now(connection.id, actor.workspace_id) is None:
         flash("A sync of this account is already running.", "info")
     else:
         flash(

@@ -13,7 +13,8 @@ from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from webapp import platform_registry, policy
+from webapp import policy
+from webapp.extensions import platform_registry
 from webapp.policy import Action
 from webapp.services import credentials, oauth
 from webapp.services.members import membership_of

@@ -9,7 +9,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from platforms.base import AdAccount, Platform
 from platforms.errors import PlatformError
-from webapp import platform_registry, policy
+from webapp import policy
+from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
 from webapp.policy import Action
 from webapp.services import connections, credentials, job_runs, oauth

@@ -13,7 +13,8 @@ from webapp import policy
 from webapp.forms import ConfirmForm
 from webapp.models import GoalMapping
 from webapp.policy import Action
-from webapp.services import connections, job_runs, push, push_config, push_status
+from webapp.services import background, connections, job_runs, push, push_config, push_status
+from webapp.services.conversions import DELIVERY_STATUS_PROVIDERS
 from webapp.services.errors import ServiceError
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
@@ -24,11 +25,7 @@ bp = workspace_blueprint("push", __name__, "/setup/connections/<int:connection_i
 
 @bp.record_once
 def _provide_delivery_status(state) -> None:  # noqa: ANN001
-    """Let GET /api/v1/conversions show this ledger's status per platform (when it exists)."""
-    try:
-        from webapp.services.conversions import DELIVERY_STATUS_PROVIDERS
-    except ImportError:  # the conversion API is not installed
-        return
+    """Let GET /api/v1/conversions show this ledger's status per platform."""
     if push_status.delivery_status not in DELIVERY_STATUS_PROVIDERS:
         DELIVERY_STATUS_PROVIDERS.append(push_status.delivery_status)
 
@@ -56,9 +53,7 @@ def configure(connection_id: int):  # noqa: ANN201
         )
         if not errors:
             if push_config.config_for(conn.id).enabled and conn.is_active:
-                from jobs.push import enqueue_for_connection
-
-                enqueue_for_connection(conn.id)  # backfill the last 90 days now
+                background.enqueue_push(conn.id)  # backfill the last 90 days now
             flash("Push settings saved.", "success")
             return redirect(url_for("push.configure", connection_id=conn.id), 303)
     goals_error = None

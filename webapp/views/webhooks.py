@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, abort, jsonify, request
 
-from webapp.extensions import csrf, db
+from webapp.extensions import csrf
 from webapp.services import stripe_webhooks
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ def stripe(key: str):  # noqa: ANN201
         abort(400, f"Invalid signature: {exc}.")
     except ValueError:
         abort(400, "The payload is not a JSON event.")
-    outcome = stripe_webhooks.handle(settings.workspace_id, event)
-    db.session.commit()
+    outcome = stripe_webhooks.receive(settings.workspace_id, event)
     log.info("stripe %s for workspace %s: %s", event.get("type"), settings.workspace_id, outcome)
     return jsonify(received=True, outcome=outcome)

@@ -11,8 +11,6 @@ from typing import Any
 
 from flask import g
 
-SERVICES = ("customer", "campaign", "reporting")
-
 # numeric code -> (symbolic ErrorCode, Microsoft's message)
 CATALOG: dict[int, tuple[str, str]] = {
     0: ("InternalError", "An internal error has occurred."),

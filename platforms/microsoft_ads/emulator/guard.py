@@ -24,7 +24,7 @@ from .state import AccessToken, InjectedFault, World
 Handler = Callable[["CallContext", dict[str, Any]], dict[str, Any]]
 
 
-class ConnectionDropped(Exception):  # noqa: N818 - it names the event, not an error class
+class ConnectionDropped(Exception):
     """Raised after the socket was closed on purpose; only the test client ever sees it."""
 
 

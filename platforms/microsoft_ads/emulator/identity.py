@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, g, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from .aad import (
     SCOPE_DESCRIPTIONS,
@@ -46,7 +47,7 @@ def _params(source: Any) -> dict[str, str]:
     return {k: source.get(k, "") for k in OAUTH_PARAMS if source.get(k)}
 
 
-def _back_to_client(params: dict[str, str], values: dict[str, str]) -> Response:
+def _back_to_client(params: dict[str, str], values: dict[str, str]) -> BaseResponse:
     """Return to the client's redirect URI the way ``response_mode`` asks for."""
     if params.get("state"):
         values = {**values, "state": params["state"]}
@@ -66,7 +67,7 @@ def _error_page(code: int, status: int = 400) -> tuple[str, int]:
     return render_template("error.html", error=body), status
 
 
-def _validate(params: dict[str, str]) -> Response | tuple[str, int] | None:
+def _validate(params: dict[str, str]) -> BaseResponse | tuple[str, int] | None:
     """Problems with client or redirect URI show a page; the rest go back to the client."""
     config = get_world().config
     if params.get("client_id") != config.client_id:

@@ -15,7 +15,7 @@ import typing
 from enum import Enum, Flag
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 
 def _snake(name: str) -> str:
@@ -96,5 +96,5 @@ def _check(annotation: Any, value: Any, path: str) -> None:
         return
     try:
         _adapter(annotation).validate_python(value)
-    except Exception as exc:
+    except ValidationError as exc:
         raise AssertionError(f"{path}: {value!r} is not a valid {annotation}: {exc}") from None

@@ -68,7 +68,7 @@ def test_adjustments_restate_and_retract():
 
 
 def test_rows_that_cannot_be_sent_are_caught_locally():
-    naive = ConversionUpload(1, "G", datetime(2026, 1, 1), "c")  # noqa: DTZ001
+    naive = ConversionUpload(1, "G", datetime(2026, 1, 1), "c")
     plain = ConversionUpload(2, "G", AT, None, hashed_email="someone@example.com")
     assert mapping.conversion_problem(naive) == LOCAL_NAIVE_TIME
     assert mapping.conversion_problem(plain) == LOCAL_NOT_HASHED
@@ -175,7 +175,7 @@ def test_utc_iso_rejects_naive_and_converts_offsets():
     assert mapping.utc_iso(AT) == "2026-09-30T14:05:07Z"
     assert mapping.utc_iso(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00Z"
     with pytest.raises(ValueError):
-        mapping.utc_iso(datetime(2026, 1, 1))  # noqa: DTZ001
+        mapping.utc_iso(datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize("level", ["campaign", "ad_group", "ad"])

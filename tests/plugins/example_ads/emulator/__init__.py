@@ -63,7 +63,7 @@ def create_app() -> Flask:
         }
 
     @app.get("/oauth/authorize")
-    def authorize():  # noqa: ANN202
+    def authorize():
         args = request.args
         if args.get("client_id") != CLIENT_ID:
             return "unknown client", 400
@@ -80,7 +80,7 @@ def create_app() -> Flask:
         )
 
     @app.post("/oauth/approve")
-    def approve():  # noqa: ANN202
+    def approve():
         code = secrets.token_urlsafe(16)
         codes[code] = dict(request.args)
         target = request.args["redirect_uri"]
@@ -91,14 +91,14 @@ def create_app() -> Flask:
         )
 
     @app.post("/oauth/consent")
-    def consent():  # noqa: ANN202
+    def consent():
         """For automated tests: approve without a browser."""
         code = secrets.token_urlsafe(16)
         codes[code] = request.get_json()
         return jsonify(code=code)
 
     @app.post("/oauth/token")
-    def token():  # noqa: ANN202
+    def token():
         form = request.form
         auth = request.authorization
         client_id = form.get("client_id") or (auth.username if auth else None)
@@ -119,7 +119,7 @@ def create_app() -> Flask:
         return jsonify(issue())
 
     @app.before_request
-    def require_token():  # noqa: ANN202
+    def require_token():
         if not request.path.startswith("/v1/"):
             return None
         header = request.headers.get("Authorization", "")
@@ -131,11 +131,11 @@ def create_app() -> Flask:
         return next((a for a in ACCOUNTS if a["id"] == account_id and not a["manager"]), None)
 
     @app.get("/v1/accounts")
-    def accounts():  # noqa: ANN202
+    def accounts():
         return jsonify(accounts=ACCOUNTS)
 
     @app.get("/v1/accounts/<account_id>/goals")
-    def goals(account_id: str):  # noqa: ANN202
+    def goals(account_id: str):
         if account_or_404(account_id) is None:
             return jsonify(error="not_found", message="no such account"), 404
         created = (datetime.now(UTC) - timedelta(days=30)).isoformat()
@@ -144,7 +144,7 @@ def create_app() -> Flask:
         )
 
     @app.post("/v1/accounts/<account_id>/conversions")
-    def conversions(account_id: str):  # noqa: ANN202
+    def conversions(account_id: str):
         rows = request.get_json()["conversions"]
         results = []
         for row in rows:
@@ -159,7 +159,7 @@ def create_app() -> Flask:
         return jsonify(results=results)
 
     @app.get("/v1/accounts/<account_id>/structure")
-    def structure(account_id: str):  # noqa: ANN202
+    def structure(account_id: str):
         return jsonify(
             campaigns=[
                 {
@@ -179,7 +179,7 @@ def create_app() -> Flask:
         )
 
     @app.get("/v1/accounts/<account_id>/insights")
-    def insights(account_id: str):  # noqa: ANN202
+    def insights(account_id: str):
         start = date.fromisoformat(request.args["start"])
         end = date.fromisoformat(request.args["end"])
         rows, day = [], start
@@ -199,7 +199,7 @@ def create_app() -> Flask:
         return jsonify(rows=rows)
 
     @app.get("/_emulator/conversions")
-    def read_back():  # noqa: ANN202
+    def read_back():
         return jsonify(conversions=received)
 
     return app

@@ -1,4 +1,7 @@
-"""``flask jobs ...``: operate the schedule and run jobs by hand."""
+"""``flask jobs ...``: operate the schedule and run jobs by hand.
+
+Part of the web app's CLI: it reaches ``jobs/`` only through the enqueue side (``jobs.queues``,
+``jobs.schedule``) and runs pushes and pulls through the services the job bodies call."""
 
 from __future__ import annotations
 
@@ -11,6 +14,11 @@ from rq_scheduler import Scheduler
 from config import redact_url
 from jobs.queues import DEFAULT, redis_connection
 from jobs.schedule import configured, listing, reconcile, use_utc_clock
+from platforms.errors import PlatformError, ReconnectRequired
+from webapp.services import connections, credentials, job_runs
+from webapp.services import push as push_service
+from webapp.services.errors import ServiceError
+from webapp.services.insights_sync import run_pull
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their schedule.")
 
@@ -60,23 +68,14 @@ def pull_command(connection_id: int | None, days: int | None, enqueue: bool) -> 
 
     Runs here, one connection after the other; a failing connection is reported and the others
     still run. Without --days: the first pull backfills, later ones re-sync 14 days."""
-    from platforms.errors import PlatformError
-    from webapp.services.connections import active_connection_ids
-    from webapp.services.errors import ServiceError
-    from webapp.services.insights_sync import run_pull
-
-    ids = [connection_id] if connection_id is not None else active_connection_ids()
+    ids = [connection_id] if connection_id is not None else connections.active_connection_ids()
     if not ids:
         click.echo("no active connections")
         return
     failed = 0
     for cid in ids:
         if enqueue:
-            from jobs.enqueue import enqueue as put
-            from jobs.pull import pull
-            from jobs.queues import PULL
-
-            run_id = put(pull, queue=PULL, connection_id=cid, **({"days": days} if days else {}))
+            run_id = job_runs.enqueue("pull", connection_id=cid, **({"days": days} if days else {}))
             click.echo(f"connection {cid}: enqueued (run {run_id})")
             continue
         try:
@@ -94,11 +93,6 @@ def pull_command(connection_id: int | None, days: int | None, enqueue: bool) -> 
 @click.option("--connection", "connection_id", type=int, help="Only this connection id.")
 def push(connection_id: int | None) -> None:
     """Push conversions now, synchronously, and print what happened per connection."""
-    from platforms.errors import PlatformError, ReconnectRequired
-    from webapp.services import connections
-    from webapp.services import push as push_service
-    from webapp.services.errors import ServiceError
-
     ids = [connection_id] if connection_id is not None else connections.active_connection_ids()
     if not ids:
         click.echo("No active connections.")
@@ -107,7 +101,7 @@ def push(connection_id: int | None) -> None:
         try:
             click.echo(push_service.run(cid).text)
         except ReconnectRequired as exc:
-            connections.mark_reconnect_needed(cid, exc.message)
+            credentials.mark_reconnect_needed(cid, exc.message)
             click.echo(f"connection {cid}: needs a reconnect ({exc.message}); rows stay pending")
             failed = True
         except (PlatformError, ServiceError) as exc:
