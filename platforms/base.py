@@ -99,7 +99,10 @@ class ConversionUpload:
 
 @dataclass(frozen=True)
 class ConversionAdjustment:
-    """Restate (new value) or retract a conversion pushed before, quoting its original keys."""
+    """Restate (new value) or retract a conversion pushed before, quoting its original keys.
+
+    The keys are the ones the conversion was sent with: its click id and, for an enhanced
+    conversion, its hashed email and phone (a hashed-only conversion has no click id at all)."""
 
     row_id: int
     kind: Literal["restate", "retract"]
@@ -109,6 +112,8 @@ class ConversionAdjustment:
     click_id: str | None = None
     value: Decimal | None = None
     currency: str | None = None
+    hashed_email: str | None = None
+    hashed_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,8 @@ class Platform(abc.ABC):
     click_id_param: ClassVar[str | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
-    upload_rules: ClassVar[UploadRules] = UploadRules()
+    # Not a ClassVar: a plugin may carry its own per instance, from its settings.
+    upload_rules: UploadRules = UploadRules()
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.settings: Mapping[str, str] = dict(settings or {})

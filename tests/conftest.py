@@ -258,7 +258,9 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(port),
             "--quiet",
         ],
-        {"EMULATOR_ACCESS_TOKEN_TTL": "3600"},
+        # Host tests read diagnostics right after uploading: no attribution delay here (its
+        # default, hours as at Microsoft, is tested on the emulator itself).
+        {"EMULATOR_ACCESS_TOKEN_TTL": "3600", "EMULATOR_ATTRIBUTION_DELAY_MINUTES": "0"},
         log,
     )
     try:
@@ -284,6 +286,8 @@ def msads_environ(emulator_url: str) -> dict[str, str]:
         "MSADS_CLIENT_ID": EMULATOR_CLIENT_ID,
         "MSADS_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
         "MSADS_DEVELOPER_TOKEN": EMULATOR_DEVELOPER_TOKEN,
+        # Host tests place clicks an hour or two back; the plugin's default wait is five hours.
+        "MSADS_CLICK_WAIT_MINUTES": "60",
     }
 
 

@@ -101,6 +101,8 @@ def test_agency_connects_two_accounts_with_one_sign_in(ms_app, world, emulator) 
     picker = admin.get(picker_url).get_data(as_text=True)
     # Grouped by manager; the manager and the paused account cannot be picked, with reasons.
     assert "Fabrikam Outdoor US" in picker and "80000011" in picker
+    # The manager account by its name (GetCustomersInfo), not "Manager account 70000001".
+    assert "Fabrikam Agency" in picker and "Manager account 70000001" not in picker
     assert picker.count("Connect this account") == 2
     assert "ineligible-reason" in picker
     assert pick(admin, picker_url, "80000011").status_code == 303

@@ -60,7 +60,7 @@ def test_a_conversion_with_a_settled_click_and_goal_is_eligible() -> None:
         (
             {"click": Click("b" * 32, NOW - timedelta(minutes=20))},
             WAITING,
-            "less than an hour old",
+            "less than 5 hours old",
         ),
         (
             {"goal": GoalFacts("Demo booked", True, "Active", False, created_at=NOW)},
@@ -93,18 +93,38 @@ def test_each_state_comes_with_its_reason(kwargs: dict, state: str, words: str) 
 def test_waiting_says_when_to_try_again() -> None:
     clicked = NOW - timedelta(minutes=20)
     v = verdict(click=Click("b" * 32, clicked))
+    assert v.retry_at == clicked + timedelta(hours=5)  # the plugin's default wait
+
+
+def test_the_wait_after_the_click_is_the_plugins_setting() -> None:
+    rules = MicrosoftAdsPlatform({"MSADS_CLICK_WAIT_MINUTES": "60"}).upload_rules
+    clicked = NOW - timedelta(minutes=20)
+    v = verdict(rules=rules, click=Click("b" * 32, clicked))
+    assert v.state == WAITING and "less than an hour old" in v.reason
     assert v.retry_at == clicked + timedelta(hours=1)
+    assert verdict(rules=rules, click=Click("b" * 32, NOW - timedelta(hours=2))).eligible
 
 
 def test_hash_only_goes_only_to_enhanced_goals_and_only_when_opted_in() -> None:
-    v = verdict(click=None, goal=ENHANCED, has_hash=True, enhanced_opt_in=True)
+    settled = NOW - timedelta(hours=6)
+    v = verdict(click=None, goal=ENHANCED, has_hash=True, enhanced_opt_in=True, occurred_at=settled)
     assert (v.state, v.hash_only, v.click_id) == (ELIGIBLE, True, None)
     assert verdict(click=None, goal=ENHANCED, has_hash=True).state == NOT_ELIGIBLE
     assert verdict(click=None, goal=ENHANCED, enhanced_opt_in=True).state == NOT_ELIGIBLE
 
 
-def test_a_click_id_supplied_by_the_sender_has_no_time_and_is_not_held_back() -> None:
-    assert verdict(click=Click("c" * 32, None)).state == ELIGIBLE
+def test_a_click_of_unknown_time_waits_the_same_after_the_conversion() -> None:
+    """A click id sent with the conversion (or a match by hash) has no known click time; the
+    click came before the conversion, so waiting after the conversion is sure to be enough."""
+    occurred = NOW - timedelta(hours=3)
+    v = verdict(click=Click("c" * 32, None), occurred_at=occurred)
+    assert v.state == WAITING and "time of the ad click is unknown" in v.reason
+    assert v.retry_at == occurred + timedelta(hours=5) and v.click_id == "c" * 32
+    assert verdict(click=Click("c" * 32, None), occurred_at=NOW - timedelta(hours=6)).eligible
+    by_hash = verdict(
+        click=None, goal=ENHANCED, has_hash=True, enhanced_opt_in=True, occurred_at=occurred
+    )
+    assert (by_hash.state, by_hash.hash_only) == (WAITING, True)
 
 
 def test_the_most_recent_click_before_the_conversion_within_90_days_wins() -> None:

@@ -34,11 +34,13 @@ def mint_click(emulator: str, at) -> str:
 
 
 def with_journey(workspace_id: int, event: str, emulator: str) -> tuple[int, str]:
-    """organic visit 3 days ago, the Microsoft click 2 hours ago, conversion 5 minutes ago."""
+    """organic visit 3 days ago, the Microsoft click 2 hours ago, conversion 90 minutes ago (the
+    msclkid comes with the conversion, so its click time is unknown and the wait after the click
+    runs from the conversion)."""
     now = utcnow()
     click = mint_click(emulator, now - timedelta(hours=2))
     conversion_id, _ = h.add_conversion(workspace_id, event, msclkid=click, with_click=False,
-                                        occurred_at=now - timedelta(minutes=5))  # fmt: skip
+                                        occurred_at=now - timedelta(minutes=90))  # fmt: skip
     visitor_id = db.session.get(Conversion, conversion_id).visitor_id
     for at, channel, click_id in ((now - timedelta(days=3), "organic_search", None),
                                   (now - timedelta(hours=2), "microsoft_ads", click)):  # fmt: skip

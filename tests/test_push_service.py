@@ -208,8 +208,14 @@ def test_enhanced_conversions_send_hashes_and_hash_only_rows_go_to_enhanced_goal
         enhanced=True,
     )
     ws = world.workspace_id
-    lead_by_hash, _ = h.add_conversion(ws, "lead", with_click=False, email_sha256=digest)
-    purchase_by_hash, _ = h.add_conversion(ws, with_click=False, email_sha256=digest)
+    # Matched by hash, the click's time is unknown: the wait runs from the conversion.
+    settled = utcnow() - timedelta(hours=2)
+    lead_by_hash, _ = h.add_conversion(
+        ws, "lead", with_click=False, email_sha256=digest, occurred_at=settled
+    )
+    purchase_by_hash, _ = h.add_conversion(
+        ws, with_click=False, email_sha256=digest, occurred_at=settled
+    )
     purchase_with_click, click = h.add_conversion(ws, email_sha256=digest)
     summary = push.run(connection_id)
     assert summary.sent == 2 and summary.failed == 0

@@ -68,13 +68,15 @@ class MicrosoftAdsClient:
 
     def customer(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Customer Management: Microsoft documents only Authorization + DeveloperToken here."""
-        return self._post(self.settings.services.customer_management, path, body, None)
+        return self._post("customer", self.settings.services.customer_management, path, body, None)
 
     def campaign(self, path: str, body: Mapping[str, Any], account: AccountRef) -> dict[str, Any]:
-        return self._post(self.settings.services.campaign_management, path, body, account)
+        return self._post(
+            "campaign", self.settings.services.campaign_management, path, body, account
+        )
 
     def reporting(self, path: str, body: Mapping[str, Any], account: AccountRef) -> dict[str, Any]:
-        return self._post(self.settings.services.reporting, path, body, account)
+        return self._post("reporting", self.settings.services.reporting, path, body, account)
 
     def download(self, url: str) -> requests.Response:
         """Open a report download (streamed). The caller closes the response."""
@@ -106,6 +108,7 @@ class MicrosoftAdsClient:
 
     def _post(
         self,
+        service: str,
         base: str,
         path: str,
         body: Mapping[str, Any],
@@ -130,9 +133,11 @@ class MicrosoftAdsClient:
             if isinstance(oauth_error, str) and oauth_error:
                 raise classify_oauth_error(oauth_error, operation) from None
             raise
-        return self._parse(response, operation)
+        return self._parse(response, operation, service)
 
-    def _parse(self, response: requests.Response, operation: str) -> dict[str, Any]:
+    def _parse(
+        self, response: requests.Response, operation: str, service: str | None = None
+    ) -> dict[str, Any]:
         tracking_id = response.headers.get("TrackingId")
         try:
             payload = response.json() if response.content else {}
@@ -155,6 +160,7 @@ class MicrosoftAdsClient:
                 tracking_id=tracking_id,
                 operation=operation,
                 retry_after=_retry_after(response),
+                service=service,
             )
         else:
             error = classify_http(response.status_code, tracking_id, operation)

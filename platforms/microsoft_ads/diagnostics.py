@@ -49,9 +49,16 @@ def windows(window: DateWindow) -> Iterator[tuple[date, date]]:
 
 
 def request_body(goal_ids: Sequence[str], start: date, end: date) -> dict[str, Any]:
+    """``EndDateUtc`` is midnight *after* the last day.
+
+    Microsoft does not say whether it reads ``EndDateUtc`` as a day (inclusive) or as a moment.
+    Read as a moment, midnight at the start of the last day would drop that whole day; so we
+    ask up to the following midnight, which covers the last day either way. Read as a day, the
+    answer then holds one day too many, which ``merge`` drops (and counts once where two slices
+    overlap). The span is still at most 7 days."""
     return {
         "StartDateUtc": f"{start.isoformat()}T00:00:00Z",
-        "EndDateUtc": f"{end.isoformat()}T00:00:00Z",
+        "EndDateUtc": f"{(end + timedelta(days=1)).isoformat()}T00:00:00Z",
         "GoalIds": [str(g) for g in goal_ids],
     }
 
@@ -89,44 +96,76 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def merge(responses: Sequence[Mapping[str, Any]]) -> list[GoalDiagnostics]:
-    """Sum several responses (one per 7-day slice and 20-goal chunk) into one result per goal."""
-    totals: dict[str, dict[str, Any]] = {}
+def merge(
+    responses: Sequence[Mapping[str, Any]], window: DateWindow | None = None
+) -> list[GoalDiagnostics]:
+    """One result per goal from several responses (7-day slices x 20-goal chunks).
+
+    Daily rows are the truth: each (goal, day) counts once even when two slices both return it,
+    and days outside ``window`` are dropped; the goal's totals are the sum of its days. Only a
+    goal answered without daily rows falls back to the ``Overall*`` fields."""
+    names: dict[str, str] = {}
+    days: dict[str, dict[date, DailyDiagnostics]] = {}
+    overall: dict[str, dict[str, Any]] = {}
     for response in responses:
         for summary in response.get("OfflineGoalConversionSummaries") or []:
             if not isinstance(summary, Mapping) or summary.get("GoalId") is None:
                 continue
             goal_id = str(summary["GoalId"])
-            entry = totals.setdefault(
-                goal_id,
-                {"name": "", "success": 0, "unattributed": 0, "reasons": {}, "days": []},
-            )
-            entry["name"] = entry["name"] or str(summary.get("ConversionName") or "")
+            names[goal_id] = names.get(goal_id) or str(summary.get("ConversionName") or "")
+            entry = overall.setdefault(goal_id, {"success": 0, "unattributed": 0, "reasons": {}})
             entry["success"] += _count(summary.get("OverallSuccessCount"))
             entry["unattributed"] += _count(summary.get("OverallUnattributedCount"))
             for reason, count in _reasons(summary.get("OverallAlerts")).items():
                 entry["reasons"][reason] = entry["reasons"].get(reason, 0) + count
+            goal_days = days.setdefault(goal_id, {})
             for daily in summary.get("DailySummaries") or []:
                 day = _day(daily.get("UploadDate")) if isinstance(daily, Mapping) else None
                 if day is None:
                     continue
-                entry["days"].append(
-                    DailyDiagnostics(
-                        goal_id=goal_id,
-                        day=day,
-                        success_count=_count(daily.get("SuccessCount")),
-                        unattributed_count=_count(daily.get("UnattributedCount")),
-                        reasons=_reasons(daily.get("Alerts")),
-                    )
+                row = DailyDiagnostics(
+                    goal_id=goal_id,
+                    day=day,
+                    success_count=_count(daily.get("SuccessCount")),
+                    unattributed_count=_count(daily.get("UnattributedCount")),
+                    reasons=_reasons(daily.get("Alerts")),
                 )
-    return [
-        GoalDiagnostics(
-            goal_id=goal_id,
-            goal_name=entry["name"],
-            success_count=entry["success"],
-            unattributed_count=entry["unattributed"],
-            reasons=dict(entry["reasons"]),
-            days=tuple(sorted(entry["days"], key=lambda d: d.day)),
+                seen = goal_days.get(day)
+                if seen is None or _size(row) > _size(seen):
+                    goal_days[day] = row
+    results = []
+    for goal_id, name in names.items():
+        kept = sorted(
+            (
+                d
+                for d in days.get(goal_id, {}).values()
+                if window is None or window.start <= d.day <= window.end
+            ),
+            key=lambda d: d.day,
         )
-        for goal_id, entry in totals.items()
-    ]
+        if days.get(goal_id):
+            reasons: dict[str, int] = {}
+            for d in kept:
+                for reason, count in d.reasons.items():
+                    reasons[reason] = reasons.get(reason, 0) + count
+            success = sum(d.success_count for d in kept)
+            unattributed = sum(d.unattributed_count for d in kept)
+        else:
+            success = overall[goal_id]["success"]
+            unattributed = overall[goal_id]["unattributed"]
+            reasons = dict(overall[goal_id]["reasons"])
+        results.append(
+            GoalDiagnostics(
+                goal_id=goal_id,
+                goal_name=name,
+                success_count=success,
+                unattributed_count=unattributed,
+                reasons=reasons,
+                days=tuple(kept),
+            )
+        )
+    return results
+
+
+def _size(day: DailyDiagnostics) -> int:
+    return day.success_count + day.unattributed_count

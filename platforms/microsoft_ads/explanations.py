@@ -53,6 +53,10 @@ EXPLANATIONS: dict[str, str] = {
     "5625": "A restatement needs the new value. Check that the refund or change has an amount.",
     "5626": "A currency is required with this value. Set a default currency on the goal mapping.",
     "5627": "Microsoft does not accept restatements or retractions for this goal or account.",
+    # Named by Microsoft without a published number; its PartialError carries only ErrorCode.
+    "GoalNotEligibleForExternalAttribution": "The goal is not set up for external attribution, "
+    "so Microsoft refuses the attribution credit. Send this goal without credits, or use a "
+    "goal created through the API with IsExternallyAttributed.",
     LOCAL_NO_IDENTIFIER: "The conversion has neither a Microsoft click id (msclkid) nor a "
     "hashed email or phone, so Microsoft could not match it to an ad click. Not sent.",
     LOCAL_NAIVE_TIME: "The conversion time has no time zone, so its UTC time is unknown. Not "

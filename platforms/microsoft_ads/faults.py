@@ -45,7 +45,10 @@ CONCURRENT_REPORTS_WAIT = 30.0
 BULK_THROTTLE_WAIT = 900.0
 
 TRANSIENT_CODES = frozenset({0, 202, 833, 5612})
-RATE_LIMIT_CODES = {117: CALL_RATE_WAIT, 207: CONCURRENT_REPORTS_WAIT, 4204: BULK_THROTTLE_WAIT}
+RATE_LIMIT_CODES = {117: CALL_RATE_WAIT, 4204: BULK_THROTTLE_WAIT}
+# 207 ConcurrentRequestOverLimit is the Reporting service's throttle ("too many reports in
+# flight"); the same number is not a throttle elsewhere, so only Reporting's 207 waits.
+SERVICE_RATE_LIMIT_CODES = {"reporting": {207: CONCURRENT_REPORTS_WAIT}}
 ACCESS_TOKEN_EXPIRED_CODES = frozenset({109})
 CREDENTIAL_CODES = frozenset({105, 120, 122, 123, 124, 125, 126, 3101})
 ACCOUNT_ACCESS_CODES = frozenset({106, 108, 1102, 1490, 2003})
@@ -133,16 +136,21 @@ def classify_fault(
     tracking_id: str | None,
     operation: str,
     retry_after: float | None = None,
+    service: str | None = None,
 ) -> PlatformError:
-    """The error to raise for a fault body. The first error with a known class wins."""
+    """The error to raise for a fault body. The first error with a known class wins.
+
+    ``service`` is ``customer``, ``campaign`` or ``reporting``: a few numbers mean something
+    only in one service (207 throttles only Reporting)."""
     errors = fault_errors(body)
     tracking_id = tracking_id or (str(body.get("TrackingId")) if body.get("TrackingId") else None)
     message = _describe(errors, tracking_id, operation)
     codes = [e.code for e in errors if e.code is not None]
     first = str(codes[0]) if codes else None
+    rate_limits = {**RATE_LIMIT_CODES, **SERVICE_RATE_LIMIT_CODES.get(service or "", {})}
     for code in codes:
-        if code in RATE_LIMIT_CODES:
-            wait = max(retry_after or 0.0, RATE_LIMIT_CODES[code])
+        if code in rate_limits:
+            wait = max(retry_after or 0.0, rate_limits[code])
             return RateLimited(message, retry_after=wait, code=str(code))
         if code in ACCESS_TOKEN_EXPIRED_CODES:
             return AccessTokenExpired(message, code=str(code))
@@ -157,8 +165,18 @@ def classify_fault(
     if not codes and status >= 500:
         return TransientError(message, code=None)
     if not codes and status in (401, 403):
-        return CredentialsRejected(message, code=None)
+        return _refresh_first(message, None)
     return InvalidRequest(message, code=first)
+
+
+def _refresh_first(message: str, code: str | None) -> PlatformError:
+    """A 401/403 that names no fault: most often an access token the gateway no longer takes.
+
+    Refresh the token and try once more (the host does that for ``AccessTokenExpired``). If the
+    refresh itself is refused, the session raises ``invalid_grant`` and that is a reconnect; if
+    it succeeds and the bare status repeats, the grant is fine and asking the user to reconnect
+    would not help, so it stays a transient failure."""
+    return AccessTokenExpired(message + " (no fault body; refreshing the token first)", code=code)
 
 
 def classify_http(status: int, tracking_id: str | None, operation: str) -> PlatformError:
@@ -170,7 +188,7 @@ def classify_http(status: int, tracking_id: str | None, operation: str) -> Platf
     if status >= 500 or status in (408, 425):
         return TransientError(message, code=str(status))
     if status in (401, 403):
-        return CredentialsRejected(message, code=str(status))
+        return _refresh_first(message, str(status))
     return InvalidRequest(message, code=str(status))
 
 

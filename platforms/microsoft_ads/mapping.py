@@ -210,7 +210,11 @@ def conversion_problem(row: ConversionUpload) -> str | None:
 
 
 def adjustment_problem(row: ConversionAdjustment) -> str | None:
-    problem = _row_problem(row.click_id, None, None, [row.occurred_at, row.adjusted_at])
+    """As for a conversion: a click id or a hash identifies the original (Microsoft's
+    ``OfflineConversionAdjustment`` takes the same identifiers as ``OfflineConversion``)."""
+    problem = _row_problem(
+        row.click_id, row.hashed_email, row.hashed_phone, [row.occurred_at, row.adjusted_at]
+    )
     if problem:
         return problem
     if (row.kind == "restate") != (row.value is not None):
@@ -241,7 +245,11 @@ def conversion_to_json(row: ConversionUpload) -> dict[str, Any]:
 
 
 def adjustment_to_json(row: ConversionAdjustment) -> dict[str, Any]:
-    """One ``OfflineConversionAdjustment``; a Retract carries no value (else error 5624)."""
+    """One ``OfflineConversionAdjustment``; a Retract carries no value (else error 5624).
+
+    It quotes the original's identifiers: the click id, and the hashes an enhanced conversion was
+    sent with (Microsoft's duplicate key includes them, and a hashed-only conversion has nothing
+    else to be found by)."""
     body: dict[str, Any] = {}
     if row.click_id:
         body["MicrosoftClickId"] = row.click_id.strip()
@@ -253,6 +261,10 @@ def adjustment_to_json(row: ConversionAdjustment) -> dict[str, Any]:
         body["AdjustmentValue"] = _number(row.value)
         if row.currency:
             body["AdjustmentCurrencyCode"] = row.currency.strip().upper()
+    if row.hashed_email:
+        body["HashedEmailAddress"] = row.hashed_email.lower()
+    if row.hashed_phone:
+        body["HashedPhoneNumber"] = row.hashed_phone.lower()
     return body
 
 
@@ -265,17 +277,30 @@ def outcomes_from_partial_errors(
 ) -> dict[int, PushOutcome]:
     """Outcome per *sent* row id: ``PartialErrors[].Index`` is the zero-based request index.
 
-    Several errors for one row are joined; an index outside the request is ignored (it cannot be
-    attributed to any row, and attributing it wrongly would be worse)."""
+    Several errors for one row are joined. An error that names no row (``Index`` missing, or
+    outside the request) cannot be placed, and dropping it would record a refused row as
+    accepted; so it marks every row that has no error of its own as refused with it. Resending
+    the good ones later is harmless: Microsoft ignores a repeat of an accepted conversion."""
     errors_by_index: dict[int, list[tuple[str | None, str]]] = {}
+    unplaced: list[tuple[str | None, str]] = []
     for err in parse_errors(partial_errors):
-        if err.index is None or not 0 <= err.index < len(row_ids):
-            continue
         code = str(err.code) if err.code is not None else err.error_code
+        if err.index is None or not 0 <= err.index < len(row_ids):
+            unplaced.append((code, err.message))
+            continue
         errors_by_index.setdefault(err.index, []).append((code, err.message))
     outcomes: dict[int, PushOutcome] = {}
     for index, row_id in enumerate(row_ids):
         errors = errors_by_index.get(index)
+        if not errors and unplaced:
+            message = " ".join(explain(c, m) for c, m in unplaced)
+            outcomes[row_id] = PushOutcome(
+                row_id,
+                False,
+                unplaced[0][0],
+                "Microsoft refused a row of this upload without saying which one: " + message,
+            )
+            continue
         if not errors:
             outcomes[row_id] = PushOutcome(row_id, True)
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from platforms.microsoft_ads import diagnostics, hashing, mapping
 from platforms.microsoft_ads.client import MicrosoftAdsClient
 from platforms.microsoft_ads.explanations import GOAL_TOO_RECENT, RETRYABLE_ROW_CODES, explain
 from platforms.microsoft_ads.reporting import PollPolicy, ReportRunner, metrics, report_request
-from platforms.microsoft_ads.settings import MicrosoftAdsSettings
+from platforms.microsoft_ads.settings import DEFAULT_CLICK_WAIT_MINUTES, MicrosoftAdsSettings
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +95,19 @@ class MicrosoftAdsPlatform(Platform):
         auto_tagging=True,
     )
     max_batch_size = 1000
-    # Microsoft: conversions within 90 days of the click, uploaded no sooner than an hour after
-    # it, and no sooner than two hours after the goal was created.
+    # Microsoft: conversions within 90 days of the click, uploaded a while after it
+    # (MSADS_CLICK_WAIT_MINUTES, five hours by default; see settings.py), and no sooner than two
+    # hours after the goal was created. An instance carries its configured wait.
     upload_rules = UploadRules(
-        window=timedelta(days=90), click_settle=timedelta(hours=1), goal_settle=timedelta(hours=2)
+        window=timedelta(days=90),
+        click_settle=timedelta(minutes=DEFAULT_CLICK_WAIT_MINUTES),
+        goal_settle=timedelta(hours=2),
     )
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         super().__init__(settings)
         self.config = MicrosoftAdsSettings.from_mapping(self.settings)
+        self.upload_rules = replace(type(self).upload_rules, click_settle=self.config.click_wait)
         # Replaceable so that tests (and a patient CLI) control report polling.
         self.sleep: Callable[[float], None] = time.sleep
         self.poll_policy = PollPolicy()
@@ -361,7 +366,7 @@ class MicrosoftAdsPlatform(Platform):
             client.campaign(diagnostics.PATH, body, account)
             for body in diagnostics.requests_for(list(goal_ids), window)
         ]
-        return diagnostics.merge(answers)
+        return diagnostics.merge(answers, window)
 
     def row_error_is_retryable(self, error_code: str | None) -> bool:
         """Whether a rejected row may pass later unchanged (goal younger than 2 h, 5612)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 Environment = Literal["production", "sandbox", "emulator"]
@@ -29,6 +30,12 @@ _ADS_SCOPE = {
 SANDBOX_DEVELOPER_TOKEN = "BBD37VB98"  # noqa: S105
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:5055"
+# How long to wait after an ad click before uploading its conversion. Microsoft's help asks for
+# an hour, and lists uploads "within five hours after an ad click" among the reasons conversions
+# go missing; a conversion Microsoft did not count cannot be sent again (a repeat is ignored), so
+# the default waits the five hours (see the plugin README).
+DEFAULT_CLICK_WAIT_MINUTES = 300
+MAX_CLICK_WAIT_MINUTES = 24 * 60
 # Pinned so that response shapes do not change under us when Microsoft ships a revision.
 API_REVISION = "2026-10-12"
 
@@ -49,6 +56,7 @@ class MicrosoftAdsSettings:
     client_secret: str
     developer_token: str
     emulator_url: str = DEFAULT_EMULATOR_URL
+    click_wait: timedelta = timedelta(minutes=DEFAULT_CLICK_WAIT_MINUTES)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> MicrosoftAdsSettings:
@@ -62,7 +70,17 @@ class MicrosoftAdsSettings:
         developer_token = (values.get("MSADS_DEVELOPER_TOKEN") or "").strip()
         if not developer_token and environment in ("sandbox", "emulator"):
             developer_token = SANDBOX_DEVELOPER_TOKEN
+        raw_wait = (values.get("MSADS_CLICK_WAIT_MINUTES") or "").strip()
+        wait = DEFAULT_CLICK_WAIT_MINUTES
+        if raw_wait:
+            if not raw_wait.isdigit() or int(raw_wait) > MAX_CLICK_WAIT_MINUTES:
+                raise ValueError(
+                    "MSADS_CLICK_WAIT_MINUTES must be a whole number of minutes from 0 to "
+                    f"{MAX_CLICK_WAIT_MINUTES}, not {raw_wait!r}"
+                )
+            wait = int(raw_wait)
         return cls(
+            click_wait=timedelta(minutes=wait),
             environment=environment,
             client_id=(values.get("MSADS_CLIENT_ID") or "").strip(),
             client_secret=(values.get("MSADS_CLIENT_SECRET") or "").strip(),

@@ -219,6 +219,8 @@ def _send_adjustments(summary, platform, session, account, call) -> None:  # noq
                 click_id=row.delivery.click_id,
                 value=row.value,
                 currency=row.currency,
+                hashed_email=row.delivery.hashed_email,
+                hashed_phone=row.delivery.hashed_phone,
             )
             for row in rows
         ]

@@ -138,13 +138,26 @@ def decide(
             elif not enhanced_opt_in and has_hash:
                 why += " Turning on enhanced conversions would let it match by email or phone."
             return Verdict(NOT_ELIGIBLE, why)
-    elif click.clicked_at is not None and click.clicked_at > now - rules.click_settle:
+    # The wait after the click. A click never comes after its conversion, so when its time is
+    # unknown (a click id sent with the conversion, or a match by hashed email/phone) the same
+    # wait after the conversion is sure to cover it.
+    clicked_at = click.clicked_at if click is not None else None
+    settled_from = clicked_at if clicked_at is not None else occurred_at
+    if settled_from > now - rules.click_settle:
         settle = human(rules.click_settle)
+        reason = (
+            f"The ad click is less than {settle} old; the platform asks to wait {settle} after it."
+            if clicked_at is not None
+            else f"The time of the ad click is unknown and the conversion is less than {settle} "
+            f"old; the platform asks to wait {settle} after the click, which came before the "
+            f"conversion, so it is sent {settle} after the conversion."
+        )
         return Verdict(
             WAITING,
-            f"The ad click is less than {settle} old; Microsoft asks to wait {settle} after it.",
-            click_id=click.click_id,
-            retry_at=click.clicked_at + rules.click_settle,
+            reason,
+            click_id=click.click_id if click is not None else None,
+            hash_only=hash_only,
+            retry_at=settled_from + rules.click_settle,
         )
     young_until = None
     if goal.created_at is not None and goal.created_at > now - rules.goal_settle:

@@ -49,7 +49,9 @@ def _register_hooks(app: Flask, world: World) -> None:
         return response
 
     @app.errorhandler(ApiError)
-    def api_error(err: ApiError) -> tuple[Response, int]:
+    def api_error(err: ApiError) -> Any:
+        if err.body is None:  # a bare status, as a gateway or load balancer answers
+            return Response(b"", status=err.status)
         return jsonify(err.body), err.status
 
     @app.errorhandler(ConnectionDropped)

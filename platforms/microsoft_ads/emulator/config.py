@@ -34,6 +34,9 @@ class EmulatorConfig:
     report_url_ttl: int = 300
     max_concurrent_reports: int = 5
     goal_min_age_minutes: int = 120
+    # Microsoft matches uploads to clicks hours later ("up to six hours" to show); until then an
+    # accepted row counts nowhere in the diagnostics. 0 = at once.
+    attribution_delay_minutes: int = 180
     public_base_url: str = ""
 
     @classmethod

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request
 from werkzeug.wrappers import Response
 
 from .aad import redirect_uri_allowed, unknown_scopes
+from .conversions import is_pending
 from .guard import get_world
 from .metrics import totals
 from .state import Click, InjectedFault, World, iso
@@ -23,12 +24,13 @@ from .tokens import expire_access_tokens, issue_code, revoke_user
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 FAULT_KINDS = ("throttle", "internal", "slow", "drop", "too_many_reports", "expired_token",
-               "invalid_token", "report_error")  # fmt: skip
+               "invalid_token", "report_error", "bare", "unindexed_errors")  # fmt: skip
 OPERATIONS = (
     "*", "Token", "GetUser", "SearchAccounts", "GetAccount", "GetConversionGoalsByIds",
     "ApplyOfflineConversions", "ApplyOfflineConversionAdjustments", "GetAccountProperties",
     "SetAccountProperties", "GetCampaignsByAccountId", "GetAdGroupsByCampaignId",
     "GetAdsByAdGroupId", "GetOfflineConversionReportByGoalIds", "SubmitGenerateReport",
+    "GetCustomersInfo", "GetAccountsInfo",
     "PollGenerateReport", "DownloadReport",
 )  # fmt: skip
 
@@ -101,6 +103,11 @@ def arm_fault() -> Any:
     if kind not in FAULT_KINDS:
         return _bad(f"unknown kind; use one of {list(FAULT_KINDS)}")
     count = int(body.get("count", 1))
+    status = body.get("status")
+    if kind == "bare" and not (
+        status in (401, 403) or (isinstance(status, int) and 500 <= status < 600)
+    ):
+        return _bad("kind bare needs status 401, 403 or 5xx")
     fault = InjectedFault(operation, kind, count, float(body.get("delay_seconds", 2.0)),
                           int(body["status"]) if body.get("status") else None)  # fmt: skip
     get_world().arm_fault(fault)
@@ -137,12 +144,20 @@ def expire() -> Any:
 
 
 def _records(kind: str) -> Any:
+    """Every row received; ``Pending`` marks accepted rows Microsoft has not matched yet (the
+    diagnostics operation leaves them out until ``ProcessedAt``)."""
     world = get_world()
     account_id = request.args.get("account_id")
     with world.lock:
         items = world.conversions if kind == "conversions" else world.adjustments
-        found = [r for r in items if not account_id or r["AccountId"] == account_id]
-        return jsonify({kind: found, "count": len(found)})
+        now = world.now()
+        found = [
+            {**r, "Pending": is_pending(r, now)}
+            for r in items
+            if not account_id or r["AccountId"] == account_id
+        ]
+        pending = sum(1 for r in found if r["Pending"])
+        return jsonify({kind: found, "count": len(found), "pending": pending})
 
 
 @bp.get("/conversions")
@@ -273,6 +288,19 @@ def metrics() -> Any:
         return _bad("need start and end as YYYY-MM-DD")
     with world.lock:
         return jsonify(totals(world, level, ids, start, end))
+
+
+@bp.post("/attribution_delay")
+def attribution_delay() -> Any:
+    """``{"minutes": 0}``: how long Microsoft takes to match uploads from now on (until reset);
+    rows already received keep their time."""
+    minutes = _json().get("minutes")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 0:
+        return _bad("minutes must be a non-negative integer")
+    world = get_world()
+    with world.lock:
+        world.attribution_delay_minutes = minutes
+    return jsonify({"attribution_delay_minutes": minutes})
 
 
 @bp.post("/late_attribution")

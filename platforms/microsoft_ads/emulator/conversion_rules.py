@@ -26,7 +26,7 @@ MAX_VALUE = 999_999_999_999
 class RowError(Exception):
     """A row-level rejection: its code becomes a BatchError at the row's index."""
 
-    def __init__(self, code: int, details: str | None = None) -> None:
+    def __init__(self, code: int | str, details: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.details = details
@@ -81,6 +81,19 @@ def check_identifiers(row: dict[str, Any], goal: Goal) -> None:
         raise RowError(5604)
 
 
+def check_external_attribution(row: dict[str, Any], goal: Goal) -> None:
+    """External-attribution fields only on a goal set up for them (``IsExternallyAttributed``,
+    which only the API can set); Microsoft names the refusal GoalNotEligibleForExternalAttribution
+    but publishes no number for it."""
+    if goal.externally_attributed:
+        return
+    if row.get("ExternalAttributionCredit") is not None or row.get("ExternalAttributionModel"):
+        raise RowError(
+            "GoalNotEligibleForExternalAttribution",
+            f"The goal {goal.name!r} is not set up for external attribution.",
+        )
+
+
 def check_value(row: dict[str, Any], value_key: str, currency_key: str) -> None:
     value = row.get(value_key)
     if value is not None and (
@@ -100,9 +113,7 @@ def later_problem(row: dict[str, Any], goal: Goal) -> str | None:
         if row.get(key) and not SHA256_HEX.match(str(row[key])):
             return "MalformedData"  # plain-text PII: "ConversionEmailAddressIsNotHashed"
     credit, model = row.get("ExternalAttributionCredit"), row.get("ExternalAttributionModel")
-    if credit is not None or model is not None:
-        if not goal.externally_attributed:
-            return "MalformedData"  # GoalNotEligibleForExternalAttribution
+    if credit is not None or model is not None:  # the goal is eligible (checked on receipt)
         if credit is None or not model:
             return "MalformedData"  # ExternalAttributionRequiredFieldEmpty
         if not isinstance(credit, int | float) or not 0 < credit <= 1 or len(str(model)) > 100:

@@ -10,11 +10,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 from .conversion_rules import (
     RowError,
     attribution,
+    check_external_attribution,
     check_identifiers,
     check_time,
     check_value,
@@ -103,12 +104,15 @@ def _check_batch(rows: Any) -> list[Any]:
 
 
 def _record(ctx: CallContext, account: Account, index: int, row: Any) -> dict[str, Any]:
+    now = ctx.world.now()
+    delay = timedelta(minutes=ctx.world.attribution_delay_minutes)
     return {
         "Index": index,
         "AccountId": account.id,
         "CustomerId": account.parent_customer_id,
         "UserId": ctx.user.id,
-        "ReceivedAt": iso(ctx.world.now()),
+        "ReceivedAt": iso(now),
+        "ProcessedAt": iso(now + delay),
         "Request": row,
         "Status": "Accepted",
         "ErrorCode": None,
@@ -128,6 +132,7 @@ def _apply_one(ctx: CallContext, account: Account, row: Any, record: dict[str, A
     if now - goal.created_at < timedelta(minutes=world.config.goal_min_age_minutes):
         raise RowError(5615)
     check_identifiers(row, goal)
+    check_external_attribution(row, goal)
     check_value(row, "ConversionValue", "ConversionCurrencyCode")
     key = dedup_key(account, goal, row, at)
     if key in world.conversion_keys:
@@ -153,7 +158,7 @@ def apply_offline_conversions(ctx: CallContext, body: dict[str, Any]) -> dict[st
             record.update(Status="Rejected", ErrorCode=err.code)
             errors.append(err.as_batch_error(index))
         ctx.world.conversions.append(record)
-    return {"PartialErrors": errors}
+    return {"PartialErrors": _maybe_unindexed(errors)}
 
 
 def _adjust_one(ctx: CallContext, account: Account, row: Any, record: dict[str, Any]) -> None:
@@ -202,7 +207,20 @@ def apply_adjustments(ctx: CallContext, body: dict[str, Any]) -> dict[str, Any]:
             record.update(Status="Rejected", ErrorCode=err.code)
             errors.append(err.as_batch_error(index))
         ctx.world.adjustments.append(record)
-    return {"PartialErrors": errors}
+    return {"PartialErrors": _maybe_unindexed(errors)}
+
+
+def _maybe_unindexed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fault ``unindexed_errors``: the same errors with ``Index`` null, to prove a client never
+    takes an error it cannot place for a success."""
+    if getattr(g, "unindexed_errors", False):
+        return [{**e, "Index": None} for e in errors]
+    return errors
+
+
+def is_pending(record: dict[str, Any], now: datetime) -> bool:
+    """Accepted but not yet matched: Microsoft reports nothing about it yet."""
+    return record["Status"] != "Rejected" and datetime.fromisoformat(record["ProcessedAt"]) > now
 
 
 def _alerts(reasons: Counter[str]) -> list[dict[str, Any]]:
@@ -237,14 +255,16 @@ def _summary(goal: Goal, records: list[dict[str, Any]]) -> dict[str, Any]:
 @api_operation("GetOfflineConversionReportByGoalIds", SERVICE)
 def offline_conversion_report(ctx: CallContext, body: dict[str, Any]) -> dict[str, Any]:
     account = require_account(ctx)
+    # Moments, not days: Microsoft does not say which it means, and reading EndDateUtc as a
+    # moment is the stricter of the two (midnight at the start of the last day leaves it out).
     try:
-        start = parse_time(body.get("StartDateUtc"), 201, 201).date()
-        end = parse_time(body.get("EndDateUtc"), 201, 201).date()
+        start = parse_time(body.get("StartDateUtc"), 201, 201)
+        end = parse_time(body.get("EndDateUtc"), 201, 201)
     except RowError:
         raise operation_fault(
             SERVICE, 201, "StartDateUtc and EndDateUtc are required dates."
         ) from None
-    if end < start or (end - start).days > 7:
+    if end < start or end - start > timedelta(days=7):
         raise operation_fault(SERVICE, 201, "The date range must be at most 7 days.")
     goal_ids = body.get("GoalIds") or []
     if not goal_ids or len(goal_ids) > 20:
@@ -256,11 +276,13 @@ def offline_conversion_report(ctx: CallContext, body: dict[str, Any]) -> dict[st
         if goal is None:
             errors.append(batch_error(index, 517, f"Goal {goal_id} was not found."))
             continue
+        now = ctx.world.now()
         records = [
             r
             for r in ctx.world.conversions + ctx.world.adjustments
             if r["GoalId"] == goal.id and r["AccountId"] == account.id and r["Status"] != "Rejected"
-            and start <= datetime.fromisoformat(r["ReceivedAt"]).date() <= end
+            and start <= datetime.fromisoformat(r["ReceivedAt"]) <= end
+            and not is_pending(r, now)
         ]  # fmt: skip
         summaries.append(_summary(goal, records))
     return {"OfflineGoalConversionSummaries": summaries, "PartialErrors": errors}

@@ -157,3 +157,56 @@ def get_account(ctx: CallContext, body: dict[str, Any]) -> dict[str, Any]:
     if account is None or account not in ctx.world.accessible_accounts(ctx.user):
         raise ad_api_fault(106, 403, "The user cannot access this account.")
     return {"Account": account_json(account, ctx, flags(body.get("ReturnAdditionalFields")))}
+
+
+def _reachable_customers(ctx: CallContext) -> list[str]:
+    """Customers (manager accounts) the user has a role in, in role order, without repeats."""
+    seen: list[str] = []
+    for role in ctx.user.roles:
+        if role.customer_id not in seen:
+            seen.append(role.customer_id)
+    return seen
+
+
+@bp.post("/CustomersInfo/Query")
+@api_operation("GetCustomersInfo", SERVICE)
+def get_customers_info(ctx: CallContext, body: dict[str, Any]) -> dict[str, Any]:
+    """Customers the user can reach whose name starts with the filter (case-insensitive; an
+    empty filter matches all), at most ``TopN``."""
+    top_n = body.get("TopN")
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise operation_fault(SERVICE, 201, "TopN must be a positive integer.")
+    name_filter = str(body.get("CustomerNameFilter") or "").lower()
+    found = [
+        ctx.world.customers[cid]
+        for cid in _reachable_customers(ctx)
+        if cid in ctx.world.customers
+        and ctx.world.customers[cid].name.lower().startswith(name_filter)
+    ]
+    found.sort(key=lambda c: c.name.lower())
+    return {"CustomersInfo": [{"Id": c.id, "Name": c.name} for c in found[:top_n]]}
+
+
+@bp.post("/AccountsInfo/Query")
+@api_operation("GetAccountsInfo", SERVICE)
+def get_accounts_info(ctx: CallContext, body: dict[str, Any]) -> dict[str, Any]:
+    """Ad accounts of one customer (the user's own when ``CustomerId`` is null) that the user
+    reaches. The emulator has no client links, so ``OnlyParentAccounts`` changes nothing."""
+    customer_id = str(body.get("CustomerId") or ctx.user.customer_id)
+    if customer_id not in _reachable_customers(ctx):
+        raise ad_api_fault(106, 403, f"The user cannot access customer {customer_id}.")
+    accounts = [
+        a for a in ctx.world.accessible_accounts(ctx.user) if a.parent_customer_id == customer_id
+    ]
+    return {
+        "AccountsInfo": [
+            {
+                "Id": a.id,
+                "Name": a.name,
+                "Number": a.number,
+                "AccountLifeCycleStatus": a.status,
+                "PauseReason": a.pause_reason,
+            }
+            for a in accounts
+        ]
+    }

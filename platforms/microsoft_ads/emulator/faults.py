@@ -142,6 +142,12 @@ CATALOG: dict[int, tuple[str, str]] = {
 }
 
 
+# Errors Microsoft names without publishing a numeric code: sent with ``Code: null``.
+SYMBOLIC: dict[str, str] = {
+    "GoalNotEligibleForExternalAttribution": "The goal is not eligible for external attribution.",
+}
+
+
 def tracking_id() -> str:
     """The per-request TrackingId (set by the app before each request)."""
     return str(getattr(g, "tracking_id", ""))
@@ -160,11 +166,15 @@ def operation_error(service: str, code: int, details: str | None = None) -> dict
     return error
 
 
-def batch_error(index: int, code: int, details: str | None = None) -> dict[str, Any]:
-    """A Campaign Management BatchError as it appears in ``PartialErrors``."""
-    name, message = CATALOG[code]
+def batch_error(index: int, code: int | str, details: str | None = None) -> dict[str, Any]:
+    """A Campaign Management BatchError as it appears in ``PartialErrors``; ``code`` is a number
+    from the catalog or the name of an error Microsoft publishes without a number."""
+    if isinstance(code, str):
+        name, message, number = code, SYMBOLIC[code], None
+    else:
+        (name, message), number = CATALOG[code], code
     return {
-        "Code": code,
+        "Code": number,
         "Details": details,
         "ErrorCode": name,
         "FieldPath": None,
@@ -178,7 +188,7 @@ def batch_error(index: int, code: int, details: str | None = None) -> dict[str, 
 class ApiError(Exception):
     """Raised anywhere in a handler; the app turns it into the JSON fault and status."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(self, status: int, body: dict[str, Any] | None) -> None:
         super().__init__(body)
         self.status = status
         self.body = body

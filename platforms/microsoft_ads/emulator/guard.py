@@ -52,6 +52,12 @@ def apply_injected_fault(fault: InjectedFault, service: str) -> None:
     if fault.kind == "report_error":
         g.report_error = True  # the next submitted report ends in Status=Error
         return
+    if fault.kind == "unindexed_errors":
+        g.unindexed_errors = True  # this call's PartialErrors lose their Index
+        return
+    if fault.kind == "bare":
+        # No body at all: what a gateway in front of Microsoft answers (401, 403, 502, 503...).
+        raise ApiError(fault.status or 503, None)
     kinds = {
         "throttle": (117, 400),
         "internal": (0, 500),
@@ -90,6 +96,11 @@ def _authenticate(world: World, service: str) -> tuple[User, AccessToken]:
 
 
 def _account_headers(world: World, service: str, user: User) -> tuple[Account | None, str | None]:
+    if service == "customer":
+        # Customer Management does not use these headers ("not applicable" on its operation
+        # pages). Microsoft's own SDK sends them anyway, as the text "None" before an account is
+        # chosen (its samples call GetUser that way), and Microsoft answers normally.
+        return None, None
     customer_id = request.headers.get("CustomerId") or None
     account_id = request.headers.get("CustomerAccountId") or None
     if service == "campaign":

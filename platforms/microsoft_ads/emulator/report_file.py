@@ -32,7 +32,8 @@ def us_datetime(moment: datetime) -> str:
 def header_lines(
     name: str, start: date, end: date, zone: str, aggregation: str, rows: int, now: datetime
 ) -> list[str]:
-    period = us_date(start) if start == end else f"{us_date(start)}, {us_date(end)}"
+    # No space after the comma: Microsoft's own SDK splits on "," and parses each side as is.
+    period = us_date(start) if start == end else f"{us_date(start)},{us_date(end)}"
     completed = now.replace(minute=10, second=0, microsecond=0)
     incomplete = end >= now.date() - timedelta(days=1)
     return [

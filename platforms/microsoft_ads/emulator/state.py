@@ -127,6 +127,7 @@ class World:
             self.conversion_keys: dict[tuple[str, ...], dict[str, Any]] = {}
             self.reports: dict[str, ReportJob] = {}
             self.faults: list[InjectedFault] = []
+            self.attribution_delay_minutes = self.config.attribution_delay_minutes
             self.calls: list[dict[str, Any]] = []
             # account id -> (first day, percent of clicks converting late); see metrics.py
             self.late_attribution: dict[str, tuple[date, int]] = {}

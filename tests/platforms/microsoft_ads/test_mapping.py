@@ -50,6 +50,24 @@ def test_minimal_conversion_omits_unset_fields():
     assert set(body) == {"MicrosoftClickId", "ConversionName", "ConversionTime"}
 
 
+def test_hashed_only_adjustments_carry_the_originals_hashes():
+    email, phone = "b" * 64, "C" * 64
+    retract = ConversionAdjustment(1, "retract", "G", AT, AT + timedelta(days=1),
+                                   hashed_email=email, hashed_phone=phone)  # fmt: skip
+    assert mapping.adjustment_problem(retract) is None
+    body = mapping.adjustment_to_json(retract)
+    assert "MicrosoftClickId" not in body
+    assert body["HashedEmailAddress"] == email and body["HashedPhoneNumber"] == phone.lower()
+    validate(
+        model("campaign", "ApplyOfflineConversionAdjustmentsRequest"),
+        {"OfflineConversionAdjustments": [body]},
+    )
+    nothing = ConversionAdjustment(2, "retract", "G", AT, AT + timedelta(days=1))
+    plain = ConversionAdjustment(3, "retract", "G", AT, AT, hashed_email="a@example.com")
+    assert mapping.adjustment_problem(nothing) == "SL_NO_IDENTIFIER"
+    assert mapping.adjustment_problem(plain) == LOCAL_NOT_HASHED
+
+
 def test_adjustments_restate_and_retract():
     restate = ConversionAdjustment(1, "restate", "G", AT, AT + timedelta(days=1), "c",
                                    Decimal("9.99"), "usd")  # fmt: skip
@@ -79,13 +97,29 @@ def test_partial_errors_map_by_zero_based_index():
     errors = [
         {"Index": 2, "Code": 5606, "ErrorCode": "OfflineConversionNameInvalid", "Message": "m"},
         {"Index": 0, "Code": 5604, "ErrorCode": "OfflineConversionMicrosoftClickIdInvalid"},
-        {"Index": 7, "Code": 5606},  # outside the request: ignored, not misattributed
     ]
     outcomes = mapping.outcomes_from_partial_errors([10, 11, 12], errors)
     assert [outcomes[i].accepted for i in (10, 11, 12)] == [False, True, False]
     assert outcomes[10].error_code == "5604" and "msclkid" in outcomes[10].error_message
     assert outcomes[12].error_code == "5606" and "goal mapping" in outcomes[12].error_message
     assert mapping.outcomes_from_partial_errors([1], None)[1].accepted
+
+
+@pytest.mark.parametrize("where", [{}, {"Index": None}, {"Index": 7}])
+def test_an_error_that_names_no_row_is_never_recorded_as_accepted(where):
+    errors = [{"Index": 0, "Code": 5604}, {"Code": 5610, "Message": "bad value", **where}]
+    outcomes = mapping.outcomes_from_partial_errors([10, 11, 12], errors)
+    assert outcomes[10].error_code == "5604"  # its own error stays its own
+    assert [outcomes[i].accepted for i in (11, 12)] == [False, False]
+    assert outcomes[11].error_code == "5610"
+    assert "without saying which one" in outcomes[11].error_message
+
+
+def test_an_error_named_only_by_its_error_code_is_explained():
+    errors = [{"Index": 0, "Code": None, "ErrorCode": "GoalNotEligibleForExternalAttribution"}]
+    outcome = mapping.outcomes_from_partial_errors([5], errors)[5]
+    assert outcome.error_code == "GoalNotEligibleForExternalAttribution"
+    assert "external attribution" in outcome.error_message
 
 
 def test_every_5600_code_has_a_plain_explanation():
@@ -226,10 +260,42 @@ def test_diagnostics_slices_and_merge():
                "OverallAlerts": [{"UnattributedReason": "NoMatchingClickFound", "Count": "2"}],
                "DailySummaries": [{"GoalId": "1", "UploadDate": "2026-09-02T00:00:00",
                                    "SuccessCount": 3, "UnattributedCount": 2}]}  # fmt: skip
-    merged = diagnostics.merge([{"OfflineGoalConversionSummaries": [summary]}] * 2)
-    assert len(merged) == 1 and merged[0].success_count == 6
-    assert merged[0].reasons == {"NoMatchingClickFound": 4} and len(merged[0].days) == 2
+    other_day = {**summary, "DailySummaries": [
+        {"GoalId": "1", "UploadDate": "2026-09-09T00:00:00", "SuccessCount": 1,
+         "UnattributedCount": 1,
+         "Alerts": [{"UnattributedReason": "NoMatchingClickFound", "Count": "1"}]}]}  # fmt: skip
+    summary["DailySummaries"][0]["Alerts"] = summary["OverallAlerts"]
+    merged = diagnostics.merge(
+        [{"OfflineGoalConversionSummaries": [s]} for s in (summary, other_day)], window
+    )
+    assert len(merged) == 1 and merged[0].success_count == 4
+    assert merged[0].reasons == {"NoMatchingClickFound": 3} and len(merged[0].days) == 2
     validate(model("campaign", "OfflineGoalConversionSummary"), summary)
+
+
+def test_diagnostics_window_overlaps_so_no_day_is_lost_and_none_counts_twice():
+    """EndDateUtc is the midnight after the last day (Microsoft may read it as a moment); a
+    day returned by two slices counts once, and a day past the window not at all."""
+    window = DateWindow(date(2026, 9, 1), date(2026, 9, 10))
+    bodies = list(diagnostics.requests_for(["1"], window))
+    assert [(b["StartDateUtc"], b["EndDateUtc"]) for b in bodies] == [
+        ("2026-09-01T00:00:00Z", "2026-09-08T00:00:00Z"),
+        ("2026-09-08T00:00:00Z", "2026-09-11T00:00:00Z"),
+    ]
+
+    def answer(*days: str) -> dict:
+        return {"OfflineGoalConversionSummaries": [{
+            "GoalId": "1", "ConversionName": "Won", "OverallSuccessCount": str(len(days)),
+            "DailySummaries": [{"GoalId": "1", "UploadDate": f"{d}T00:00:00", "SuccessCount": 1,
+                                "UnattributedCount": 0} for d in days]}]}  # fmt: skip
+
+    # Read as days (inclusive), both slices return Sept 8 and the second returns Sept 11.
+    merged = diagnostics.merge(
+        [answer("2026-09-01", "2026-09-08"), answer("2026-09-08", "2026-09-10", "2026-09-11")],
+        window,
+    )[0]
+    assert merged.success_count == 3
+    assert [d.day.day for d in merged.days] == [1, 8, 10]
 
 
 def test_email_and_phone_hashing_follow_microsofts_rules():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from platforms.errors import InvalidRequest, RateLimited, ReconnectRequired, TransientError
@@ -89,7 +91,9 @@ def _ad_api(code: int, name: str = "X") -> dict:
     ],
 )
 def test_numeric_code_decides_not_http_status(code, expected):
-    error = classify_fault(_ad_api(code), status=400, tracking_id=None, operation="Op")
+    error = classify_fault(
+        _ad_api(code), status=400, tracking_id=None, operation="Op", service="reporting"
+    )
     assert type(error) is expected
     assert error.code == str(code)
     assert "TrackingId track-1" in error.message
@@ -109,8 +113,18 @@ def test_rate_limits_wait_at_least_microsofts_guidance():
         _ad_api(117), status=400, tracking_id="t", operation="Op", retry_after=90
     )
     assert longer.retry_after == 90
-    reports = classify_fault(_ad_api(207), status=400, tracking_id="t", operation="Op")
+    reports = classify_fault(
+        _ad_api(207), status=400, tracking_id="t", operation="Op", service="reporting"
+    )
     assert reports.retry_after == 30
+
+
+@pytest.mark.parametrize("service", ["customer", "campaign"])
+def test_207_is_a_throttle_only_in_reporting(service):
+    error = classify_fault(
+        _ad_api(207), status=400, tracking_id="t", operation="Op", service=service
+    )
+    assert type(error) is InvalidRequest and error.code == "207"
 
 
 def test_operation_and_customer_management_fault_shapes():
@@ -142,8 +156,8 @@ def test_messages_never_carry_tokens():
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(500, TransientError), (503, TransientError), (429, RateLimited), (401, CredentialsRejected),
-     (404, InvalidRequest)],
+    [(500, TransientError), (503, TransientError), (429, RateLimited), (401, AccessTokenExpired),
+     (403, AccessTokenExpired), (404, InvalidRequest)],
 )  # fmt: skip
 def test_http_without_fault_body(status, expected):
     assert type(classify_http(status, "t", "Op")) is expected
@@ -154,3 +168,14 @@ def test_oauth_errors_from_a_refreshing_session():
     assert isinstance(classify_oauth_error("temporarily_unavailable", "Op"), TransientError)
     bad_client = classify_oauth_error("invalid_client", "Op")
     assert isinstance(bad_client, TransientError) and "MSADS_CLIENT_SECRET" in str(bad_client)
+
+
+def test_the_wait_after_a_click_is_a_setting_five_hours_by_default():
+    assert MicrosoftAdsPlatform({}).upload_rules.click_settle == timedelta(hours=5)
+    tuned = MicrosoftAdsPlatform({"MSADS_CLICK_WAIT_MINUTES": " 90 "})
+    assert tuned.upload_rules.click_settle == timedelta(minutes=90)
+    assert tuned.upload_rules.goal_settle == timedelta(hours=2)  # the rest is unchanged
+    assert MicrosoftAdsPlatform.upload_rules.click_settle == timedelta(hours=5)  # class untouched
+    for bad in ("-5", "1.5", "soon", "1441"):
+        with pytest.raises(ValueError, match="MSADS_CLICK_WAIT_MINUTES"):
+            MicrosoftAdsSettings.from_mapping({"MSADS_CLICK_WAIT_MINUTES": bad})

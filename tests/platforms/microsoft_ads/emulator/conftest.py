@@ -59,7 +59,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def emulator(clock: Clock) -> Flask:
-    return create_app({"report_polls_until_ready": 2}, clock=clock)
+    # Attribution at once here; the delay Microsoft takes has its own test.
+    return create_app({"report_polls_until_ready": 2, "attribution_delay_minutes": 0}, clock=clock)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ _OPS = {
     "/CustomerManagement/v13/User/Query": ("customer", "get_user"),
     "/CustomerManagement/v13/Accounts/Search": ("customer", "search_accounts"),
     "/CustomerManagement/v13/Account/Query": ("customer", "get_account"),
+    "/CustomerManagement/v13/CustomersInfo/Query": ("customer", "get_customers_info"),
+    "/CustomerManagement/v13/AccountsInfo/Query": ("customer", "get_accounts_info"),
     "/CampaignManagement/v13/ConversionGoals/QueryByIds": (
         "campaign",
         "get_conversion_goals_by_ids",

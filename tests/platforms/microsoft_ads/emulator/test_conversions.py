@@ -173,13 +173,17 @@ def test_unknown_clicks_are_accepted_but_never_attributed(
              ExternalAttributionCredit=0.5),
         _row(clock, SEEDED_US_CLICK, name="Closed won", hours_ago=2, ExternalAttributionCredit=0.5),
     ]  # fmt: skip
-    assert api(APPLY, {"OfflineConversions": rows}).json["PartialErrors"] == []
+    errors = api(APPLY, {"OfflineConversions": rows}).json["PartialErrors"]
+    # External attribution on a goal not set up for it is refused on receipt, by name only.
+    assert [(e["Index"], e["Code"], e["ErrorCode"]) for e in errors] == [
+        (5, None, "GoalNotEligibleForExternalAttribution")
+    ]
     summary = _diagnostics(api, clock, "60000001", "60000004")
     closed = summary["60000001"]
-    assert closed["OverallSuccessCount"] == "1" and closed["OverallUnattributedCount"] == "4"
+    assert closed["OverallSuccessCount"] == "1" and closed["OverallUnattributedCount"] == "3"
     reasons = {a["UnattributedReason"]: a["Count"] for a in closed["OverallAlerts"]}
     assert reasons == {"NoMatchingClickFound": "1", "AccountMismatch": "1",
-                       "ClickTimestampAfterConversion": "1", "MalformedData": "1"}  # fmt: skip
+                       "ClickTimestampAfterConversion": "1"}  # fmt: skip
     assert summary["60000004"]["OverallSuccessCount"] == "1"
     assert closed["DailySummaries"][0]["SuccessCount"] == 1
 
