@@ -175,7 +175,10 @@ def test_the_procfile_processes_deliver_a_conversion_once_through_the_schedulers
         assert health.status_code == 200, health.text
 
         click = h.click_id()
-        occurred = (datetime.now(UTC) - timedelta(minutes=3)).isoformat()
+        # The click id comes with the conversion, so Microsoft's wait after the click runs from
+        # the conversion (MSADS_CLICK_WAIT_MINUTES, 60 here): a deal closed 90 minutes ago.
+        wait = int(env["MSADS_CLICK_WAIT_MINUTES"])
+        occurred = (datetime.now(UTC) - timedelta(minutes=wait + 30)).isoformat()
         response = requests.post(
             f"http://127.0.0.1:{web_port}/api/v1/conversions",
             json={
