@@ -24,6 +24,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import bindparam, case, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
@@ -332,15 +333,19 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
     )
     if last is not None and not new_attribution and now - last.last_hit_at < SESSION_TIMEOUT:
         conn.execute(sql.touch_session, {"session": last.id, "now": now})
-        _absorb_follower(conn, sql, follower, now, last.id, last)
+        last_hit = max(now, last.last_hit_at)
+        _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, last.id, last)
         return
+    # The session in effect may already hold hits after this one (written first): in time order
+    # they would have continued this new session, so it takes over their span.
+    last_hit = max(now, last.last_hit_at) if last is not None else now
     session_id = conn.execute(
         sql.new_session,
         {
             "workspace_id": workspace_id,
             "visitor_id": visitor_id,
             "started_at": now,
-            "last_hit_at": now,
+            "last_hit_at": last_hit,
             "hits": 1,
             "landing_url": hit.url,
             "referrer": hit.referrer,
@@ -366,7 +371,7 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
         },
     ).scalar_one()
     attribution = SimpleNamespace(click_id=click_id, campaign=campaign[:255], source=source[:255])
-    _absorb_follower(conn, sql, follower, now, session_id, attribution)
+    _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, session_id, attribution)
     if hit.click_ids:
         conn.execute(
             sql.click,
@@ -385,30 +390,54 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
         )
 
 
-def _absorb_follower(conn, sql, follower, now: datetime, session_id: int, into) -> None:  # noqa: ANN001
+def _absorb_followers(
+    conn: Connection,
+    sql: SimpleNamespace,
+    visitor_id: int,
+    follower: Any,
+    now: datetime,
+    last_hit: datetime,
+    session_id: int,
+    into: Any,
+) -> None:
     """Make the result independent of the order hits are written in.
 
-    A hit written late (another web worker's batch) may belong before a session that was
+    A hit written late (another web worker's batch) may belong before sessions that were
     opened only because this hit was missing: a page view 40 minutes after the last one opened
     a "direct" session, and the ad click just before it arrives now. Written in time order that
-    page view would have continued the click's session, so the follower is folded into this
-    one (its hits counted here, its stray touchpoint removed) and the click keeps last touch."""
-    if follower is None or follower.started_at - now >= SESSION_TIMEOUT:
-        return
-    own_attribution = (follower.click_id is not None and follower.click_id != into.click_id) or (
-        follower.click_id is None
-        and follower.campaign
-        and (follower.campaign, follower.source) != (into.campaign, into.source)
-    )
-    if own_attribution:
-        return  # the follower started its own attribution: it stays a session of its own
-    conn.execute(
-        sql.merge_session,
-        {"session": session_id, "hits": follower.hits, "now": follower.last_hit_at},
-    )
-    if follower.touchpoint_id is not None:
-        conn.execute(sql.drop_touchpoint, {"touchpoint": follower.touchpoint_id})
-    conn.execute(sql.drop_session, {"session": follower.id})
+    page view would have continued the click's session, so such followers are folded into this
+    one, nearest first (their hits counted here, their stray touchpoints removed) and the click
+    keeps last touch. ``last_hit`` is this session's latest hit so far.
+
+    Not undone: an attribution that comes back after another one (ad A, ad B, ad A again) when
+    B is written after A's second visit. Sessions keep counts, not their hits, so that visit
+    stays in A's first session; the journey still reads A then B, in time order."""
+    while follower is not None:
+        own_attribution = (
+            follower.click_id is not None and follower.click_id != into.click_id
+        ) or (
+            follower.click_id is None
+            and follower.campaign
+            and (follower.campaign, follower.source) != (into.campaign, into.source)
+        )
+        if own_attribution or follower.started_at - last_hit >= SESSION_TIMEOUT:
+            return  # it would have been a session of its own in time order too
+        conn.execute(
+            sql.merge_session,
+            {"session": session_id, "hits": follower.hits, "now": follower.last_hit_at},
+        )
+        if follower.touchpoint_id is not None:
+            conn.execute(sql.drop_touchpoint, {"touchpoint": follower.touchpoint_id})
+        conn.execute(sql.drop_session, {"session": follower.id})
+        last_hit = max(last_hit, follower.last_hit_at)
+        follower = next(
+            (
+                row
+                for row in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now})
+                if row.later
+            ),
+            None,
+        )
 
 
 class HitWriter:
