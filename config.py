@@ -20,6 +20,11 @@ INSTANCE_DIR = BASE_DIR / "instance"
 # Development-only values. They are public (they are in this file), so production rejects them.
 _DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105
 _DEV_TOKEN_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS0zMi1ieXRlcyEhISE="  # noqa: S105
+# A session cookie is signed with SECRET_KEY: a short key can be guessed offline from one cookie.
+MIN_SECRET_KEY_LENGTH = 32
+# The largest request body the app reads (the conversion API's batch limit plus headroom). Every
+# endpoint reads at most this much; larger bodies get 413 before they are read.
+MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -34,8 +39,13 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     token_encryption_keys: tuple[str, ...] = (_DEV_TOKEN_KEY,)
     public_url: str = "http://127.0.0.1:5000"
+    # How many reverse proxies in front of the app append to X-Forwarded-For (Heroku: 1). Only
+    # that many hops are believed; the client address feeds session protection and rate limits.
+    trusted_proxy_count: int = 0
+    # Platform keys switched off by the operator: not loaded, not checked at start.
+    disabled_platforms: tuple[str, ...] = ()
     login_rate_limit: str = "10 per minute"
-    ratelimit_storage_url: str = "memory://"
+    ratelimit_storage_url: str = ""  # empty: the app's Redis (REDIS_URL)
     log_level: str = "INFO"
     # Multiplies every job retry delay (tests and demos shrink backoff; 1.0 in production).
     job_retry_scale: float = 1.0
@@ -66,6 +76,9 @@ class Settings:
             "REDIS_URL": self.redis_url,
             "TOKEN_ENCRYPTION_KEYS": self.token_encryption_keys,
             "PUBLIC_URL": self.public_url.rstrip("/"),
+            "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+            "TRUSTED_PROXY_COUNT": self.trusted_proxy_count,
+            "DISABLED_PLATFORMS": self.disabled_platforms,
             "TESTING": self.is_testing,
             "WTF_CSRF_TIME_LIMIT": None,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -75,8 +88,11 @@ class Settings:
             "REMEMBER_COOKIE_SECURE": self.is_production,
             "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
             "LOGIN_RATE_LIMIT": self.login_rate_limit,
-            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url or self.redis_url,
             "RATELIMIT_HEADERS_ENABLED": True,
+            # Redis down: per-address limits let requests through (logged); the sign-in throttle
+            # does not (sign-in answers 503 until Redis is back).
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "LOG_LEVEL": self.log_level,
             "JOB_RETRY_SCALE": self.job_retry_scale,
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
@@ -174,6 +190,47 @@ def _number(env_vars: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _count(env_vars: Mapping[str, str], name: str) -> int:
+    raw = env_vars.get(name, "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigError(f"{name} must be a whole number from 0 to 10, not {raw!r}")
+    return int(raw)
+
+
+def _check_production(env_vars: Mapping[str, str]) -> None:
+    """Every reason production must not start, named by setting (values are never echoed)."""
+    missing = [
+        name
+        for name in (
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "TOKEN_ENCRYPTION_KEYS",
+            "PUBLIC_URL",
+        )
+        if not env_vars.get(name, "").strip()
+    ]
+    if missing:
+        raise ConfigError(
+            "Production refuses to start: missing required setting(s): " + ", ".join(missing)
+        )
+    # The app uses the trimmed values, so the checks must look at the trimmed values too.
+    secret_key = env_vars["SECRET_KEY"].strip()
+    if secret_key == _DEV_SECRET_KEY or _DEV_TOKEN_KEY in _split_keys(
+        env_vars["TOKEN_ENCRYPTION_KEYS"]
+    ):
+        raise ConfigError("Production refuses to start: development secrets are in use")
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"Production refuses to start: SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} "
+            "characters long (make one with `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`)"
+        )
+    public_url = env_vars["PUBLIC_URL"].strip()
+    if not public_url.startswith(("https://", "http://")):
+        raise ConfigError("Production refuses to start: PUBLIC_URL must be an http(s) URL")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default ``os.environ``); raise ConfigError when unusable."""
     env_vars = os.environ if environ is None else environ
@@ -183,20 +240,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     defaults = Settings()
     if env == "production":
-        missing = [
-            name
-            for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEYS")
-            if not env_vars.get(name, "").strip()
-        ]
-        if missing:
-            raise ConfigError(
-                "Production refuses to start: missing required setting(s): " + ", ".join(missing)
-            )
-        if env_vars["SECRET_KEY"] == _DEV_SECRET_KEY or _DEV_TOKEN_KEY in env_vars.get(
-            "TOKEN_ENCRYPTION_KEYS", ""
-        ):
-            raise ConfigError("Production refuses to start: development secrets are in use")
-
+        _check_production(env_vars)
     keys = _split_keys(env_vars.get("TOKEN_ENCRYPTION_KEYS", "")) or defaults.token_encryption_keys
     _validate_fernet_keys(keys)
 
@@ -209,12 +253,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         verify=tls_verify,
         ca_file=tls_ca_file,
     )
-    ratelimit_storage_url = redis_tls_url(
-        env_vars.get("RATELIMIT_STORAGE_URL", "").strip()
-        or (env_vars.get("REDIS_URL", "").strip() if env == "production" else "")
-        or defaults.ratelimit_storage_url,
-        verify=tls_verify,
-        ca_file=tls_ca_file,
+    ratelimit_storage_url = redis_tls_url(  # empty: the app's Redis, already spelled out
+        env_vars.get("RATELIMIT_STORAGE_URL", "").strip(), verify=tls_verify, ca_file=tls_ca_file
     )
 
     push_schedule = " ".join(env_vars.get("PUSH_SCHEDULE", "").split()) or defaults.push_schedule
@@ -235,6 +275,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=redis_url,
         token_encryption_keys=keys,
         public_url=env_vars.get("PUBLIC_URL", "").strip() or defaults.public_url,
+        trusted_proxy_count=_count(env_vars, "TRUSTED_PROXY_COUNT"),
+        disabled_platforms=tuple(
+            key.strip().lower()
+            for key in env_vars.get("SOURCELOOP_DISABLED_PLATFORMS", "").split(",")
+            if key.strip()
+        ),
         login_rate_limit=env_vars.get("LOGIN_RATE_LIMIT", "").strip() or defaults.login_rate_limit,
         ratelimit_storage_url=ratelimit_storage_url,
         log_level=env_vars.get("LOG_LEVEL", "").strip().upper() or defaults.log_level,

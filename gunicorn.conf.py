@@ -12,7 +12,10 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
+# Query strings (OAuth codes) and invite tokens never reach the access log.
+logger_class = "webapp.access_log.ScrubbingLogger"
 errorlog = "-"
-# Behind Heroku's router / a reverse proxy, trust X-Forwarded-* from it.
+# Behind Heroku's router / a reverse proxy, trust X-Forwarded-Proto from it. The client address
+# comes from the app's ProxyFix, which believes only TRUSTED_PROXY_COUNT hops of X-Forwarded-For.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 preload_app = True

@@ -212,6 +212,14 @@ class Platform(abc.ABC):
         """Whether the operator supplied what the plugin needs; the reason shown when not."""
         return True, None
 
+    def production_problems(self) -> list[str]:
+        """Why this plugin must not serve production as configured (each names the setting).
+
+        The host refuses to start in production while an enabled plugin reports a problem; an
+        operator who does not use a platform switches it off instead (SOURCELOOP_DISABLED_PLATFORMS).
+        """
+        return []
+
     @abc.abstractmethod
     def list_accounts(self, session: requests.Session) -> list[AdAccount]: ...
 

@@ -34,6 +34,8 @@ class PlatformRegistry:
 
     def __init__(self) -> None:
         self._platforms: dict[str, Platform] = {}
+        # Keys the operator switched off that matched a known plugin (not loaded).
+        self.disabled: list[str] = []
 
     def register(self, platform: Platform) -> None:
         key = getattr(platform, "key", None)
@@ -73,8 +75,12 @@ def load_registry(
     builtins: Iterable[str] = BUILTIN_PLATFORMS,
     extra: Iterable[type[Platform]] = (),
     include_entry_points: bool = True,
+    disabled: Iterable[str] = (),
 ) -> PlatformRegistry:
-    """Instantiate every known plugin with ``settings`` and return the registry."""
+    """Instantiate every known plugin with ``settings`` and return the registry.
+
+    Plugins whose key is in ``disabled`` are skipped (and listed in ``registry.disabled``)."""
+    switched_off = set(disabled)
     registry = PlatformRegistry()
     classes: list[type[Platform]] = [_import_class(path) for path in builtins]
     if include_entry_points:
@@ -88,5 +94,8 @@ def load_registry(
                 classes.append(cls)
     classes.extend(cls for cls in extra if cls not in classes)
     for cls in classes:
+        if getattr(cls, "key", None) in switched_off:
+            registry.disabled.append(cls.key)
+            continue
         registry.register(cls(settings))
     return registry

@@ -7,9 +7,11 @@ migrations are what every test runs on) and emptied after each test.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +72,27 @@ def make_app(database_url: str, redis_url: str, **overrides: object) -> Flask:
     from webapp import create_app
 
     settings = load_settings(test_environ(database_url, redis_url))
+    overrides = {"RATELIMIT_KEY_PREFIX": _limit_prefix(), **overrides}
     app = create_app(settings, overrides=overrides, extra_platforms=[FakePlatform])
     request_started.connect(_fresh_g_per_request, app, weak=False)
+    _reset_limits()
     return app
+
+
+def _limit_prefix() -> str:
+    """Rate limits live in the shared test Redis: each app counts under its own prefix (the
+    login throttle reads it per app; Flask-Limiter keeps its first one, so it is reset instead:
+    see ``_reset_limits``)."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def _reset_limits() -> None:
+    from redis.exceptions import RedisError
+
+    from webapp.extensions import limiter
+
+    with contextlib.suppress(RedisError):  # an app pointed at a Redis that is down on purpose
+        limiter.reset()
 
 
 def _fresh_g_per_request(sender: Flask, **extra: object) -> None:
@@ -302,8 +322,13 @@ def ms_app(_migrated: str, redis_url: str, emulator: str) -> Iterator[Flask]:
             _migrated, redis_url, **msads_environ(emulator), PUBLIC_URL="http://127.0.0.1:5000"
         )
     )
-    app = create_app(settings, extra_platforms=[FakePlatform])
+    app = create_app(
+        settings,
+        overrides={"RATELIMIT_KEY_PREFIX": _limit_prefix()},
+        extra_platforms=[FakePlatform],
+    )
     request_started.connect(_fresh_g_per_request, app, weak=False)
+    _reset_limits()
     with app.app_context():
         yield app
         db.session.remove()

@@ -17,15 +17,16 @@ def test_development_has_safe_defaults() -> None:
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEYS"]
+    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEYS", "PUBLIC_URL"]
 )
 def test_production_refuses_to_start_and_names_the_missing_secret(missing: str) -> None:
     environ = {
         "SOURCELOOP_ENV": "production",
-        "SECRET_KEY": "a-real-secret",
+        "SECRET_KEY": "a-real-secret-" + "x" * 32,
         "DATABASE_URL": "postgres://u:p@db/sourceloop",
         "REDIS_URL": "redis://redis:6379/0",
         "TOKEN_ENCRYPTION_KEYS": GOOD_KEY,
+        "PUBLIC_URL": "https://sourceloop.example",
     }
     del environ[missing]
     with pytest.raises(ConfigError, match=missing):
@@ -43,6 +44,7 @@ def test_production_rejects_development_secrets() -> None:
                 "DATABASE_URL": "postgresql://x/y",
                 "REDIS_URL": "redis://r",
                 "TOKEN_ENCRYPTION_KEYS": GOOD_KEY,
+                "PUBLIC_URL": "https://sourceloop.example",
             }
         )
 
@@ -55,13 +57,14 @@ def test_production_settings_are_normalised_and_cookies_secure() -> None:
             "DATABASE_URL": "postgres://u:p@db/sl",
             "REDIS_URL": "redis://r:6379/1",
             "TOKEN_ENCRYPTION_KEYS": f"{GOOD_KEY}, {Fernet.generate_key().decode()}",
+            "PUBLIC_URL": "https://sourceloop.example",
         }
     )
     assert settings.database_url == "postgresql+psycopg://u:p@db/sl"
     assert len(settings.token_encryption_keys) == 2
     config = settings.flask_config()
     assert config["SESSION_COOKIE_SECURE"] is True and config["SESSION_COOKIE_HTTPONLY"] is True
-    assert settings.ratelimit_storage_url == "redis://r:6379/1"
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://r:6379/1"
 
 
 def test_bad_encryption_key_is_a_clear_error() -> None:

@@ -38,12 +38,19 @@ def test_settings_apply_redis_tls_verify_to_the_app_and_the_rate_limiter() -> No
         "DATABASE_URL": "postgres://u:p@db.example/sl",
         "REDIS_URL": "rediss://:secret@redis.example:6380",
         "TOKEN_ENCRYPTION_KEYS": "1pVb0sBLwK4Lq9P5Wn0yZz0pQmJm9n3ZJ2t4JQ1WwGQ=",
+        "PUBLIC_URL": "https://sourceloop.example",
     }
     default = load_settings(env)
     assert default.redis_url.endswith("?ssl_cert_reqs=required")  # verified unless told
     off = load_settings({**env, "REDIS_TLS_VERIFY": "off"})
     assert off.redis_url == "rediss://:secret@redis.example:6380?ssl_cert_reqs=none"
-    assert off.ratelimit_storage_url == off.redis_url
+    assert off.flask_config()["RATELIMIT_STORAGE_URI"] == off.redis_url  # the limiter's Redis
+    own = load_settings(
+        {**env, "REDIS_TLS_VERIFY": "off", "RATELIMIT_STORAGE_URL": "rediss://limits:6380/1"}
+    )
+    assert (
+        own.flask_config()["RATELIMIT_STORAGE_URI"] == "rediss://limits:6380/1?ssl_cert_reqs=none"
+    )
     with pytest.raises(ConfigError, match="REDIS_TLS_VERIFY"):
         load_settings({**env, "REDIS_TLS_VERIFY": "maybe"})
     with pytest.raises(ConfigError, match="REDIS_TLS_CA_FILE"):

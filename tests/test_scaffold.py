@@ -13,7 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Path) -> None:
+def test_scaffolded_plugin_registers_shows_and_lists_its_todos(
+    app, redis_url, tmp_path: Path
+) -> None:
     project = tmp_path / "project"
     shutil.copytree(
         ROOT / "platforms",
@@ -42,7 +44,8 @@ def test_scaffolded_plugin_registers_shows_and_lists_its_todos(app, tmp_path: Pa
         from webapp.policy import Role
         from webapp.services.accounts import bootstrap_user
         app = create_app(load_settings({{"SOURCELOOP_ENV": "testing",
-                                         "DATABASE_URL": "sqlite:///{tmp_path}/x.db"}}),
+                                         "DATABASE_URL": "sqlite:///{tmp_path}/x.db",
+                                         "REDIS_URL": "{redis_url}"}}),
                          overrides={{"WTF_CSRF_ENABLED": False}})
         platform = app.extensions["platforms"].get("acme_ads")
         print("REGISTERED", type(platform).__name__, platform.display_name)

@@ -9,17 +9,19 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import INSTANCE_DIR, Settings, load_settings
+from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
 from webapp import models  # noqa: F401  (registers every table on the metadata)
 from webapp.cli import register_cli
 from webapp.errors import register_error_handlers
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
+from webapp.inputs import BoundedIntConverter, refuse_nul_characters
 from webapp.logging_setup import configure_logging
-from webapp.models import User
 from webapp.security import register_security
+from webapp.sessions import client_fingerprint, load_session_user
 from webapp.views import register_blueprints
 
 
@@ -38,17 +40,48 @@ def create_app(
         INSTANCE_DIR.mkdir(exist_ok=True)
 
     configure_logging(app.config["LOG_LEVEL"])
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     app.extensions["platforms"] = load_registry(
-        app.config["PLATFORM_SETTINGS"], extra=extra_platforms
+        app.config["PLATFORM_SETTINGS"],
+        extra=extra_platforms,
+        disabled=app.config["DISABLED_PLATFORMS"],
     )
+    _check_platforms(app, production=settings.is_production)
 
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul_characters)
     register_security(app)
     register_error_handlers(app)
     register_blueprints(app)
     register_cli(app)
     logging.getLogger(__name__).debug("app created (env=%s)", settings.env)
     return app
+
+
+def _check_platforms(app: Flask, *, production: bool) -> None:
+    """Production refuses to start while an enabled plugin is not ready for real traffic."""
+    registry = app.extensions["platforms"]
+    unknown = sorted(set(app.config["DISABLED_PLATFORMS"]) - set(registry.disabled))
+    if unknown:
+        raise ConfigError(
+            "SOURCELOOP_DISABLED_PLATFORMS names unknown platform(s): " + ", ".join(unknown)
+        )
+    if not production:
+        return
+    problems = [
+        f"{platform.key}: {problem}"
+        for platform in registry
+        for problem in platform.production_problems()
+    ]
+    if problems:
+        raise ConfigError(
+            "Production refuses to start: "
+            + "; ".join(problems)
+            + " (or switch the platform off with SOURCELOOP_DISABLED_PLATFORMS=<key>)"
+        )
 
 
 def _init_extensions(app: Flask) -> None:
@@ -61,11 +94,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):  # noqa: ANN202
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user and user.is_active else None
+    # Flask-Login's own fingerprint reads the client's X-Forwarded-For; ours reads the address
+    # ProxyFix derived from trusted hops only.
+    login_manager._session_identifier_generator = client_fingerprint
+    login_manager.user_loader(load_session_user)
 
 
 def _migrations_dir():  # noqa: ANN202

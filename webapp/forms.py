@@ -2,41 +2,54 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from webapp.policy import Role
 
 
-class ConfirmForm(FlaskForm):
+class HtmlForm(FlaskForm):
+    """A form fed only by an HTML form post. Flask-WTF would also read a JSON body, and a JSON
+    ``false`` or ``[1]`` there crashes it; browsers never send one, so a JSON post is empty."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):  # noqa: ANN001, ANN201
+            if request.is_json and formdata is _Auto:
+                return request.form  # empty: the JSON body is ignored
+            return super().wrap_formdata(form, formdata)
+
+
+class ConfirmForm(HtmlForm):
     """A button that only needs CSRF protection."""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(HtmlForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(HtmlForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=[(r.value, r.label) for r in Role])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(HtmlForm):
     role = SelectField("Role", choices=[(r.value, r.label) for r in Role])
 
 
-class AcceptInviteForm(FlaskForm):
+class AcceptInviteForm(HtmlForm):
     name = StringField("Your name", validators=[Length(max=120)])
     password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=1024)])
 
 
-class RenameWorkspaceForm(FlaskForm):
+class RenameWorkspaceForm(HtmlForm):
     name = StringField("Workspace name", validators=[DataRequired(), Length(max=120)])
 
 
-class DeleteWorkspaceForm(FlaskForm):
+class DeleteWorkspaceForm(HtmlForm):
     confirm_name = StringField(
         "Type the workspace name to confirm", validators=[DataRequired(), Length(max=120)]
     )

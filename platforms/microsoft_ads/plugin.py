@@ -135,6 +135,23 @@ class MicrosoftAdsPlatform(Platform):
             )
         return True, None
 
+    def production_problems(self) -> list[str]:
+        problems = []
+        if self.config.environment == "emulator":
+            problems.append(
+                "MSADS_ENVIRONMENT is 'emulator' (its default): set 'production' or 'sandbox'"
+            )
+        required = {
+            "MSADS_CLIENT_ID": self.config.client_id,
+            "MSADS_CLIENT_SECRET": self.config.client_secret,
+            # The emulator defaults the token; a real deployment must name its own.
+            "MSADS_DEVELOPER_TOKEN": self.config.developer_token
+            if self.config.environment != "emulator"
+            else (self.settings.get("MSADS_DEVELOPER_TOKEN") or "").strip(),
+        }
+        problems.extend(f"{name} is not set" for name, value in required.items() if not value)
+        return problems
+
     def client(self, session: requests.Session) -> MicrosoftAdsClient:
         return MicrosoftAdsClient(session, self.config)
 

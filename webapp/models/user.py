@@ -21,6 +21,8 @@ class User(UserMixin, db.Model):
     is_active_user: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session cookie (see get_id): bumping it signs the user out everywhere.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     memberships = relationship(
         "Membership", back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -29,6 +31,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login reads this
         return self.is_active_user
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the session version, so a cookie
+        stops working once the version moves on (sign-out, password change, removal)."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def display_name(self) -> str:

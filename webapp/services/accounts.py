@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
@@ -50,6 +50,23 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def revoke_sessions(user_id: int) -> None:
+    """Every session cookie of this user stops working on its next request (in the caller's
+    transaction: the caller commits)."""
+    db.session.execute(
+        update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+    )
+    user = db.session.get(User, user_id)
+    if user is not None:
+        db.session.refresh(user, ["session_version"])
+
+
+def sign_out(user_id: int) -> None:
+    """Sign-out ends the session everywhere: a copied cookie is worthless afterwards."""
+    revoke_sessions(user_id)
+    db.session.commit()
+
+
 def create_user(email: str, password: str, name: str = "") -> User:
     email = normalise_email(email)
     check_password_strength(password)
@@ -84,6 +101,7 @@ def bootstrap_user(email: str, password: str, workspace_name: str, role: Role) -
     else:
         check_password_strength(password)
         user.set_password(password)
+        revoke_sessions(user.id)  # a password reset signs out whoever knew the old one
     workspace, created = get_or_create_workspace(workspace_name)
     membership = db.session.scalar(
         select(Membership).where(

@@ -88,7 +88,34 @@ def loads_strict(body: bytes | str) -> Any:
     def reject(constant: str) -> Any:
         raise ValueError(f"{constant} is not valid JSON")
 
-    return json.loads(body, parse_float=Decimal, parse_constant=reject)
+    value = json.loads(body, parse_float=Decimal, parse_constant=reject)
+    # A \ud800-style escape decodes to a lone surrogate, which no database or encoder accepts;
+    # \u0000 decodes to NUL, which PostgreSQL text refuses.
+    suspect = isinstance(body, str) or _UNSTORABLE_ESCAPE.search(body)
+    if suspect and _has_unstorable(value):
+        raise ValueError(
+            "the JSON holds a NUL character or a lone UTF-16 surrogate (\\ud800-\\udfff)"
+        )
+    return value
+
+
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def parse_value(raw: Any) -> tuple[Decimal | None, str | None]:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
 from webapp.models import (
     AdClick,
     AdEntity,
@@ -41,10 +42,12 @@ CHILD = {"campaign": "ad_group", "ad_group": "ad"}
 def parse_range(start: str | None, end: str | None, *, default_days: int = 14) -> tuple[date, date]:
     """``from``/``to`` as YYYY-MM-DD (both optional); a bad or reversed range is a user error."""
     try:
-        last = date.fromisoformat(end) if end else last_complete_day()
-        first = date.fromisoformat(start) if start else last - timedelta(days=default_days - 1)
+        last = parse_day(end) if end else last_complete_day()
+        first = parse_day(start) if start else last - timedelta(days=default_days - 1)
     except ValueError:
-        raise ServiceError("Dates must look like 2026-10-31.") from None
+        raise ServiceError(
+            f"Dates must look like 2026-10-31, between {MIN_DAY} and {MAX_DAY}."
+        ) from None
     if first > last:
         raise ServiceError("The start date is after the end date.")
     if (last - first).days >= MAX_RANGE_DAYS:

@@ -14,10 +14,11 @@ from webapp.models import Invite, Membership, User
 from webapp.models.types import utcnow
 from webapp.policy import Role
 from webapp.services import audit
-from webapp.services.accounts import create_user, normalise_email
+from webapp.services.accounts import create_user, normalise_email, revoke_sessions
 from webapp.services.errors import Conflict, Forbidden, NotFound, ServiceError
 
 INVITE_LIFETIME = timedelta(days=7)
+_RANK = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
 def _hash_token(token: str) -> str:
@@ -114,11 +115,21 @@ def find_invite(token: str) -> Invite:
     return invite
 
 
+def invite_is_for(invite: Invite, user: User) -> bool:
+    """An invite names one person: whoever holds the link must be signed in as that email."""
+    return user.email.strip().lower() == invite.email.strip().lower()
+
+
 def accept_invite(token: str, user: User | None, *, password: str = "", name: str = "") -> User:
     """Accept as ``user`` (signed in) or create the invited account with ``password``."""
     invite = find_invite(token)
     if user is None:
         user = create_user(invite.email, password, name)
+    elif not invite_is_for(invite, user):
+        raise Forbidden(
+            f"This invite was sent to {invite.email}, and you are signed in as {user.email}. "
+            "Sign out, then open the link again to join with the invited address."
+        )
     if membership_of(invite.workspace_id, user.id):
         raise Conflict("You are already a member of this workspace.")
     db.session.add(Membership(workspace_id=invite.workspace_id, user_id=user.id, role=invite.role))
@@ -163,6 +174,8 @@ def change_role(workspace_id: int, actor: Membership, membership_id: int, role: 
         raise Conflict("A workspace needs at least one Owner: promote someone else first.")
     old = target.role
     target.role = new_role.value
+    if _RANK[new_role] < _RANK[Role(old)]:
+        revoke_sessions(target.user_id)  # a demoted member signs in again
     audit.record(
         "member.role_changed",
         workspace_id=workspace_id,
@@ -182,6 +195,7 @@ def remove_member(workspace_id: int, actor: Membership, membership_id: int) -> N
     if target.role == Role.OWNER and _owner_count(workspace_id) <= 1:
         raise Conflict("The last Owner cannot be removed.")
     email = target.user.email
+    revoke_sessions(target.user_id)  # open tabs of a removed member stop working now
     db.session.delete(target)
     audit.record("member.removed", workspace_id=workspace_id, actor_id=actor.user_id, target=email)
     db.session.commit()

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
 from webapp.models import (
     AdEntity,
     AttributionCredit,
@@ -66,10 +67,12 @@ def parse_range(start: str | None, end: str | None, today: date | None = None) -
     """``YYYY-MM-DD`` bounds, both inclusive; the last 30 days by default."""
     today = today or datetime.now(UTC).date()
     try:
-        last = date.fromisoformat(end) if end else today
-        first = date.fromisoformat(start) if start else last - timedelta(days=29)
+        last = parse_day(end) if end else today
+        first = parse_day(start) if start else last - timedelta(days=29)
     except ValueError:
-        raise ServiceError("Dates must look like 2026-03-01.") from None
+        raise ServiceError(
+            f"Dates must look like 2026-03-01, between {MIN_DAY} and {MAX_DAY}."
+        ) from None
     if first > last:
         raise ServiceError("The start date must not be after the end date.")
     if (last - first).days >= MAX_DAYS:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -90,8 +89,12 @@ def _amount(minor: Any, currency: str) -> Decimal | None:
     return Decimal(minor).scaleb(-exponent)
 
 
+# Beyond this an epoch is nonsense (year 9999); datetime would overflow on it.
+_MAX_EPOCH = 253_402_300_799
+
+
 def _at(epoch: Any) -> datetime:
-    if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0:
+    if isinstance(epoch, int) and not isinstance(epoch, bool) and 0 < epoch <= _MAX_EPOCH:
         return datetime.fromtimestamp(epoch, UTC)
     return datetime.now(UTC)
 
@@ -106,9 +109,10 @@ def receive(workspace_id: int, event: dict[str, Any]) -> str:
 def handle(workspace_id: int, event: dict[str, Any]) -> str:
     """Apply one verified event; → what happened (for the response and the logs)."""
     kind = event.get("type")
-    obj = (event.get("data") or {}).get("object") or {}
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
-        return "ignored"
+        return "ignored: no event object"
     if kind == "checkout.session.completed":
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
             return "ignored: not paid"
@@ -183,7 +187,8 @@ def _refund(workspace_id: int, charge: dict) -> str:
 
 
 def parse(payload: bytes) -> dict[str, Any]:
-    event = json.loads(payload)
+    """The event object; ValueError (or RecursionError) when the payload is not one."""
+    event = conversions.loads_strict(payload)
     if not isinstance(event, dict):
         raise ValueError("not an event object")
     return event

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from webapp import policy
+from webapp.forms import HtmlForm
 from webapp.multitouch.models import BY_KEY, MODELS
 from webapp.policy import Action
 from webapp.services import background, multitouch_settings
@@ -24,7 +24,7 @@ from webapp.views.scope import current_membership, require, workspace_blueprint
 bp = workspace_blueprint("attribution", __name__, "/attribution")
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(HtmlForm):
     lookback_days = IntegerField(
         "Lookback window (days)",
         validators=[InputRequired(), NumberRange(*multitouch_settings.LOOKBACK_RANGE)],

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import render_template, request
 
+from webapp.inputs import db_int, parse_day
 from webapp.services import conversion_reports, tracking
 from webapp.services.attribution import resolve_click_id
 from webapp.views.scope import current_membership, workspace_blueprint
@@ -17,9 +18,10 @@ SOURCES = ("pixel", "api", "stripe")
 
 def _date(name: str) -> datetime | None:
     try:
-        return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").replace(tzinfo=UTC)
+        day = parse_day(request.args.get(name, ""))
     except ValueError:
         return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @bp.get("/")
@@ -33,7 +35,7 @@ def index():  # noqa: ANN201
         since=_date("since"),
         until=until + timedelta(days=1) if until else None,
     )
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=db_int) or 1, 1)
     rows, total = conversion_reports.listing(membership.workspace_id, filters, page)
     clicks = conversion_reports.click_ids_by_visitor({c.visitor_id for c in rows if c.visitor_id})
     return render_template(

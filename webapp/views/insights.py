@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from webapp import policy
 from webapp.charts import bar_chart
 from webapp.forms import ConfirmForm
+from webapp.inputs import db_int
 from webapp.policy import Action
 from webapp.services import background, connections, insights_report, job_runs
 from webapp.services.errors import ServiceError
@@ -29,7 +30,7 @@ def index():  # noqa: ANN201
         membership.workspace_id,
         start,
         end,
-        connection_id=request.args.get("connection", type=int),
+        connection_id=request.args.get("connection", type=db_int),
         parent_level=request.args.get("parent_level"),
         parent_id=request.args.get("parent_id"),
     )

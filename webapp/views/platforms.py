@@ -12,6 +12,7 @@ from platforms.errors import PlatformError
 from webapp import policy
 from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
+from webapp.inputs import db_int
 from webapp.policy import Action
 from webapp.services import connections, credentials, job_runs, oauth
 from webapp.services.errors import ServiceError
@@ -58,7 +59,7 @@ def connect(key: str):  # noqa: ANN201
     if not configured:
         flash(f"{platform.display_name} is not configured on this server: {why_not}", "error")
         return redirect(url_for("platforms.index"), 303)
-    reconnect_id = request.form.get("reconnect", type=int)
+    reconnect_id = request.form.get("reconnect", type=db_int)
     if reconnect_id is not None:
         connections.get_in_workspace(actor.workspace_id, reconnect_id)
     credentials.discard_unused(actor.workspace_id)
@@ -94,13 +95,13 @@ def _group_by_manager(accounts: list[AdAccount]) -> list[tuple[str, list[AdAccou
 def accounts(key: str):  # noqa: ANN201
     actor = require(Action.MANAGE_PLATFORMS)
     platform = _platform_or_404(key)
-    grant_id = request.values.get("grant", type=int)
+    grant_id = request.values.get("grant", type=db_int)
     if grant_id is None:
         abort(400, "The sign-in reference is missing. Click Connect to start again.")
     credential = connections.pending_credential(actor.workspace_id, actor.user_id, grant_id)
     if credential.platform_key != key:
         abort(404)
-    reconnect_id = request.values.get("reconnect", type=int)
+    reconnect_id = request.values.get("reconnect", type=db_int)
     reconnecting = (
         connections.get_in_workspace(actor.workspace_id, reconnect_id)
         if reconnect_id is not None
@@ -169,7 +170,7 @@ def connection(connection_id: int):  # noqa: ANN201
         connection=conn,
         platform=platform_registry().get(conn.platform_key),
         runs=job_runs.recent(connection_id=conn.id, limit=20),
-        watch_run=request.args.get("run", type=int),
+        watch_run=request.args.get("run", type=db_int),
         can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
         manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
         form=ConfirmForm(),

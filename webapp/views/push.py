@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from platforms.errors import PlatformError
 from webapp import policy
 from webapp.forms import ConfirmForm
+from webapp.inputs import db_int
 from webapp.models import GoalMapping
 from webapp.policy import Action
 from webapp.services import background, connections, job_runs, push, push_config, push_status
@@ -109,7 +110,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
         event=event,
         states=push_status.STATE_LABELS,
         watch_run=_unfinished_run(
-            membership.workspace_id, conn.id, request.args.get("run", type=int)
+            membership.workspace_id, conn.id, request.args.get("run", type=db_int)
         ),
         can_run=policy.can(membership.role, Action.RUN_JOBS),
         form=ConfirmForm(),

@@ -25,7 +25,10 @@ def stripe(key: str):  # noqa: ANN201
         abort(404, "No Stripe webhook is configured at this address.")
     if (request.content_length or 0) > MAX_BODY:
         abort(413, "Webhook payload too large.")
-    payload = request.get_data(cache=False)
+    # A chunked body has no Content-Length: read one byte past the limit, never the rest.
+    payload = request.stream.read(MAX_BODY + 1)
+    if len(payload) > MAX_BODY:
+        abort(413, "Webhook payload too large.")
     try:
         stripe_webhooks.verify(
             payload, request.headers.get("Stripe-Signature", ""), settings.stripe_signing_secret
@@ -34,7 +37,7 @@ def stripe(key: str):  # noqa: ANN201
     except stripe_webhooks.SignatureError as exc:
         log.warning("stripe webhook refused for workspace %s: %s", settings.workspace_id, exc)
         abort(400, f"Invalid signature: {exc}.")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, lone surrogates, absurd nesting
         abort(400, "The payload is not a JSON event.")
     outcome = stripe_webhooks.receive(settings.workspace_id, event)
     log.info("stripe %s for workspace %s: %s", event.get("type"), settings.workspace_id, outcome)
