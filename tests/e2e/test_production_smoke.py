@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import request_started
 from sqlalchemy import func, select
 
-from tests.conftest import make_world, msads_environ, test_environ
+from tests.conftest import _fresh_g_per_request, make_world, msads_environ, test_environ
 from tests.helpers import push as h
 from tests.helpers.postgres import Cluster, pg_bin, start_cluster
 from tests.helpers.processes import ROOT, free_port, port_open, stop, wait_for
@@ -137,6 +138,7 @@ def test_the_procfile_processes_deliver_a_conversion_once_through_the_schedulers
         "PUSH_SCHEDULE": "* * * * *",
         "SCHEDULER_INTERVAL": "1",
         **msads_environ(emulator),
+        "MSADS_ALLOW_EMULATOR_IN_PRODUCTION": "1",  # production refuses the emulator otherwise
     }
     env.pop("TEST_DATABASE_URL", None)
     processes = Processes(env, tmp_path)
@@ -158,6 +160,7 @@ def test_the_procfile_processes_deliver_a_conversion_once_through_the_schedulers
         )
     )
     operator = create_app(settings, overrides={"RUN_CONNECTION_CHECKS": False})
+    request_started.connect(_fresh_g_per_request, operator, weak=False)  # as a server would
     try:
         with operator.app_context():
             world = make_world()

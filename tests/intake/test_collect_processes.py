@@ -67,6 +67,7 @@ def test_two_web_processes_write_interleaved_hits_without_deadlock_in_time_order
         SOURCELOOP_ENV="production",  # write-behind on, as deployed
         SECRET_KEY=secrets.token_hex(32),
         PUBLIC_URL="https://sourceloop.example",
+        SOURCELOOP_DISABLED_PLATFORMS="microsoft_ads",  # /collect only: no platform needed
         TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         LOG_LEVEL="INFO",
     )
