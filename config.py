@@ -56,6 +56,9 @@ class Settings:
     # How often the scheduler's push fan-out runs (UTC cron); the smoke test shortens it.
     push_schedule: str = "*/2 * * * *"
     platform_settings: Mapping[str, str] = field(default_factory=dict)
+    # The environment the settings were read from: each plugin also gets the variables named
+    # with its key as prefix (``EXAMPLE_ADS_URL`` for ``example_ads``), see load_registry.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -293,4 +296,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         push_schedule=push_schedule,
         platform_settings=platform_settings,
+        environ=dict(env_vars),
     )
