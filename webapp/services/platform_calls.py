@@ -1,6 +1,6 @@
 """No database transaction is open while a job waits on an ad platform.
 
-A platform call can take up to its read timeout (90 s for a Microsoft upload). A transaction left
+A platform call can take up to its read timeout (90 s for an upload). A transaction left
 open across it keeps the connection "idle in transaction", holding its locks: a release
 migration's ``ALTER TABLE`` queues behind it, and every query behind that. So jobs work in three
 steps (claim and commit, call, record and commit), and this module is the check that they do:
