@@ -67,7 +67,12 @@ def test_two_web_processes_write_interleaved_hits_without_deadlock_in_time_order
         SOURCELOOP_ENV="production",  # write-behind on, as deployed
         SECRET_KEY=secrets.token_hex(32),
         PUBLIC_URL="https://sourceloop.example",
-        SOURCELOOP_DISABLED_PLATFORMS="microsoft_ads",  # /collect only: no platform needed
+        # Microsoft's plugin declares msclkid; no call reaches it here, so a rehearsal config.
+        MSADS_ENVIRONMENT="emulator",
+        MSADS_ALLOW_EMULATOR_IN_PRODUCTION="1",
+        MSADS_CLIENT_ID="id",
+        MSADS_CLIENT_SECRET="secret",
+        MSADS_DEVELOPER_TOKEN="token",
         TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         LOG_LEVEL="INFO",
     )
