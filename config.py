@@ -56,6 +56,10 @@ class Settings:
     # How often the scheduler's push fan-out runs (UTC cron); the smoke test shortens it.
     push_schedule: str = "*/2 * * * *"
     platform_settings: Mapping[str, str] = field(default_factory=dict)
+    # Alerts by e-mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS);
+    # empty: alerts show in the app only.
+    smtp_url: str = ""
+    alert_email_from: str = "SourceLoop <alerts@sourceloop.invalid>"
     # The environment the settings were read from: each plugin also gets the variables named
     # with its key as prefix (``EXAMPLE_ADS_URL`` for ``example_ads``), see load_registry.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -104,6 +108,8 @@ class Settings:
             "PLATFORM_SETTINGS": dict(self.platform_settings),
             # A job calling a platform inside a database transaction (webapp.services.platform_calls)
             "PLATFORM_CALL_GUARD": "raise" if self.is_testing else "log",
+            "SMTP_URL": self.smtp_url,
+            "ALERT_EMAIL_FROM": self.alert_email_from,
         }
 
 
@@ -296,5 +302,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         push_schedule=push_schedule,
         platform_settings=platform_settings,
+        smtp_url=_smtp_url(env_vars.get("SMTP_URL", "").strip()),
+        alert_email_from=env_vars.get("ALERT_EMAIL_FROM", "").strip() or defaults.alert_email_from,
         environ=dict(env_vars),
     )
+
+
+def _smtp_url(raw: str) -> str:
+    if raw and urlsplit(raw).scheme not in ("smtp", "smtps"):
+        raise ConfigError("SMTP_URL must start with smtp:// (STARTTLS when offered) or smtps://")
+    if raw and not urlsplit(raw).hostname:
+        raise ConfigError("SMTP_URL must name a host, e.g. smtp://user:password@mail.example:587")
+    return raw

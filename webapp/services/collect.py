@@ -34,6 +34,7 @@ from webapp.services import click_ids as click_catalog
 from webapp.services import conversions, identity
 from webapp.services.channels import classify, host_of
 from webapp.services.tracking import PixelSite
+from webapp.sqlite import writing
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def _statements(dialect: str) -> SimpleNamespace:
 
 def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
     now = now or utcnow()
-    with db.engine.begin() as conn:
+    with writing(), db.engine.begin() as conn:
         _record_on(conn, site, hit, now)
     _mark_install_status([(site, hit, now)])
 
@@ -521,7 +522,7 @@ class HitWriter:
     def _write(self, batch: list) -> None:
         batch = sorted(batch, key=lock_order)
         try:
-            with db.engine.begin() as conn:
+            with writing(), db.engine.begin() as conn:
                 for site, hit, at in batch:
                     _record_on(conn, site, hit, at)
         except SQLAlchemyError:  # one hit the database refuses must not cost the others
