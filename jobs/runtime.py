@@ -35,7 +35,7 @@ from platforms.errors import (
     ReconnectRequired,
     TransientError,
 )
-from webapp import create_app
+from webapp.core import create_base_app
 from webapp.extensions import db
 from webapp.models import Connection
 from webapp.services import credentials, job_runs
@@ -62,7 +62,7 @@ def _app_context():  # noqa: ANN202
     if has_app_context():
         return nullcontext()
     if _bound_app is None:
-        bind_app(create_app())
+        bind_app(create_base_app())
     assert _bound_app is not None
     if _bound_pid != os.getpid():
         # A forked work horse must not share the parent's pooled database connections.

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
-from webapp.extensions import csrf, limiter
 from webapp.services import collect, tracking
 from webapp.services.channels import host_of
 from webapp.services.conversions import loads_strict
+from webapp.web_extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
 
