@@ -129,4 +129,3 @@ def test_the_fanout_enqueues_push_jobs_for_due_connections_only(app, world, redi
     SimpleWorker([default], connection=redis).work(burst=True)  # the fan-out only
     pushes = get_queue(PUSH, app.config["REDIS_URL"]).jobs
     assert [job.kwargs["connection_id"] for job in pushes] == [due]
-
