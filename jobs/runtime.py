@@ -7,6 +7,8 @@ and one mapping from the platform's typed errors to what happens next:
 - ``RateLimited``      → run again after the platform's ``retry_after`` (attempts are bounded);
 - ``TransientError``   → run again with exponential backoff and jitter (bounded);
 - ``ReconnectRequired``→ mark the connection "reconnect needed"; no retry until a person acts;
+- ``Deferred``         → not now and not a failure (a per-customer report slot is taken): run
+                         again after ``retry_after`` as the same attempt;
 - anything else        → failed, with the error kept for troubleshooting.
 """
 
@@ -44,6 +46,16 @@ log = logging.getLogger(__name__)
 
 
 MAX_ATTEMPTS = 6
+
+
+class Deferred(Exception):
+    """Raised by a job body that cannot start yet; it runs again later without using an attempt."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 BACKOFF_BASE_SECONDS = 15.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
 
@@ -132,6 +144,13 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
                 connection_id, exc.message, credential_id=credentials.last_used_credential()
             )
         log.warning("%s run %s needs a reconnect: %s", kind, run_id, exc)
+        return None
+    except Deferred as exc:
+        db.session.rollback()
+        delay = exc.retry_after * float(current_app.config.get("JOB_RETRY_SCALE", 1.0))
+        job_runs.mark_retrying(run_id, f"waiting {delay:.0f}s: {exc}")
+        schedule_retry(wrapper, delay, attempt=attempt, kwargs={**kwargs, "run_id": run_id})
+        log.info("%s run %s deferred %.0fs: %s", kind, run_id, delay, exc)
         return None
     except (RateLimited, TransientError) as exc:
         db.session.rollback()

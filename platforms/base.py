@@ -174,6 +174,17 @@ class UploadRules:
 
 
 @dataclass(frozen=True)
+class ReportLimits:
+    """How many reports one customer may have in flight at the platform at once (None: no limit).
+
+    The host runs at most this many pulls of one customer at a time (each pull has one report in
+    flight at a time) and defers the others with jitter, so a daily pull of many connections stays
+    under the platform's report throttle instead of tripping it and retrying."""
+
+    in_flight_per_customer: int | None = None
+
+
+@dataclass(frozen=True)
 class Capability:
     """What a platform offers; the host hides what a plugin lacks instead of failing."""
 
@@ -199,6 +210,7 @@ class Platform(abc.ABC):
     click_id_param: ClassVar[str | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
+    report_limits: ClassVar[ReportLimits] = ReportLimits()
     # Not a ClassVar: a plugin may carry its own per instance, from its settings.
     upload_rules: UploadRules = UploadRules()
 
