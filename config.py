@@ -53,6 +53,9 @@ class Settings:
     # How much history the first insights pull of a connection fetches.
     insights_backfill_days: int = 90
     platform_settings: Mapping[str, str] = field(default_factory=dict)
+    # The environment the settings were read from: each plugin also gets the variables named
+    # with its key as prefix (``EXAMPLE_ADS_URL`` for ``example_ads``), see load_registry.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -224,4 +227,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             _number(env_vars, "INSIGHTS_BACKFILL_DAYS", defaults.insights_backfill_days)
         ),
         platform_settings=platform_settings,
+        environ=dict(env_vars),
     )

@@ -11,10 +11,13 @@ All value types are frozen dataclasses; money is ``Decimal``; times are timezone
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import ClassVar, Literal, TypeVar
 
 import requests
@@ -81,6 +84,58 @@ class ConversionGoal:
     external_attribution: bool = False
 
 
+DEFAULT_CLICK_ID_PATTERN = r"[A-Za-z0-9._~-]{1,255}"
+
+
+@dataclass(frozen=True)
+class ClickIdParam:
+    """A landing-URL parameter through which the platform's auto-tagging names an ad click.
+
+    The host builds the pixel's capture list from every installed plugin's declarations, stores
+    captured and supplied ids as (parameter, id) pairs, and hands a plugin only the ids of its own
+    parameters. ``window`` is how long after the click the platform still takes a conversion for
+    it; ``pattern`` is matched against the whole id (ids that fail it are refused at intake).
+    """
+
+    name: str
+    pattern: str = DEFAULT_CLICK_ID_PATTERN
+    window: timedelta = timedelta(days=90)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", self.name):
+            raise ValueError(f"click id parameter {self.name!r}: 1-16 of a-z, 0-9, _")
+        re.compile(self.pattern)
+
+    def accepts(self, value: str) -> bool:
+        """Whether ``value`` is a well-formed id for this parameter."""
+        return bool(re.fullmatch(self.pattern, value))
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    """How a platform normalises an email address and a phone number before SHA-256 (lower-case
+    hex of the UTF-8 normal form). ``id`` names the rule set: plugins that follow the same
+    published rules share one ``IdentityRules`` object (and id), so the host hashes once per
+    distinct rule set at intake and hands each plugin the digests of its own rules.
+
+    ``normalise_phone(raw, region)`` returns E.164 (``+`` and digits); ``region`` is the
+    workspace's default ISO 3166 region for numbers written without a country code (None: such
+    numbers are refused). Either function returns None for input it cannot use.
+    """
+
+    id: str
+    normalise_email: Callable[[str], str | None]
+    normalise_phone: Callable[[str, str | None], str | None]
+
+    def email_sha256(self, raw: str) -> str | None:
+        normal = self.normalise_email(raw)
+        return hashlib.sha256(normal.encode("utf-8")).hexdigest() if normal else None
+
+    def phone_sha256(self, raw: str, region: str | None = None) -> str | None:
+        normal = self.normalise_phone(raw, region)
+        return hashlib.sha256(normal.encode("utf-8")).hexdigest() if normal else None
+
+
 @dataclass(frozen=True)
 class ConversionUpload:
     """One row to push. ``row_id`` is the host's ledger id and comes back in the outcome."""
@@ -95,6 +150,8 @@ class ConversionUpload:
     hashed_phone: str | None = None
     attribution_model: str | None = None
     attribution_credit: Decimal | None = None
+    # Which of the plugin's own ``click_ids`` parameters ``click_id`` came from.
+    click_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +171,7 @@ class ConversionAdjustment:
     currency: str | None = None
     hashed_email: str | None = None
     hashed_phone: str | None = None
+    click_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +229,31 @@ class UploadRules:
     window: timedelta = timedelta(days=90)  # clicks (and conversions) older than this are refused
     click_settle: timedelta = timedelta(0)  # wait this long after a click before uploading
     goal_settle: timedelta = timedelta(0)  # wait this long after a goal is created
+    value_places: int = 4  # decimal places a conversion value may have (fixed values are checked)
+
+
+@dataclass(frozen=True)
+class DailyDiagnostics:
+    """The platform's own count, for one goal and upload day, of conversions it attributed."""
+
+    goal_id: str
+    day: date
+    success_count: int
+    unattributed_count: int
+    # The platform's reason for not attributing (e.g. "NoMatchingClickFound") -> count.
+    reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GoalDiagnostics:
+    """``DailyDiagnostics`` of one goal over a window, with totals."""
+
+    goal_id: str
+    goal_name: str
+    success_count: int
+    unattributed_count: int
+    reasons: Mapping[str, int]
+    days: tuple[DailyDiagnostics, ...]
 
 
 @dataclass(frozen=True)
@@ -186,7 +269,17 @@ class ReportLimits:
 
 @dataclass(frozen=True)
 class Capability:
-    """What a platform offers; the host hides what a plugin lacks instead of failing."""
+    """What a platform offers; the host hides what a plugin lacks instead of failing. Each flag
+    that is True promises the method named beside it (the contract suite checks it):
+
+    - ``adjustments``: ``push_adjustments`` (restate or retract a conversion sent before)
+    - ``enhanced_conversions``: uploads may carry ``hashed_email``/``hashed_phone`` without a
+      click id, for goals whose ``ConversionGoal.enhanced_conversions`` is on
+    - ``auto_tagging``: ``get_auto_tagging`` (and ``set_auto_tagging`` when the API allows it)
+    - ``diagnostics``: ``offline_conversion_diagnostics`` (the platform's own attribution count)
+    - ``external_attribution``: uploads for goals whose ``ConversionGoal.external_attribution``
+      is on carry ``attribution_model``/``attribution_credit`` (the host's multi-touch credit)
+    """
 
     push_conversions: bool = True
     adjustments: bool = False
@@ -194,6 +287,61 @@ class Capability:
     pull_structure: bool = True
     pull_insights: bool = True
     auto_tagging: bool = False
+    diagnostics: bool = False
+    external_attribution: bool = False
+
+
+class Reason(StrEnum):
+    """Why a conversion is (not yet) sent to a platform: the host decides the code, the plugin
+    may word it (``Platform.describe_reason``); pages show the words, code keeps the code."""
+
+    # Eligibility, decided by the host from the plugin's rules and goals.
+    GOAL_MISSING = "goal_missing"
+    GOAL_INACTIVE = "goal_inactive"
+    IN_FUTURE = "in_future"
+    TOO_OLD = "too_old"
+    CLICK_AFTER_CONVERSION = "click_after_conversion"
+    NO_CLICK = "no_click"
+    CLICK_SETTLING = "click_settling"
+    GOAL_SETTLING = "goal_settling"
+    ELIGIBLE_BY_CLICK = "eligible_by_click"
+    ELIGIBLE_BY_HASH = "eligible_by_hash"
+    # Delivery, from the push ledger.
+    QUEUED = "queued"
+    SENDING = "sending"
+    STALLED = "stalled"
+    SENT = "sent"
+    REFUSED = "refused"
+    RETRY_LATER = "retry_later"
+
+
+@dataclass(frozen=True)
+class ReasonFacts:
+    """What wording may quote about the conversion behind a reason."""
+
+    goal_name: str = ""
+    goal_status: str = ""
+    click_params: tuple[str, ...] = ()
+    window: timedelta = timedelta(days=90)
+    click_settle: timedelta = timedelta(0)
+    goal_settle: timedelta = timedelta(0)
+    # For NO_CLICK: "goal_not_enhanced" (hashes exist, the goal takes none) or "enhanced_off"
+    # (hashes exist, the workspace has not opted in); "" otherwise.
+    hash_hint: str = ""
+    # For CLICK_SETTLING: False when the click's time is unknown (an id sent with the conversion,
+    # or a match by hashed identity), so the wait runs from the conversion.
+    click_time_known: bool = True
+    # For REFUSED / RETRY_LATER: the plugin's explanation of the row error (``explain_error``).
+    error_message: str | None = None
+    at: datetime | None = None  # SENT: when; RETRY_LATER: the next attempt
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A reason in a marketer's words, and what they can do about it ("" when nothing)."""
+
+    text: str
+    fix: str = ""
 
 
 class Platform(abc.ABC):
@@ -207,7 +355,14 @@ class Platform(abc.ABC):
     key: ClassVar[str]
     display_name: ClassVar[str]
     description: ClassVar[str] = ""
-    click_id_param: ClassVar[str | None] = None
+    # The landing-URL parameters that carry this platform's click ids (empty: no click ids).
+    click_ids: ClassVar[tuple[ClickIdParam, ...]] = ()
+    # utm_source values (lower-case) that mean paid traffic from this platform, for channel
+    # classification of visits tagged by hand rather than by auto-tagging.
+    traffic_sources: ClassVar[frozenset[str]] = frozenset()
+    # How the platform wants email and phone normalised before hashing (capability
+    # ``enhanced_conversions`` needs it); None: the platform takes no hashed identities.
+    identity_rules: ClassVar[IdentityRules | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
     report_limits: ClassVar[ReportLimits] = ReportLimits()
@@ -252,6 +407,8 @@ class Platform(abc.ABC):
         account: AccountRef,
         batch: Sequence[ConversionAdjustment],
     ) -> list[PushOutcome]:
+        """Capability ``adjustments``: restate or retract conversions sent before; one outcome
+        per row."""
         raise NotSupported(f"{self.display_name} does not support conversion adjustments")
 
     @abc.abstractmethod
@@ -276,14 +433,45 @@ class Platform(abc.ABC):
         """A row error in words a marketer understands."""
         return message or error_code or "Refused by the platform."
 
+    def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
+        """The platform's own wording (and fix) for a reason, e.g. where in its UI a paused goal
+        is activated; None keeps the host's generic wording, which names ``display_name`` and
+        the click-id parameters but nothing else about the platform."""
+        return None
+
     def get_auto_tagging(self, session: requests.Session, account: AccountRef) -> bool | None:
-        """Whether click ids are added to landing URLs; None when the platform cannot say."""
+        """Capability ``auto_tagging``: whether the platform adds click ids to landing URLs;
+        None when it cannot say."""
         return None
 
     def set_auto_tagging(
         self, session: requests.Session, account: AccountRef, enabled: bool
     ) -> None:
+        """Capability ``auto_tagging``: switch auto-tagging on or off (NotSupported if the API
+        cannot)."""
         raise NotSupported(f"{self.display_name} cannot change auto-tagging")
+
+    def offline_conversion_diagnostics(
+        self,
+        session: requests.Session,
+        account: AccountRef,
+        goal_ids: Sequence[str],
+        window: DateWindow,
+    ) -> list[GoalDiagnostics]:
+        """Capability ``diagnostics``: the platform's own count of uploaded conversions it
+        attributed, per goal and day, with its reasons for the others."""
+        raise NotSupported(f"{self.display_name} has no offline-conversion diagnostics")
+
+
+def human_span(span: timedelta) -> str:
+    """'an hour', 'two hours', '90 days': how a rule's duration reads in a sentence."""
+    words = {1: "an hour", 2: "two hours"}
+    seconds = int(span.total_seconds())
+    if span.days >= 2:
+        return f"{span.days} days"
+    if seconds % 3600:
+        return f"{seconds // 60} minutes"
+    return words.get(seconds // 3600, f"{seconds // 3600} hours")
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

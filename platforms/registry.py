@@ -76,8 +76,12 @@ def load_registry(
     extra: Iterable[type[Platform]] = (),
     include_entry_points: bool = True,
     disabled: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> PlatformRegistry:
-    """Instantiate every known plugin with ``settings`` and return the registry.
+    """Instantiate every known plugin and return the registry. Each plugin gets ``settings``
+    plus the ``environ`` variables whose names start with its key in capitals and ``_``
+    (``EXAMPLE_ADS_URL`` for ``example_ads``), so a third-party plugin is configured from the
+    environment without a change to the host.
 
     Plugins whose key is in ``disabled`` are skipped (and listed in ``registry.disabled``)."""
     switched_off = set(disabled)
@@ -97,5 +101,7 @@ def load_registry(
         if getattr(cls, "key", None) in switched_off:
             registry.disabled.append(cls.key)
             continue
-        registry.register(cls(settings))
+        prefix = f"{getattr(cls, 'key', '').upper()}_"
+        own = {k: v for k, v in (environ or {}).items() if k.startswith(prefix)}
+        registry.register(cls({**(settings or {}), **own}))
     return registry

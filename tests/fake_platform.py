@@ -12,6 +12,7 @@ import requests
 from platforms.base import (
     AccountRef,
     AdAccount,
+    ClickIdParam,
     ConversionGoal,
     ConversionUpload,
     DailyMetric,
@@ -28,7 +29,7 @@ class FakePlatform(Platform):
     key = "fake"
     display_name = "Fake Ads"
     description = "An in-memory ad platform used by the tests."
-    click_id_param = "fakeclid"
+    click_ids = (ClickIdParam("fakeclid", pattern=r"fk-[a-z0-9]{1,40}"),)
     max_batch_size = 3
 
     def oauth_spec(self) -> OAuthSpec:

@@ -95,7 +95,7 @@ def test_dashboard_totals_charts_drilldown_and_sourceloop_revenue(
     assert "<script>" not in html
     brand = re.search(r'<tr data-entity="50000111">(.*?)</tr>', html, re.S).group(1)
     assert "Brand - US" in brand and "120.00 USD" in brand
-    assert "Microsoft clicks whose campaign is not known" in html
+    assert "from the platform's clicks whose campaign is not known" in html
     # Drill down: campaign → ad groups → ads, with the emulator's ad-group numbers.
     drill = member.get(f"{url}&connection={cid}&parent_level=campaign&parent_id=50000111")
     page = drill.get_data(as_text=True)

@@ -43,7 +43,7 @@ def test_fresh_conversions_with_their_own_click_ids_wait_after_the_conversion(
             external_id=f"order-{i}",
             value=Decimal("10"),
             currency="USD",
-            msclkid=_mint_click(emulator),
+            click_ids={"msclkid": _mint_click(emulator)},
         )
         for i in range(5)
     ]
@@ -53,7 +53,7 @@ def test_fresh_conversions_with_their_own_click_ids_wait_after_the_conversion(
         external_id="order-settled",
         value=Decimal("10"),
         currency="USD",
-        msclkid=_mint_click(emulator),
+        click_ids={"msclkid": _mint_click(emulator)},
     )
     conversions.insert(db.session.connection(), world.workspace_id, [*fresh, settled], "api")
     db.session.commit()
@@ -62,4 +62,4 @@ def test_fresh_conversions_with_their_own_click_ids_wait_after_the_conversion(
 
     assert (summary.sent, summary.waiting) == (1, 5), summary.text
     [received] = h.received(emulator)
-    assert received["Request"]["MicrosoftClickId"] == settled.msclkid
+    assert received["Request"]["MicrosoftClickId"] == settled.click_ids["msclkid"]

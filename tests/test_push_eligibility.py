@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
+from tests.plugins.example_ads.plugin import ExampleAdsPlatform
 from webapp.services.attribution import best_click
 from webapp.services.push_eligibility import (
     ELIGIBLE,
@@ -15,7 +16,10 @@ from webapp.services.push_eligibility import (
     WAITING,
     Click,
     GoalFacts,
+    Reason,
     decide,
+    generic_wording,
+    wording,
 )
 
 NOW = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
@@ -33,6 +37,10 @@ def verdict(**kwargs):
         "click": OLD_CLICK,
     }
     return decide(**{**base, **kwargs})
+
+
+def words(v) -> str:
+    return wording(MicrosoftAdsPlatform(), v.code, v.facts).text
 
 
 def test_a_conversion_with_a_settled_click_and_goal_is_eligible() -> None:
@@ -87,7 +95,22 @@ def test_a_conversion_with_a_settled_click_and_goal_is_eligible() -> None:
 def test_each_state_comes_with_its_reason(kwargs: dict, state: str, words: str) -> None:
     v = verdict(**kwargs)
     assert v.state == state
-    assert words in v.reason
+    assert words in wording(MicrosoftAdsPlatform(), v.code, v.facts).text
+
+
+def test_reasons_are_codes_and_the_plugin_words_them() -> None:
+    v = verdict(click=None, click_params=("msclkid",))
+    assert v.code is Reason.NO_CLICK
+    microsoft = wording(MicrosoftAdsPlatform(), v.code, v.facts)
+    assert "msclkid" in microsoft.fix and "auto-tagging" in microsoft.fix
+    # A plugin without wording of its own gets the host's, which names it and its parameters
+    # only, never another platform.
+    example = wording(ExampleAdsPlatform(), v.code, v.facts.__class__(click_params=("exclid",)))
+    assert "Example Ads" in example.text and "exclid" in example.text
+    assert "Microsoft" not in example.text + example.fix and "msclkid" not in example.fix
+    for reason in Reason:
+        generic = generic_wording(reason, v.facts, "Acme Ads")
+        assert generic.text and "Microsoft" not in generic.text + generic.fix
 
 
 def test_waiting_says_when_to_try_again() -> None:
@@ -100,7 +123,7 @@ def test_the_wait_after_the_click_is_the_plugins_setting() -> None:
     rules = MicrosoftAdsPlatform({"MSADS_CLICK_WAIT_MINUTES": "60"}).upload_rules
     clicked = NOW - timedelta(minutes=20)
     v = verdict(rules=rules, click=Click("b" * 32, clicked))
-    assert v.state == WAITING and "less than an hour old" in v.reason
+    assert v.state == WAITING and "less than an hour old" in words(v)
     assert v.retry_at == clicked + timedelta(hours=1)
     assert verdict(rules=rules, click=Click("b" * 32, NOW - timedelta(hours=2))).eligible
 
@@ -118,7 +141,7 @@ def test_a_click_of_unknown_time_waits_the_same_after_the_conversion() -> None:
     click came before the conversion, so waiting after the conversion is sure to be enough."""
     occurred = NOW - timedelta(hours=3)
     v = verdict(click=Click("c" * 32, None), occurred_at=occurred)
-    assert v.state == WAITING and "time of the ad click is unknown" in v.reason
+    assert v.state == WAITING and "time of the ad click is unknown" in words(v)
     assert v.retry_at == occurred + timedelta(hours=5) and v.click_id == "c" * 32
     assert verdict(click=Click("c" * 32, None), occurred_at=NOW - timedelta(hours=6)).eligible
     by_hash = verdict(

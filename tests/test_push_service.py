@@ -182,6 +182,8 @@ def test_refunds_retract_and_partial_refunds_restate_quoting_the_original_keys(
     db.session.commit()
     summary = push.run(connection_id)
     assert summary.adjustments_sent == 2
+    # The one send loop counts every call, adjustments included (the old second loop did not).
+    assert summary.api_calls == 1 and summary.calls_by_goal == {"Closed won": 1}
     adjustments = requests.get(f"{emulator}/_emulator/adjustments", timeout=10).json()
     by_click = {a["Request"]["MicrosoftClickId"]: a for a in adjustments["adjustments"]}
     book = ledger(connection_id)
@@ -265,3 +267,57 @@ def test_switched_off_pushes_nothing(ms_app, world, emulator, connection_id) -> 
     assert "switched off" in push.run(connection_id).skipped
     assert h.received(emulator) == []
     assert db.session.scalar(select(func.count()).select_from(D)) == 0
+
+
+def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
+    ms_app, world, emulator, connection_id
+) -> None:
+    """One eligibility pipeline: what Troubleshoot says of a not-yet-planned conversion is what
+    the plan then does with it, hashes included (they disagreed on when hashes count)."""
+    from webapp.services import push_config, push_ledger, push_status
+
+    h.configure(
+        world, connection_id, {"purchase": h.CLOSED_WON, "lead": h.QUALIFIED_LEAD}, enhanced=True
+    )
+    digest = "a" * 64
+    cases = {
+        "click": h.add_conversion(world.workspace_id)[0],
+        "hash, enhanced goal": h.add_conversion(
+            world.workspace_id, "lead", email_sha256=digest, with_click=False
+        )[0],
+        "settled hash, enhanced goal": h.add_conversion(
+            world.workspace_id,
+            "lead",
+            email_sha256=digest,
+            with_click=False,
+            occurred_at=utcnow() - timedelta(hours=6),
+        )[0],
+        "hash, plain goal": h.add_conversion(
+            world.workspace_id, email_sha256=digest, with_click=False
+        )[0],
+        "nothing": h.add_conversion(world.workspace_id, with_click=False)[0],
+        "fresh click": h.add_conversion(
+            world.workspace_id, clicked_at=utcnow() - timedelta(minutes=10)
+        )[0],
+    }
+    connection = db.session.get(Connection, connection_id)
+    push_config.fetch_goals(connection_id)
+    shown = {s.conversion_id: s.state for s in push_status.conversion_states(connection)}
+    plan = push_ledger.plan(
+        connection,
+        push_config.config_for(connection_id),
+        push_config.mappings_for(connection_id),
+        push_config.goal_facts(connection_id),
+        platform=push_config.platform_for(connection),
+        now=utcnow(),
+    )
+    planned = set(ledger(connection_id))
+    assert (
+        {name for name, cid in cases.items() if cid in planned}
+        == {name for name, cid in cases.items() if shown[cid] == "pending"}
+        == {"click", "settled hash, enhanced goal"}
+    )
+    # A hash-only match has no click time: it waits after the conversion, like a fresh click.
+    waiting = {name for name, cid in cases.items() if shown[cid] == "waiting"}
+    assert waiting == {"hash, enhanced goal", "fresh click"} and plan.waiting == 2
+    assert plan.not_eligible == sum(shown[cid] == "not_eligible" for cid in cases.values()) == 2

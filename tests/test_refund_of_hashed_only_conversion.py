@@ -66,7 +66,7 @@ def test_a_refunded_hashed_only_conversion_is_retracted_by_its_hashes(
     }
     assert _post(client, hook, paid)["outcome"] == "created"
     conversion = db.session.scalar(select(Conversion))
-    assert conversion.msclkid is None and conversion.email_sha256
+    assert conversion.click_ids == {} and conversion.email_sha256
 
     first = push.run(connection_id)
     assert (first.sent, first.failed) == (1, 0), first.text

@@ -118,3 +118,41 @@ def test_importing_packages_has_no_side_effects() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_every_registered_platform_declares_what_the_host_reads() -> None:
+    """Click ids, capabilities backed by methods, reason wording: for the built-ins, the fake
+    platform and the example plugin (no emulator needed)."""
+    from tests.platforms.contract import check_declarations
+    from tests.plugins.example_ads.plugin import ExampleAdsPlatform
+
+    registry = load_registry({}, extra=[FakePlatform, ExampleAdsPlatform])
+    assert {"microsoft_ads", "fake", "example_ads"} <= set(registry.keys())
+    for platform in registry:
+        check_declarations(platform)
+
+
+def test_a_capability_without_its_method_fails_the_declarations_check() -> None:
+    from dataclasses import replace
+
+    from tests.platforms.contract import check_declarations
+
+    class Boasting(FakePlatform):
+        capabilities = replace(FakePlatform.capabilities, diagnostics=True)
+
+    with pytest.raises(AssertionError, match="offline_conversion_diagnostics"):
+        check_declarations(Boasting())
+
+
+def test_no_host_file_names_a_platform() -> None:
+    """Click ids, identity rules and wording come from the plugins: outside migrations, webapp/
+    and jobs/ never mention msclkid, and no host Python file names Microsoft."""
+    offenders = []
+    for folder in ("webapp", "jobs"):
+        for path in (ROOT / folder).rglob("*"):
+            if not path.is_file() or "migrations" in path.parts or path.suffix == ".pyc":
+                continue
+            text = path.read_text(errors="ignore").lower()
+            if "msclkid" in text or (path.suffix == ".py" and "microsoft" in text):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -165,6 +165,13 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 403, 303, 303, 404),
     ),
     Row(
+        "tracking.phone_region",
+        "POST",
+        "/w/{ws}/setup/tracking/phone-region",
+        (LOGIN, 403, 303, 303, 404),
+        (("region", "GB"),),
+    ),
+    Row(
         "tracking.stripe_secret",
         "POST",
         "/w/{ws}/setup/tracking/stripe",

@@ -45,6 +45,7 @@ def create_base_app(
         app.config["PLATFORM_SETTINGS"],
         extra=extra_platforms,
         disabled=app.config["DISABLED_PLATFORMS"],
+        environ=settings.environ,
     )
     _check_platforms(app, production=settings.is_production)
     register_cli(app)

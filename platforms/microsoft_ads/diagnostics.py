@@ -8,35 +8,14 @@ day and why the others were not, which answers "we sent it, why don't I see it?"
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from platforms.base import DateWindow, chunked
+from platforms.base import DailyDiagnostics, DateWindow, GoalDiagnostics, chunked
 
 PATH = "/CampaignManagement/v13/OfflineConversionReport/QueryByGoalIds"
 MAX_GOALS = 20  # per call (Microsoft's limit)
 MAX_DAYS = 7  # per call: EndDateUtc - StartDateUtc may not exceed 7 days
-
-
-@dataclass(frozen=True)
-class DailyDiagnostics:
-    goal_id: str
-    day: date
-    success_count: int
-    unattributed_count: int
-    # Unattributed reason (e.g. NoMatchingClickFound) -> count.
-    reasons: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GoalDiagnostics:
-    goal_id: str
-    goal_name: str
-    success_count: int
-    unattributed_count: int
-    reasons: Mapping[str, int]
-    days: tuple[DailyDiagnostics, ...]
 
 
 def windows(window: DateWindow) -> Iterator[tuple[date, date]]:

@@ -7,6 +7,8 @@ operation error table (5600 range), plus a few checks this plugin makes before s
 
 from __future__ import annotations
 
+from platforms.base import Reason, ReasonFacts, Wording, human_span
+
 # Rejected by this plugin before anything was sent; prefixed so they never clash with Microsoft's.
 LOCAL_NO_IDENTIFIER = "SL_NO_IDENTIFIER"
 LOCAL_NAIVE_TIME = "SL_NAIVE_TIME"
@@ -79,3 +81,60 @@ def explain(code: str | None, microsoft_message: str | None = None) -> str:
     if microsoft_message:
         return f"Microsoft rejected this conversion: {microsoft_message}"
     return "Microsoft rejected this conversion without saying why."
+
+
+def describe_reason(reason: Reason, facts: ReasonFacts) -> Wording | None:
+    """Microsoft's wording for the host's eligibility reasons (where to fix things in Microsoft
+    Advertising, and the msclkid); None keeps the host's generic wording."""
+    window = human_span(facts.window)
+    if reason is Reason.GOAL_INACTIVE:
+        return Wording(
+            f"The goal “{facts.goal_name}” is {facts.goal_status.lower()}. Activate it in "
+            "Microsoft Advertising or map the event to an active goal.",
+            "Activate the goal in Microsoft Advertising, or map the event to another goal.",
+        )
+    if reason is Reason.TOO_OLD:
+        return Wording(
+            f"The conversion is older than {window}; Microsoft no longer accepts it.",
+            "Nothing: send conversions sooner after they happen.",
+        )
+    if reason is Reason.CLICK_AFTER_CONVERSION:
+        return Wording(
+            "The conversion happened before the visitor's Microsoft ad click, so the click "
+            "cannot have caused it.",
+            "Check the conversion time sent by your CRM or payment system (time zone?).",
+        )
+    if reason is Reason.NO_CLICK:
+        text = (
+            "No Microsoft click id (msclkid) was captured for this visitor in the "
+            f"{window} before the conversion."
+        )
+        if facts.hash_hint == "goal_not_enhanced":
+            text += f" The goal “{facts.goal_name}” does not have enhanced conversions enabled."
+        elif facts.hash_hint == "enhanced_off":
+            text += " Turning on enhanced conversions would let it match by email or phone."
+        return Wording(
+            text,
+            "Turn auto-tagging on, keep the tracking pixel on landing pages, or send the msclkid "
+            "with the conversion.",
+        )
+    if reason is Reason.CLICK_SETTLING:
+        settle = human_span(facts.click_settle)
+        text = (
+            f"The ad click is less than {settle} old; Microsoft asks to wait {settle} after it."
+            if facts.click_time_known
+            else f"The time of the ad click is unknown and the conversion is less than {settle} "
+            f"old; Microsoft asks to wait {settle} after the click, which came before the "
+            f"conversion, so it is sent {settle} after the conversion."
+        )
+        return Wording(text, "Nothing: SourceLoop sends it automatically when the wait is over.")
+    if reason is Reason.GOAL_SETTLING:
+        settle = human_span(facts.goal_settle)
+        return Wording(
+            f"The goal “{facts.goal_name}” is less than {settle} old; Microsoft accepts "
+            f"conversions for it {settle} after it was created.",
+            "Nothing: SourceLoop sends it automatically when the wait is over.",
+        )
+    if reason is Reason.ELIGIBLE_BY_CLICK:
+        return Wording("Has a Microsoft click id.")
+    return None

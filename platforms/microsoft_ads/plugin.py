@@ -1,9 +1,9 @@
 """Microsoft Advertising (REST API v13) as a SourceLoop platform plugin.
 
 The plugin is stateless apart from its settings: every call receives the host's authenticated
-session, builds a thin ``MicrosoftAdsClient`` over it and returns interface values. Microsoft-only
-extras the host may want (upload diagnostics, email/phone hashing, retryable row codes) are plain
-methods documented in this package's README.
+session, builds a thin ``MicrosoftAdsClient`` over it and returns interface values. Everything the
+host uses is declared in ``platforms.base`` (click ids, identity rules, capabilities such as
+diagnostics, adjustments, external attribution and auto-tagging, reason wording).
 """
 
 from __future__ import annotations
@@ -21,22 +21,32 @@ from platforms.base import (
     AccountRef,
     AdAccount,
     Capability,
+    ClickIdParam,
     ConversionAdjustment,
     ConversionGoal,
     ConversionUpload,
     DailyMetric,
     DateWindow,
     Entity,
+    GoalDiagnostics,
     OAuthSpec,
     Platform,
     PushOutcome,
+    Reason,
+    ReasonFacts,
     ReportLimits,
     UploadRules,
+    Wording,
 )
 from platforms.errors import InvalidRequest
 from platforms.microsoft_ads import diagnostics, hashing, mapping
 from platforms.microsoft_ads.client import MicrosoftAdsClient
-from platforms.microsoft_ads.explanations import GOAL_TOO_RECENT, RETRYABLE_ROW_CODES, explain
+from platforms.microsoft_ads.explanations import (
+    GOAL_TOO_RECENT,
+    RETRYABLE_ROW_CODES,
+    describe_reason,
+    explain,
+)
 from platforms.microsoft_ads.reporting import PollPolicy, ReportRunner, metrics, report_request
 from platforms.microsoft_ads.settings import DEFAULT_CLICK_WAIT_MINUTES, MicrosoftAdsSettings
 
@@ -86,7 +96,10 @@ class MicrosoftAdsPlatform(Platform):
         "Send offline conversions (with value, currency and optional hashed email/phone) to "
         "Microsoft Advertising and pull campaigns, ad groups, ads and daily spend."
     )
-    click_id_param = "msclkid"
+    # MSCLKID: auto-tagging appends it to landing URLs; conversions within 90 days of the click.
+    click_ids = (ClickIdParam("msclkid", window=timedelta(days=90)),)
+    traffic_sources = frozenset({"bing", "microsoft", "msn", "microsoft_ads", "bing_ads"})
+    identity_rules = hashing.RULES
     capabilities = Capability(
         push_conversions=True,
         adjustments=True,
@@ -94,6 +107,8 @@ class MicrosoftAdsPlatform(Platform):
         pull_structure=True,
         pull_insights=True,
         auto_tagging=True,
+        diagnostics=True,
+        external_attribution=True,
     )
     max_batch_size = 1000
     # Reporting refuses a submit past an undisclosed number of reports in flight (207
@@ -106,6 +121,7 @@ class MicrosoftAdsPlatform(Platform):
         window=timedelta(days=90),
         click_settle=timedelta(minutes=DEFAULT_CLICK_WAIT_MINUTES),
         goal_settle=timedelta(hours=2),
+        value_places=3,
     )
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
@@ -367,15 +383,13 @@ class MicrosoftAdsPlatform(Platform):
             account,
         )
 
-    # --- Microsoft-specific extras (see README) -------------------------------------------------
-
     def offline_conversion_diagnostics(
         self,
         session: requests.Session,
         account: AccountRef,
         goal_ids: Sequence[str],
         window: DateWindow,
-    ) -> list[diagnostics.GoalDiagnostics]:
+    ) -> list[GoalDiagnostics]:
         """Accepted vs unattributed uploads per goal and day, with Microsoft's reasons.
 
         Splits the window into 7-day slices and the goals into chunks of 20 (Microsoft's limits)
@@ -401,10 +415,5 @@ class MicrosoftAdsPlatform(Platform):
         """The marketer-facing explanation of a row error code (for old ledger rows)."""
         return explain(error_code, message)
 
-    def hash_email(self, email: str) -> str | None:
-        """SHA-256 of the email normalised by Microsoft's rules; None when not an email."""
-        return hashing.hash_email(email)
-
-    def hash_phone(self, phone: str) -> str | None:
-        """SHA-256 of an E.164 phone number; None when it is not E.164 (country unknown)."""
-        return hashing.hash_phone(phone)
+    def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
+        return describe_reason(reason, facts)

@@ -56,7 +56,7 @@ def test_reports_journey_and_settings_in_the_browser(app, world, live_server, pa
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Lookback window (days)").fill("10")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Attribution settings saved").is_visible()
+    page.get_by_text("Attribution settings saved").wait_for(state="visible")  # after the redirect
     assert page.get_by_label("Lookback window (days)").input_value() == "10"
     failed = [url for url in failed if not url.endswith("/favicon.ico")]  # none is served
     assert not failed, failed

@@ -111,7 +111,7 @@ def test_msclkid_from_an_ad_click_is_captured_and_conversions_resolve_to_it(
         )
         assert form_conversion.event == "form_submitted"
         assert form_conversion.visitor_id == click.visitor_id
-        assert resolve_click_id(form_conversion).click_id == msclkid
+        assert resolve_click_id(form_conversion, "msclkid").click_id == msclkid
 
         # Server-side: the site's backend reports a booked meeting by visitor id and by email.
         token = api_key(world.workspace_id)
@@ -134,7 +134,7 @@ def test_msclkid_from_an_ad_click_is_captured_and_conversions_resolve_to_it(
             assert response.status_code == 201, response.text
             db.session.rollback()
             conversion = db.session.get(Conversion, response.json()["conversion"]["id"])
-            assert resolve_click_id(conversion).click_id == msclkid, external_id
+            assert resolve_click_id(conversion, "msclkid").click_id == msclkid, external_id
 
         # Install status shows the site.
         settings = db.session.get(TrackingSettings, world.workspace_id)

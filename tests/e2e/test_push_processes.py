@@ -91,7 +91,7 @@ def test_a_conversion_from_the_api_reaches_microsoft_within_one_scheduler_cycle(
         external_id="order-1001",
         value=__import__("decimal").Decimal("49.90"),
         currency="USD",
-        msclkid=click,
+        click_ids={"msclkid": click},
     )
     conversions.insert(db.session.connection(), world.workspace_id, [row], "api")
     db.session.commit()

@@ -46,7 +46,7 @@ def conversion(
     at: datetime = T0, currency: str = "USD", msclkid: str | None = None,
 ) -> int:  # fmt: skip
     from webapp.extensions import db
-    from webapp.models import Conversion
+    from webapp.models import Conversion, ConversionClickId
 
     c = Conversion(
         workspace_id=workspace_id,
@@ -57,9 +57,13 @@ def conversion(
         currency=currency,
         external_id=external_id,
         source="api",
-        msclkid=msclkid,
     )
     db.session.add(c)
+    db.session.flush()
+    if msclkid:
+        db.session.add(
+            ConversionClickId(conversion_id=c.id, click_param="msclkid", click_id=msclkid)
+        )
     db.session.commit()
     return c.id
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.conftest import client_as
 from tests.test_connect_microsoft_ads import pick, sign_in
 from webapp.extensions import db
-from webapp.models import AdClick, Connection, Conversion, Membership, Visitor
+from webapp.models import AdClick, Connection, Conversion, ConversionClickId, Membership, Visitor
 from webapp.models.types import utcnow
 
 US_ACCOUNT = "80000011"
@@ -108,11 +108,16 @@ def add_conversion(
         currency=currency,
         external_id=secrets.token_hex(8),
         source="api",
-        msclkid=msclkid,
         email_sha256=email_sha256,
+        identity_digests={"microsoft_ads": {"email": email_sha256}} if email_sha256 else None,
         properties={},
     )
     db.session.add(conversion)
+    db.session.flush()
+    if msclkid:
+        db.session.add(
+            ConversionClickId(conversion_id=conversion.id, click_param="msclkid", click_id=msclkid)
+        )
     db.session.commit()
     return conversion.id, msclkid or clicked
 

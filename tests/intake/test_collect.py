@@ -163,7 +163,7 @@ def test_bots_are_dropped_silently(client, world) -> None:
 
 
 def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, world) -> None:
-    from webapp.services.identity import email_sha256
+    from platforms.microsoft_ads.hashing import RULES
 
     key = pixel_key(world.workspace_id)
     event = pageview(
@@ -183,7 +183,8 @@ def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, worl
         "EUR",
         "pixel",
     )
-    assert conversion.email_sha256 == email_sha256("janedoe@example.com")
+    assert conversion.email_sha256 == RULES.email_sha256("janedoe@example.com")
+    assert conversion.identity_digests == {"microsoft_ads": {"email": conversion.email_sha256}}
     assert conversion.visitor.uid == VISITOR
     assert conversion.visitor.email_sha256 == conversion.email_sha256
     unknown = dict(event, e="made_up", id="evt_other_123")

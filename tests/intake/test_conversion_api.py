@@ -200,7 +200,7 @@ def test_identity_resolution_links_to_the_pixel_visitor(client, world, key) -> N
         assert response.status_code == 201, response.json
         conversion = db.session.get(Conversion, response.json["conversion"]["id"])
         assert conversion.visitor.uid == "v_pixelvisitor01"
-        assert resolve_click_id(conversion).click_id == "mm1"
+        assert resolve_click_id(conversion, "msclkid").click_id == "mm1"
 
 
 def test_get_by_external_id_with_delivery_hook(client, world, key, monkeypatch) -> None:

@@ -1,4 +1,4 @@
-"""The host's identifier normalisation and the channel classifier."""
+"""Identities hashed once per distinct rule set the plugins declare, and the channel classifier."""
 
 from __future__ import annotations
 
@@ -6,49 +6,75 @@ import hashlib
 
 import pytest
 
+from platforms.base import IdentityRules
+from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
+from tests.fake_platform import FakePlatform
+from tests.plugins.example_ads.plugin import ExampleAdsPlatform
+from webapp.services import click_ids, identity
 from webapp.services.channels import classify
-from webapp.services.identity import email_sha256, normalise_email, normalise_phone, phone_sha256
 
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("  Jane.Doe+News@Example.COM ", "janedoe@example.com"),
-        ("josé@exämple.com", "jose@example.com"),
-        ("no-at-sign", None),
-        ("@example.com", None),
-        ("a@b", None),
-        ("+tag@example.com", None),
-    ],
+RULES_A = IdentityRules("rules_a", lambda e: e.strip().lower() or None, lambda p, r: p or None)
+RULES_B = IdentityRules(
+    "rules_b", lambda e: e.strip() or None, lambda p, r: f"+{r}{p}" if r else None
 )
-def test_email_normalisation(raw: str, expected: str | None) -> None:
-    assert normalise_email(raw) == expected
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("+1 (415) 555-0100", "+14155550100"),
-        ("0033 6 12 34 56 78", "+33612345678"),
-        ("0612345678", None),
-        ("+0123", None),
-    ],
-)
-def test_phone_normalisation(raw: str, expected: str | None) -> None:
-    assert normalise_phone(raw) == expected
+class _Declares(FakePlatform):
+    def __init__(self, key: str, rules: IdentityRules | None) -> None:
+        super().__init__()
+        self.key = key  # type: ignore[misc]
+        self.identity_rules = rules  # type: ignore[misc]
 
 
-def test_digests_are_sha256_of_the_normalised_form() -> None:
-    assert email_sha256("A.B@x.io") == hashlib.sha256(b"ab@x.io").hexdigest()
-    assert phone_sha256("+44 20 7946 0958") == hashlib.sha256(b"+442079460958").hexdigest()
+def test_intake_hashes_once_per_distinct_rule_set_and_keeps_no_clear_text() -> None:
+    platforms = [
+        _Declares("one", RULES_A),
+        _Declares("two", RULES_A),  # the same rule set: hashed once
+        _Declares("three", RULES_B),
+        _Declares("four", None),
+    ]
+    rules = identity.rule_sets(platforms)
+    assert [r.id for r in rules] == ["rules_a", "rules_b"]
+    digests, unusable = identity.hash_identity(
+        email=" Jane@Example.com ", phone="5550100", region="7", rules=rules
+    )
+    sha = lambda text: hashlib.sha256(text.encode()).hexdigest()  # noqa: E731
+    assert dict(digests.by_rules) == {
+        "rules_a": {"email": sha("jane@example.com"), "phone": sha("5550100")},
+        "rules_b": {"email": sha("Jane@Example.com"), "phone": sha("+75550100")},
+    }
+    assert (digests.email, digests.phone) == (sha("jane@example.com"), sha("5550100"))
+    assert unusable == []
+    # Each plugin gets the digests of its own rules, from the conversion first, then its visitor.
+    assert identity.digests_for(platforms[2], digests.by_rules) == (
+        sha("Jane@Example.com"),
+        sha("+75550100"),
+    )
+    assert identity.digests_for(platforms[3], digests.by_rules) == (None, None)
+    visitor = {"rules_a": {"phone": "p" * 64}}
+    assert identity.digests_for(platforms[0], {"rules_a": {"email": "e" * 64}}, visitor) == (
+        "e" * 64,
+        "p" * 64,
+    )
+
+
+def test_a_field_no_rule_set_can_use_is_reported() -> None:
+    _, unusable = identity.hash_identity(email="  ", phone="123", rules=(RULES_B,))
+    assert unusable == ["email", "phone"]
+
+
+def test_a_pre_hashed_digest_stands_for_every_rule_set() -> None:
+    digests, _ = identity.hash_identity(email_sha256="d" * 64, rules=(RULES_A, RULES_B))
+    assert digests.by_rules == {"rules_a": {"email": "d" * 64}, "rules_b": {"email": "d" * 64}}
 
 
 @pytest.mark.parametrize(
     ("clicks", "utm", "referrer", "channel"),
     [
-        ({"msclkid": "x", "gclid": "y"}, {}, "", "microsoft_ads"),
-        ({"gclid": "y"}, {}, "https://www.google.com/", "google_ads"),
-        ({"fbclid": "z"}, {}, "", "meta_ads"),
+        ({"msclkid": "x", "fakeclid": "y"}, {}, "", "microsoft_ads"),
+        ({"fakeclid": "y"}, {}, "https://www.google.com/", "fake"),
+        ({"exclid": "z"}, {}, "", "example_ads"),
+        ({"gclid": "undeclared"}, {}, "", "direct"),
         ({}, {"utm_source": "bing", "utm_medium": "cpc"}, "", "microsoft_ads"),
         ({}, {"utm_source": "newsletter", "utm_medium": "email"}, "", "email"),
         ({}, {"utm_source": "partner", "utm_medium": "cpc"}, "", "paid_other"),
@@ -59,4 +85,5 @@ def test_digests_are_sha256_of_the_normalised_form() -> None:
     ],
 )
 def test_channels(clicks, utm, referrer, channel) -> None:
-    assert classify(clicks, utm, referrer, "shop.example.com")[0] == channel
+    catalog = click_ids.build([MicrosoftAdsPlatform(), FakePlatform(), ExampleAdsPlatform()])
+    assert classify(clicks, utm, referrer, "shop.example.com", catalog)[0] == channel

@@ -22,16 +22,60 @@ import pytest
 from platforms.base import (
     AccountRef,
     AdAccount,
+    ClickIdParam,
     ConversionGoal,
     ConversionUpload,
     DailyMetric,
     DateWindow,
     Entity,
+    IdentityRules,
     OAuthSpec,
     Platform,
     PushOutcome,
+    Reason,
+    ReasonFacts,
+    Wording,
 )
 from platforms.errors import InvalidRequest, PlatformError
+
+# Capability flag → the method it promises (overridden from ``Platform``'s NotSupported default).
+CAPABILITY_METHODS = {
+    "adjustments": "push_adjustments",
+    "auto_tagging": "get_auto_tagging",
+    "diagnostics": "offline_conversion_diagnostics",
+}
+
+
+def check_declarations(platform: Platform) -> None:
+    """What the host reads from a plugin without calling its API: click ids, capabilities and
+    the wording of reasons. Run for every registered platform (tests/test_registry.py) too."""
+    from webapp.services.conversions import API_FIELDS
+
+    assert isinstance(platform.click_ids, tuple)
+    names = [declared.name for declared in platform.click_ids]
+    assert len(names) == len(set(names)), "a click-id parameter is declared twice"
+    for declared in platform.click_ids:
+        assert isinstance(declared, ClickIdParam)
+        # The conversion API accepts each declared name as a top-level field.
+        assert declared.name not in API_FIELDS, f"{declared.name} is a conversion API field"
+        assert timedelta(0) < declared.window <= timedelta(days=400)
+        assert not declared.accepts(""), "an empty click id must not be well formed"
+        assert not declared.accepts("x" * 256), "click ids are stored in 255 characters"
+    assert all(s == s.lower() for s in platform.traffic_sources)
+    for flag, method in CAPABILITY_METHODS.items():
+        if getattr(platform.capabilities, flag):
+            assert getattr(type(platform), method) is not getattr(Platform, method), (
+                f"capability {flag} is declared but {method} is not implemented"
+            )
+    if platform.capabilities.enhanced_conversions:
+        rules = platform.identity_rules
+        assert isinstance(rules, IdentityRules) and rules.id, "enhanced conversions need rules"
+        digest = rules.email_sha256("Someone@Example.com")
+        assert digest is None or re.fullmatch(r"[0-9a-f]{64}", digest)
+    facts = ReasonFacts(goal_name="Goal", goal_status="Paused", click_params=tuple(names))
+    for reason in Reason:
+        words = platform.describe_reason(reason, facts)
+        assert words is None or (isinstance(words, Wording) and words.text)
 
 
 class PlatformContract:
@@ -41,6 +85,9 @@ class PlatformContract:
         assert re.fullmatch(r"[a-z][a-z0-9_]*", platform.key)
         assert platform.display_name and platform.description
         assert 1 <= platform.max_batch_size <= 100_000
+
+    def test_click_ids_capabilities_and_wording_are_declared(self, platform: Platform) -> None:
+        check_declarations(platform)
 
     def test_upload_rules_and_row_errors_are_declared(self, platform: Platform) -> None:
         rules = platform.upload_rules

@@ -44,6 +44,7 @@ def scaffold(root: Path, key: str, display_name: str, port: int = 5080) -> list[
         "Class": "".join(part.capitalize() for part in key.split("_")),
         "ENV": key.upper(),
         "port": port,
+        "clid": key.replace("_", "")[:12] + "clid",
     }
     written = []
     for template, target in FILES.items():

@@ -1,5 +1,5 @@
 """What the daily pull stores per connection: the campaign / ad group / ad hierarchy, daily
-metrics per entity, the sync state, and Microsoft's own offline-conversion diagnostics.
+metrics per entity, the sync state, and the platform's own offline-conversion diagnostics.
 
 Metrics are keyed by (connection, level, entity, day) under a unique constraint so that a re-pull
 of an overlapping window overwrites late numbers instead of adding rows.

@@ -34,6 +34,8 @@ class TrackingSettings(db.Model):
     rejected_foreign_origin: Mapped[int] = mapped_column(default=0)
     dropped_bots: Mapped[int] = mapped_column(default=0)
     stripe_signing_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # ISO 3166 region for phone numbers written without a country code (None: refused).
+    default_phone_region: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

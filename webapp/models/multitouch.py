@@ -21,7 +21,7 @@ SHARE_PLACES = 6  # conversions_e6
 
 
 class AttributionSettings(db.Model):
-    """No row yet means the defaults: 90-day lookback, 7-day half-life, linear for Microsoft."""
+    """No row yet means the defaults: 90-day lookback, 7-day half-life, linear for external attribution."""
 
     __tablename__ = "attribution_settings"
 

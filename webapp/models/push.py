@@ -54,7 +54,7 @@ class GoalMapping(db.Model):
 
 class PlatformGoal(db.Model):
     """A conversion goal as last read from the platform, with when SourceLoop first saw it
-    (platforms such as Microsoft do not expose a goal's creation time)."""
+    (many platforms do not expose a goal's creation time)."""
 
     __tablename__ = "platform_goals"
     __table_args__ = (UniqueConstraint("connection_id", "goal_id"),)
@@ -72,7 +72,8 @@ class PlatformGoal(db.Model):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the platform says
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set when the platform refused rows because the goal is too new (Microsoft code 5615).
+    # Set when the platform refused rows because the goal is too new
+    # (``Platform.row_error_is_goal_too_recent``).
     too_recent_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     missing: Mapped[bool] = mapped_column(default=False)  # no longer listed by the platform
 
@@ -100,6 +101,8 @@ class ConversionDelivery(db.Model):
     goal_id: Mapped[str] = mapped_column(String(64))
     goal_name: Mapped[str] = mapped_column(String(255))
     click_id: Mapped[str | None] = mapped_column(String(255))
+    # The plugin's own click-id parameter ``click_id`` belongs to.
+    click_param: Mapped[str | None] = mapped_column(String(16))
     hashed_email: Mapped[str | None] = mapped_column(String(64))
     hashed_phone: Mapped[str | None] = mapped_column(String(64))
     conversion_time: Mapped[datetime] = mapped_column(UTCDateTime)

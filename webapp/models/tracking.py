@@ -41,6 +41,8 @@ class Visitor(db.Model):
     # SHA-256 of the normalised email / E.164 phone, when a form or the API supplied one.
     email_sha256: Mapped[str | None] = mapped_column(String(64))
     phone_sha256: Mapped[str | None] = mapped_column(String(64))
+    # {identity rules id: {"email": digest, "phone": digest}} (webapp.services.identity).
+    identity_digests: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class VisitSession(db.Model):
@@ -75,7 +77,8 @@ class Touchpoint(db.Model):
         ForeignKey("visit_sessions.id", ondelete="SET NULL")
     )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # microsoft_ads, google_ads, meta_ads, paid_other, organic_search, email, referral, direct...
+    # a platform key (the plugin whose click id or utm_source it carried), paid_other,
+    # organic_search, email, referral, direct...
     channel: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(255), default="")
     medium: Mapped[str] = mapped_column(String(255), default="")
@@ -83,7 +86,8 @@ class Touchpoint(db.Model):
     utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     landing_url: Mapped[str] = mapped_column(Text, default="")
     referrer: Mapped[str] = mapped_column(Text, default="")
-    click_param: Mapped[str | None] = mapped_column(String(16))  # msclkid, gclid, fbclid
+    # A click-id parameter declared by a platform plugin (ClickIdParam.name), and its value.
+    click_param: Mapped[str | None] = mapped_column(String(16))
     click_id: Mapped[str | None] = mapped_column(String(255))
 
 
@@ -129,10 +133,10 @@ class Conversion(db.Model):
     # Idempotency key from the sender (API external_id, Stripe object id, pixel event id).
     external_id: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(16))  # pixel, api, stripe
-    # A click id the sender supplied directly (API), used before the visitor's own clicks.
-    msclkid: Mapped[str | None] = mapped_column(String(255))
     email_sha256: Mapped[str | None] = mapped_column(String(64))
     phone_sha256: Mapped[str | None] = mapped_column(String(64))
+    # {identity rules id: {"email": digest, "phone": digest}} (webapp.services.identity).
+    identity_digests: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -140,6 +144,28 @@ class Conversion(db.Model):
     adjustments = relationship(
         "ConversionAdjustment", back_populates="conversion", order_by="ConversionAdjustment.id"
     )
+    supplied_clicks = relationship(
+        "ConversionClickId", order_by="ConversionClickId.click_param", lazy="selectin"
+    )
+
+    @property
+    def click_ids(self) -> dict[str, str]:
+        """The click ids the sender supplied with the conversion, by parameter."""
+        return {c.click_param: c.click_id for c in self.supplied_clicks}
+
+
+class ConversionClickId(db.Model):
+    """A click id the sender supplied with a conversion (API ``click_ids``, Stripe metadata), as a
+    (parameter, id) pair; it wins over the visitor's captured clicks of the same parameter."""
+
+    __tablename__ = "conversion_click_ids"
+    __table_args__ = (Index("ix_conversion_click_ids_param_id", "click_param", "click_id"),)
+
+    conversion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversions.id", ondelete="CASCADE"), primary_key=True
+    )
+    click_param: Mapped[str] = mapped_column(String(16), primary_key=True)
+    click_id: Mapped[str] = mapped_column(String(255))
 
 
 class ConversionAdjustment(db.Model):

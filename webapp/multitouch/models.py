@@ -65,7 +65,7 @@ def position_based(touches: list[Touch], settings: Settings) -> list[int]:
 class Model:
     key: str  # stored with every credit; never renamed
     label: str
-    external_name: str  # sent to Microsoft as ExternalAttributionModel; stable over time
+    external_name: str  # sent to platforms as attribution_model; stable over time
     weights: Weights
 
 

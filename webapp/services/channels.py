@@ -1,17 +1,18 @@
-"""Which channel a landing came from: click ids first, then UTM tags, then the referrer."""
+"""Which channel a landing came from: click ids first, then UTM tags, then the referrer.
+
+A paid channel is the key of the platform plugin that declares the click id (or the utm_source);
+the catalog of declarations is ``webapp.services.click_ids``.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-CLICK_PARAMS = ("msclkid", "gclid", "fbclid")
-_CLICK_CHANNEL = {"msclkid": "microsoft_ads", "gclid": "google_ads", "fbclid": "meta_ads"}
+from webapp.services.click_ids import ClickIdCatalog
+
 _PAID_MEDIUMS = {"cpc", "ppc", "paid", "paidsearch", "paid_search", "cpm", "display", "paid_social"}
 _SEARCH_ENGINES = ("google.", "bing.", "yahoo.", "duckduckgo.", "baidu.", "yandex.", "ecosia.")
 _SOCIAL = ("facebook.", "instagram.", "linkedin.", "t.co", "twitter.", "x.com", "reddit.")
-_MS_SOURCES = {"bing", "microsoft", "msn", "microsoft_ads", "bing_ads"}
-_GOOGLE_SOURCES = {"google", "google_ads", "adwords"}
-_META_SOURCES = {"facebook", "fb", "instagram", "meta", "ig"}
 
 
 def host_of(url: str) -> str:
@@ -22,24 +23,22 @@ def host_of(url: str) -> str:
 
 
 def classify(
-    click_ids: dict[str, str], utm: dict[str, str], referrer: str, landing_host: str
+    click_ids: dict[str, str],
+    utm: dict[str, str],
+    referrer: str,
+    landing_host: str,
+    catalog: ClickIdCatalog,
 ) -> tuple[str, str, str]:
     """→ (channel, source, medium)."""
-    for param in CLICK_PARAMS:
+    for param in catalog.names:
         if click_ids.get(param):
-            channel = _CLICK_CHANNEL[param]
+            channel = catalog.channel_of(param)
             return channel, utm.get("utm_source", "") or channel.split("_")[0], "cpc"
     source = utm.get("utm_source", "").lower()
     medium = utm.get("utm_medium", "").lower()
     if source or medium:
         if medium in _PAID_MEDIUMS:
-            if source in _MS_SOURCES:
-                return "microsoft_ads", source, medium
-            if source in _GOOGLE_SOURCES:
-                return "google_ads", source, medium
-            if source in _META_SOURCES:
-                return "meta_ads", source, medium
-            return "paid_other", source, medium
+            return catalog.sources.get(source, "paid_other"), source, medium
         if medium in ("email", "newsletter") or source in ("newsletter", "email"):
             return "email", source, medium
         if medium in ("social", "social-media", "sm"):

@@ -29,8 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from webapp.extensions import db
 from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
 from webapp.models.types import utcnow
+from webapp.services import click_ids as click_catalog
 from webapp.services import conversions, identity
-from webapp.services.channels import CLICK_PARAMS, classify, host_of
+from webapp.services.channels import classify, host_of
 from webapp.services.tracking import PixelSite
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,27 @@ def _str_map(payload: dict, key: str, allowed: tuple[str, ...]) -> dict[str, str
     return out
 
 
+def _click_ids(payload: dict, catalog: click_catalog.ClickIdCatalog) -> dict[str, str]:
+    """The declared click ids of ``c``. A parameter no installed plugin declares is ignored, not
+    refused: a browser may run a cached pixel from before a plugin was removed, and its page view
+    still counts."""
+    value = payload.get("c") or {}
+    if not isinstance(value, dict):
+        raise Rejected("malformed", "c must be an object of click ids")
+    out = {}
+    for name, item in value.items():
+        if not isinstance(item, str) or len(item) > 255:
+            raise Rejected(
+                "malformed", f"c.{str(name)[:16]} must be a string of at most 255 characters"
+            )
+        if not item or name not in catalog.params:
+            continue
+        if not _SAFE.match(item) or not catalog.accepts(name, item):
+            raise Rejected("malformed", f"c.{name} is not a well-formed {name} click id")
+        out[name] = item
+    return out
+
+
 def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not isinstance(payload, dict):
         raise Rejected("malformed", "the payload must be a JSON object")
@@ -108,9 +130,7 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not url.startswith(("http://", "https://")) or not host_of(url):
         raise Rejected("malformed", "u must be the page's absolute http(s) URL")
     hit = Hit(uid, kind, url, _text(payload, "r", 2048, ""))
-    hit.click_ids = _str_map(payload, "c", CLICK_PARAMS)
-    if any(not _SAFE.match(v) for v in hit.click_ids.values()):
-        raise Rejected("malformed", "click ids use letters, digits and . _ ~ - only")
+    hit.click_ids = _click_ids(payload, click_catalog.catalog())
     hit.utm = _str_map(payload, "m", UTM_KEYS)
     ts = payload.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
@@ -134,14 +154,18 @@ def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.Conver
     currency, currency_problem = conversions.parse_currency(props.get("currency"))
     if problem or currency_problem or (value is not None and currency is None):
         raise Rejected("malformed", "p.value must be a decimal with an ISO 4217 p.currency")
-    hashes = {}
-    for key, hasher in (("email", identity.email_sha256), ("phone", identity.phone_sha256)):
+    plain = {}
+    for key in ("email", "phone"):
         raw = props.get(key)
         if raw is None or raw == "":
             continue
         if not isinstance(raw, str) or len(raw) > 254:
             raise Rejected("malformed", f"p.{key} must be a string")
-        hashes[key] = hasher(raw)  # an unusable address is dropped, not refused: forms vary
+        plain[key] = raw
+    # An unusable address is dropped, not refused: forms vary.
+    digests, _unusable = identity.hash_identity(
+        email=plain.get("email"), phone=plain.get("phone"), region=site.phone_region
+    )
     return conversions.ConversionInput(
         event=name,
         occurred_at=utcnow(),
@@ -149,8 +173,9 @@ def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.Conver
         value=value,
         currency=currency,
         visitor_uid=uid,
-        email_sha256=hashes.get("email"),
-        phone_sha256=hashes.get("phone"),
+        email_sha256=digests.email,
+        phone_sha256=digests.phone,
+        identity_digests=digests.by_rules,
     )
 
 
@@ -241,7 +266,8 @@ def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa:
 
 
 def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
-    click_param = next((p for p in CLICK_PARAMS if p in hit.click_ids), None)
+    catalog = click_catalog.catalog()
+    click_param = next((p for p in catalog.names if p in hit.click_ids), None)
     click_id = hit.click_ids.get(click_param) if click_param else None
     last = conn.execute(sql.last_session, {"visitor": visitor_id}).first()
     campaign = hit.utm.get("utm_campaign", "")
@@ -268,7 +294,9 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
             "referrer": hit.referrer,
         },
     ).scalar_one()
-    channel, source, medium = classify(hit.click_ids, hit.utm, hit.referrer, host_of(hit.url))
+    channel, source, medium = classify(
+        hit.click_ids, hit.utm, hit.referrer, host_of(hit.url), catalog
+    )
     touchpoint_id = conn.execute(
         sql.new_touchpoint,
         {

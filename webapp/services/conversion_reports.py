@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from webapp.extensions import db
-from webapp.models import AdClick, Conversion, Touchpoint, Visitor
+from webapp.extensions import db, platform_registry
+from webapp.models import AdClick, Conversion, ConversionClickId, Touchpoint, Visitor
+from webapp.services.attribution import ResolvedClick, resolve_click_id
 from webapp.services.errors import NotFound
 
 PAGE_SIZE = 50
@@ -44,7 +45,11 @@ def listing(workspace_id: int, filters: Filters, page: int = 1) -> tuple[list[Co
         query = query.where(
             or_(
                 Conversion.external_id == term,
-                Conversion.msclkid == term,
+                Conversion.id.in_(
+                    select(ConversionClickId.conversion_id).where(
+                        ConversionClickId.click_id == term
+                    )
+                ),
                 Conversion.visitor_id.in_(clicked),
                 Conversion.visitor_id.in_(by_uid),
             )
@@ -91,3 +96,25 @@ def journey(conversion: Conversion, limit: int = 100) -> list[Touchpoint]:
         .limit(limit)
     ).all()
     return list(reversed(rows))
+
+
+@dataclass(frozen=True)
+class PlatformClick:
+    platform: str  # display name
+    param: str
+    resolved: ResolvedClick | None
+    window_days: int
+
+
+def resolved_clicks(conversion: Conversion) -> list[PlatformClick]:
+    """The click each installed platform would be sent for this conversion, per parameter."""
+    return [
+        PlatformClick(
+            platform.display_name,
+            declared.name,
+            resolve_click_id(conversion, declared.name, declared.window),
+            declared.window.days,
+        )
+        for platform in platform_registry()
+        for declared in platform.click_ids
+    ]

@@ -20,8 +20,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from webapp.extensions import db
-from webapp.models import AdClick, Conversion, Visitor
+from webapp.models import AdClick, Conversion, ConversionClickId, Visitor
 from webapp.models.types import utcnow
+from webapp.services import click_ids as click_catalog
 from webapp.services import identity
 from webapp.services.currencies import ISO_4217
 from webapp.services.sql import insert_for
@@ -42,7 +43,7 @@ API_FIELDS = frozenset(
         "currency",
         "external_id",
         "visitor_id",
-        "msclkid",
+        "click_ids",
         "email",
         "phone",
         "email_sha256",
@@ -76,10 +77,13 @@ class ConversionInput:
     value: Decimal | None = None
     currency: str | None = None
     visitor_uid: str | None = None
-    msclkid: str | None = None
+    # Click ids the sender supplied, by declared parameter (``{"gclid": "..."}``).
+    click_ids: Mapping[str, str] = field(default_factory=dict)
     email_sha256: str | None = None
     phone_sha256: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    # {identity rules id: {"email": digest, "phone": digest}} (services.identity).
+    identity_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def loads_strict(body: bytes | str) -> Any:
@@ -146,15 +150,54 @@ def parse_currency(raw: Any) -> tuple[str | None, str | None]:
     return raw.upper(), None
 
 
+def supplied_click_ids(
+    raw: Mapping[str, Any], catalog: click_catalog.ClickIdCatalog, errors: list[FieldError]
+) -> dict[str, str]:
+    """``click_ids: {param: id}`` plus, for compatibility, any declared parameter given as a
+    top-level field (``"gclid": "..."``, as before click ids were pairs). Each id must be
+    declared by an installed plugin and match that declaration's format."""
+    given: dict[str, Any] = {}
+    nested = raw.get("click_ids")
+    if nested is not None and not isinstance(nested, dict):
+        errors.append(FieldError("click_ids", "must be an object of parameter → click id"))
+    elif nested:
+        given.update({f"click_ids.{k}": (k, v) for k, v in nested.items()})
+    given.update({name: (name, raw[name]) for name in catalog.names if name in raw})
+    found: dict[str, str] = {}
+    for field_name, (param, value) in given.items():
+        if value is None:
+            continue
+        if param not in catalog.params:
+            known = ", ".join(catalog.names) or "none"
+            message = f"no installed platform declares this click id (declared: {known})"
+            errors.append(FieldError(field_name[:64], message))
+        elif not isinstance(value, str) or not CLICK_ID.match(value.strip()):
+            errors.append(FieldError(field_name, "is not a click id"))
+        elif not catalog.accepts(param, value.strip()):
+            errors.append(FieldError(field_name, f"is not a well-formed {param} click id"))
+        elif found.get(param, value.strip()) != value.strip():
+            errors.append(FieldError(field_name, "differs from the same click id given twice"))
+        else:
+            found[param] = value.strip()
+    return found
+
+
 def parse_row(
-    raw: Any, events: Iterable[str], now: datetime | None = None
+    raw: Any,
+    events: Iterable[str],
+    now: datetime | None = None,
+    catalog: click_catalog.ClickIdCatalog | None = None,
+    region: str | None = None,
 ) -> tuple[ConversionInput | None, list[FieldError]]:
     """Validate one API row; every invalid field gets its own error."""
     if not isinstance(raw, dict):
         return None, [FieldError("", "each conversion must be a JSON object")]
     now = now or utcnow()
+    catalog = catalog if catalog is not None else click_catalog.catalog()
     errors: list[FieldError] = [
-        FieldError(str(key)[:64], "unknown field") for key in raw if key not in API_FIELDS
+        FieldError(str(key)[:64], "unknown field")
+        for key in raw
+        if key not in API_FIELDS and key not in catalog.params
     ]
 
     def text(name: str, max_len: int, required: bool = False) -> str | None:
@@ -211,22 +254,23 @@ def parse_row(
     if visitor_uid is not None and not VISITOR_UID.match(visitor_uid):
         errors.append(FieldError("visitor_id", "is not a SourceLoop visitor id"))
         visitor_uid = None
-    msclkid = text("msclkid", 255)
-    if msclkid is not None and not CLICK_ID.match(msclkid):
-        errors.append(FieldError("msclkid", "is not a click id"))
-        msclkid = None
-    email_hash = _hashed(raw, "email", identity.email_sha256, "is not an email address", errors)
-    phone_hash = _hashed(
-        raw,
-        "phone",
-        identity.phone_sha256,
-        "must be in E.164 form (for example +14155550100)",
-        errors,
+    supplied = supplied_click_ids(raw, catalog, errors)
+    given = {name: _identity_field(raw, name, errors) for name in ("email", "phone")}
+    digests, unusable = identity.hash_identity(
+        email=given["email"][0],
+        email_sha256=given["email"][1],
+        phone=given["phone"][0],
+        phone_sha256=given["phone"][1],
+        region=region,
     )
-    identity_fields = ("visitor_id", "msclkid", "email", "phone", "email_sha256", "phone_sha256")
-    if not any(raw.get(name) is not None for name in identity_fields):
+    for name in unusable:
+        errors.append(FieldError(name, IDENTITY_PROBLEMS[name]))
+    identity_fields = ("visitor_id", "email", "phone", "email_sha256", "phone_sha256")
+    if not supplied and not any(raw.get(name) is not None for name in identity_fields):
         errors.append(
-            FieldError("visitor_id", "an identity is required: visitor_id, msclkid, email or phone")
+            FieldError(
+                "visitor_id", "an identity is required: visitor_id, click_ids, email or phone"
+            )
         )
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
@@ -243,33 +287,38 @@ def parse_row(
             value=value,
             currency=currency,
             visitor_uid=visitor_uid,
-            msclkid=msclkid,
-            email_sha256=email_hash,
-            phone_sha256=phone_hash,
+            click_ids=supplied,
+            email_sha256=digests.email,
+            phone_sha256=digests.phone,
+            identity_digests=digests.by_rules,
             properties=json.loads(json.dumps(properties, default=str)),
         ),
         [],
     )
 
 
-def _hashed(
-    raw: dict, name: str, hasher: Callable[[str], str | None], message: str, errors: list
-) -> str | None:
+IDENTITY_PROBLEMS = {
+    "email": "is not an email address",
+    "phone": "is not a phone number: write it with its country code (for example +14155550100) "
+    "or set the workspace's default phone region",
+}
+
+
+def _identity_field(raw: dict, name: str, errors: list) -> tuple[str | None, str | None]:
+    """(clear text, pre-hashed digest) of ``name`` after checking their shape; at most one."""
     plain, digest = raw.get(name), raw.get(f"{name}_sha256")
     if plain is not None and digest is not None:
         errors.append(FieldError(name, f"give {name} or {name}_sha256, not both"))
-        return None
+        return None, None
     if digest is not None:
         if not isinstance(digest, str) or not identity.is_sha256(digest.lower()):
             errors.append(FieldError(f"{name}_sha256", "must be 64 hexadecimal characters"))
-            return None
-        return digest.lower()
-    if plain is None:
-        return None
-    result = hasher(plain) if isinstance(plain, str) and len(plain) <= 254 else None
-    if result is None:
-        errors.append(FieldError(name, message))
-    return result
+            return None, None
+        return None, digest.lower()
+    if plain is not None and (not isinstance(plain, str) or len(plain) > 254):
+        errors.append(FieldError(name, IDENTITY_PROBLEMS[name]))
+        return None, None
+    return plain, None
 
 
 # --- insert ------------------------------------------------------------------------------------
@@ -277,6 +326,7 @@ def _hashed(
 visitors_t = Visitor.__table__
 conversions_t = Conversion.__table__
 clicks_t = AdClick.__table__
+click_pairs_t = ConversionClickId.__table__
 
 
 def _chunks(items: list, size: int = 500):  # noqa: ANN202
@@ -288,16 +338,16 @@ def _visitor_ids(
     conn: Connection, workspace_id: int, rows: list[ConversionInput]
 ) -> list[int | None]:
     """Each row's visitor: by visitor id (created when new), else the last visitor seen with the
-    same email/phone digest, else the visitor who made the supplied msclkid click, else a visitor
+    same email/phone digest, else the visitor who made a supplied click, else a visitor
     keyed by the digest so that one person's conversions stay together."""
     now = utcnow()
     by_uid: dict[str, int] = {}
     by_email: dict[str, int] = {}
     by_phone: dict[str, int] = {}
-    by_click: dict[str, int] = {}
+    by_click: dict[tuple[str, str], int] = {}
     emails = {r.email_sha256 for r in rows if not r.visitor_uid and r.email_sha256}
     phones = {r.phone_sha256 for r in rows if not r.visitor_uid and r.phone_sha256}
-    clicks = {r.msclkid for r in rows if not r.visitor_uid and r.msclkid}
+    clicks = {pair for r in rows if not r.visitor_uid for pair in r.click_ids.items()}
     for column, wanted, found in (
         (visitors_t.c.email_sha256, emails, by_email),
         (visitors_t.c.phone_sha256, phones, by_phone),
@@ -310,14 +360,17 @@ def _visitor_ids(
             ):
                 found[digest] = vid  # the last one seen wins
     for chunk in _chunks(sorted(clicks)):
-        for vid, click_id in conn.execute(
-            select(clicks_t.c.visitor_id, clicks_t.c.click_id).where(
+        for vid, param, click_id in conn.execute(
+            select(clicks_t.c.visitor_id, clicks_t.c.click_param, clicks_t.c.click_id).where(
                 clicks_t.c.workspace_id == workspace_id,
-                clicks_t.c.click_param == "msclkid",
-                clicks_t.c.click_id.in_(chunk),
+                clicks_t.c.click_id.in_([click_id for _, click_id in chunk]),
             )
         ):
-            by_click[click_id] = vid
+            if (param, click_id) in clicks:
+                by_click[(param, click_id)] = vid
+
+    def clicked_by(r: ConversionInput) -> int | None:
+        return next((by_click[p] for p in r.click_ids.items() if p in by_click), None)
 
     def fallback_uid(r: ConversionInput) -> str | None:
         if r.visitor_uid:
@@ -326,7 +379,7 @@ def _visitor_ids(
             r.phone_sha256 and r.phone_sha256 in by_phone
         ):
             return None
-        if r.msclkid and r.msclkid in by_click:
+        if clicked_by(r) is not None:
             return None
         digest = r.email_sha256 or r.phone_sha256
         return f"api:{digest[:60]}" if digest else None
@@ -362,8 +415,8 @@ def _visitor_ids(
             result.append(by_email[r.email_sha256])
         elif r.phone_sha256 and r.phone_sha256 in by_phone:
             result.append(by_phone[r.phone_sha256])
-        elif r.msclkid and r.msclkid in by_click:
-            result.append(by_click[r.msclkid])
+        elif clicked_by(r) is not None:
+            result.append(clicked_by(r))
         else:
             result.append(None)
     return result
@@ -402,9 +455,9 @@ def insert(
                 "currency": row.currency,
                 "external_id": row.external_id,
                 "source": source,
-                "msclkid": row.msclkid,
                 "email_sha256": row.email_sha256,
                 "phone_sha256": row.phone_sha256,
+                "identity_digests": {k: dict(v) for k, v in row.identity_digests.items()} or None,
                 "properties": dict(row.properties),
                 "created_at": now,
             }
@@ -433,6 +486,14 @@ def insert(
             }
         )
     _remember_identities(conn, rows, visitor_ids)
+    pairs = [
+        {"conversion_id": created[row.external_id], "click_param": param, "click_id": click_id}
+        for i, row in enumerate(rows)
+        if row.external_id in created and first_index[row.external_id] == i
+        for param, click_id in row.click_ids.items()
+    ]
+    for chunk in _chunks(pairs):
+        conn.execute(insert_for(conn, click_pairs_t).on_conflict_do_nothing(), chunk)
     results = []
     for i, row in enumerate(rows):
         ext = row.external_id
@@ -446,7 +507,20 @@ def insert(
 def _remember_identities(
     conn: Connection, rows: list[ConversionInput], visitor_ids: list[int | None]
 ) -> None:
-    """Keep the email/phone digest on the visitor, so later API calls by email find them."""
+    """Keep the email/phone digests on the visitor, so later API calls by email find them and the
+    push finds them under each platform's rules."""
+    firsts = {
+        vid: {k: dict(v) for k, v in row.identity_digests.items()}
+        for row, vid in zip(rows, visitor_ids, strict=True)
+        if vid is not None and row.identity_digests
+    }
+    if firsts:
+        conn.execute(
+            update(visitors_t)
+            .where(visitors_t.c.id == bindparam("vid"), visitors_t.c.identity_digests.is_(None))
+            .values(identity_digests=bindparam("digests")),
+            [{"vid": vid, "digests": digests} for vid, digests in firsts.items()],
+        )
     for column in ("email_sha256", "phone_sha256"):
         params = {
             vid: getattr(row, column)
@@ -494,9 +568,13 @@ def as_json(conversion: Conversion, *, with_delivery: bool = False) -> dict[str,
         "currency": conversion.currency,
         "source": conversion.source,
         "visitor_id": conversion.visitor.uid if conversion.visitor else None,
-        "msclkid": conversion.msclkid,
+        "click_ids": conversion.click_ids,
         "created_at": conversion.created_at.isoformat(),
     }
+    # Each declared parameter also as a top-level field, as responses had before click ids
+    # became pairs (null when not supplied).
+    for name in click_catalog.catalog().names:
+        data.setdefault(name, conversion.click_ids.get(name))
     if with_delivery:
         data["delivery"] = delivery_status(conversion)
     return data

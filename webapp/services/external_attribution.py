@@ -1,7 +1,8 @@
-"""What SourceLoop tells Microsoft about its own attribution: for a goal set up for external
-attribution (``IsExternallyAttributed``), each uploaded click carries ``ExternalAttributionModel``
-(a model name that never changes) and ``ExternalAttributionCredit``, the fraction of the
-conversion that click earned under the workspace's chosen model, in (0, 1].
+"""What SourceLoop tells a platform about its own attribution (capability
+``external_attribution``): for a goal set up for external attribution
+(``ConversionGoal.external_attribution``), each uploaded click carries ``attribution_model`` (a
+model name that never changes) and ``attribution_credit``, the fraction of the conversion that
+click earned under the workspace's chosen model, in (0, 1].
 
 Computed from the journey on demand (one conversion, microseconds), with the same engine and
 settings as the stored credits, so an upload never waits for the attribution job.
@@ -25,8 +26,8 @@ def external_credit(
     conversion_id: int, click_id: str | None, model_key: str | None = None
 ) -> tuple[str, Decimal] | None:
     """(stable model name, this click's share of the conversion) or None when the click earned
-    nothing under the model (not in the journey, outside the window, or a zero share): Microsoft
-    only accepts 0 < credit ≤ 1, so such a click must not be uploaded with attribution fields.
+    nothing under the model (not in the journey, outside the window, or a zero share): platforms
+    only accept 0 < credit ≤ 1, so such a click must not be uploaded with attribution fields.
     ``model_key`` defaults to the workspace's setting."""
     if not click_id:
         return None

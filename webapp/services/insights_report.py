@@ -2,22 +2,24 @@
 with SourceLoop's own conversions and revenue beside the platform's.
 
 Money is never summed across currencies: everything is grouped per connection (one account, one
-currency). SourceLoop conversions are those whose visitor arrived through a Microsoft click
-(msclkid) before converting; an msclkid alone does not say which campaign it came from, so a
-conversion is credited to a campaign only when that click's landing URL named it (utm_campaign
-equal to the campaign's id or name). The rest show as the account's "not attributable" line.
+currency). SourceLoop conversions are those whose visitor arrived through a click of the
+platform's own click-id parameters (``Platform.click_ids``) before converting, or that were sent
+with such a click id; a click id alone does not say which campaign it came from, so a conversion
+is credited to a campaign only when that click's landing URL named it (utm_campaign equal to the
+campaign's id or name). The rest show as the account's "not attributable" line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
 from webapp.models import (
     AdClick,
@@ -31,6 +33,7 @@ from webapp.models import (
     Touchpoint,
 )
 from webapp.models.insights import LEVELS
+from webapp.services.attribution import supplied_click_ids
 from webapp.services.errors import ServiceError
 from webapp.services.insights_sync import last_complete_day
 
@@ -154,11 +157,23 @@ def _entities(connection_id: int, level: str, parent_id: str | None) -> dict[str
     return {e.entity_id: e for e in db.session.scalars(query)}
 
 
+def click_params(connections: Iterable[Connection]) -> list[str]:
+    """The click-id parameters of the connections' (installed) platforms."""
+    registry = platform_registry()
+    names: list[str] = []
+    for key in dict.fromkeys(c.platform_key for c in connections):
+        platform = registry.get(key)
+        names.extend(d.name for d in (platform.click_ids if platform else ()))
+    return list(dict.fromkeys(names))
+
+
 def sourceloop_conversions(
-    workspace_id: int, start: date, end: date
+    workspace_id: int, start: date, end: date, params: Collection[str]
 ) -> list[tuple[Decimal, str | None, str]]:
-    """(current value, currency, utm_campaign of the msclkid click) per conversion that followed a
-    Microsoft click. Refunds and value changes count: the latest adjustment is the value."""
+    """(current value, currency, utm_campaign of the click) per conversion that followed a click
+    of one of ``params``. Refunds and value changes count: the latest adjustment is the value."""
+    if not params:
+        return []
     since = datetime.combine(start, time.min, UTC)
     until = datetime.combine(end + timedelta(days=1), time.min, UTC)
     conversions = db.session.execute(
@@ -168,7 +183,6 @@ def sourceloop_conversions(
             Conversion.occurred_at,
             Conversion.value,
             Conversion.currency,
-            Conversion.msclkid,
         ).where(
             Conversion.workspace_id == workspace_id,
             Conversion.occurred_at >= since,
@@ -186,7 +200,7 @@ def sourceloop_conversions(
             .outerjoin(Touchpoint, Touchpoint.id == AdClick.touchpoint_id)
             .where(
                 AdClick.workspace_id == workspace_id,
-                AdClick.click_param == "msclkid",
+                AdClick.click_param.in_(list(params)),
                 AdClick.visitor_id.in_(visitor_ids),
             )
         ):
@@ -208,13 +222,18 @@ def sourceloop_conversions(
                 )
             ).all()
         )
+    supplied = {
+        cid: next((ids[p] for p in params if p in ids), None)
+        for cid, ids in supplied_click_ids(c.id for c in conversions).items()
+    }
     found = []
     for c in conversions:
-        campaign = by_click_id.get(c.msclkid) if c.msclkid else None
+        given = supplied.get(c.id)
+        campaign = by_click_id.get(given) if given else None
         if campaign is None:
             before = [k for k in clicks.get(c.visitor_id, []) if k[0] <= c.occurred_at]
-            if not before and not c.msclkid:
-                continue  # not a Microsoft-click conversion
+            if not before and not given:
+                continue  # not a conversion from this platform's clicks
             campaign = max(before)[2] if before else ""
         value = adjusted.get(c.id, c.value)
         found.append((Decimal(str(value)) if value is not None else ZERO, c.currency, campaign))
@@ -334,13 +353,17 @@ def account_insights(
     return account
 
 
-def workspace_connections(
-    workspace_id: int, platform_key: str = "microsoft_ads"
-) -> list[Connection]:
+def workspace_connections(workspace_id: int, platform_key: str | None = None) -> list[Connection]:
+    """The workspace's connections to ``platform_key``, or to every installed platform that pulls
+    insights."""
+    if platform_key is None:
+        keys = [p.key for p in platform_registry() if p.capabilities.pull_insights]
+    else:
+        keys = [platform_key]
     return list(
         db.session.scalars(
             select(Connection)
-            .where(Connection.workspace_id == workspace_id, Connection.platform_key == platform_key)
+            .where(Connection.workspace_id == workspace_id, Connection.platform_key.in_(keys))
             .order_by(Connection.account_name, Connection.id)
         )
     )
@@ -355,11 +378,15 @@ def dashboard(
     parent_level: str | None = None,
     parent_id: str | None = None,
 ) -> tuple[list[AccountInsights], bool]:
-    """All Microsoft accounts of the workspace (or one), and whether SourceLoop conversions could
-    be shown per account (only when the workspace has exactly one Microsoft account)."""
+    """All connected ad accounts of the workspace (or one), and whether SourceLoop conversions
+    could be shown per account (only when the workspace has exactly one account)."""
     accounts = workspace_connections(workspace_id)
     per_account = len(accounts) == 1
-    conversions = sourceloop_conversions(workspace_id, start, end) if per_account else None
+    conversions = (
+        sourceloop_conversions(workspace_id, start, end, click_params(accounts))
+        if per_account
+        else None
+    )
     shown = [c for c in accounts if connection_id is None or c.id == connection_id]
     return [
         account_insights(
@@ -375,10 +402,11 @@ def dashboard(
 
 
 def sourceloop_totals_by_currency(workspace_id: int, start: date, end: date) -> dict[str, Totals]:
-    """SourceLoop's Microsoft-click conversions for the whole workspace, per currency (used when
-    several Microsoft accounts share the workspace and a click cannot be told apart by account)."""
+    """SourceLoop's conversions from ad clicks for the whole workspace, per currency (used when
+    several accounts share the workspace and a click cannot be told apart by account)."""
     out: dict[str, Totals] = {}
-    for value, currency, _ in sourceloop_conversions(workspace_id, start, end):
+    params = click_params(workspace_connections(workspace_id))
+    for value, currency, _ in sourceloop_conversions(workspace_id, start, end, params):
         t = out.setdefault((currency or "—").upper(), Totals())
         t.sl_conversions += 1
         t.sl_revenue += value

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from platforms.base import DailyMetric, Entity
+from platforms.base import DailyMetric, Entity, GoalDiagnostics
 from webapp.extensions import db
 from webapp.models import AdEntity, GoalDiagnosticsDaily, InsightDaily
 from webapp.models.types import utcnow
@@ -131,9 +131,10 @@ def sync_entities(connection_id: int, entities: Iterable[Entity]) -> tuple[int, 
     return seen, removed or 0
 
 
-def store_diagnostics(connection_id: int, goals: Iterable[Any], pulled_at: datetime) -> int:
-    """Upsert per-goal, per-day diagnostics (``platforms.microsoft_ads.diagnostics`` shape:
-    objects with goal_id, goal_name and days[day, success_count, unattributed_count, reasons])."""
+def store_diagnostics(
+    connection_id: int, goals: Iterable[GoalDiagnostics], pulled_at: datetime
+) -> int:
+    """Upsert per-goal, per-day diagnostics (``platforms.base.GoalDiagnostics``)."""
     table = GoalDiagnosticsDaily.__table__
     stmt = upsert_statement(
         table,

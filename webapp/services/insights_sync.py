@@ -47,7 +47,7 @@ def _state(connection_id: int) -> InsightSyncState:
 
 def last_complete_day(now: datetime | None = None) -> date:
     """Yesterday in UTC: a day that has begun in every account time zone (UTC-12 … UTC+14), so
-    the window never ends after the account's "today" (Microsoft rejects that, code 2010)."""
+    the window never ends after the account's "today" (platforms reject that)."""
     return (now or datetime.now(UTC)).astimezone(UTC).date() - timedelta(days=1)
 
 
@@ -134,13 +134,16 @@ def pull_diagnostics(
     end: date,
 ) -> int | None:
     """Store the platform's per-goal diagnostics for the last two weeks; None when the platform
-    has no such report (it is a Microsoft extra, not part of the plugin interface)."""
-    read = getattr(platform, "offline_conversion_diagnostics", None)
-    if read is None:
+    does not declare the ``diagnostics`` capability."""
+    if not platform.capabilities.diagnostics:
         return None
     goal_ids = diagnostic_goal_ids(connection_id, platform, session, account)
     window = DateWindow(end - timedelta(days=DIAGNOSTIC_DAYS - 1), end)
-    goals = read(session, account, goal_ids, window) if goal_ids else []
+    goals = (
+        platform.offline_conversion_diagnostics(session, account, goal_ids, window)
+        if goal_ids
+        else []
+    )
     return insights_store.store_diagnostics(connection_id, goals, utcnow())
 
 

@@ -1,10 +1,10 @@
 """Which campaign a touchpoint belongs to, for the per-campaign attribution report.
 
-A touch whose channel is an ad platform we are connected to (``microsoft_ads`` for an msclkid
-landing) is matched to that platform's pulled campaigns: by campaign id when the landing carried
-one (``utm_id``, e.g. a ``{CampaignId}`` tracking template), else by the UTM campaign name. The
-click id itself says nothing about its campaign on our side (Microsoft's auto-tagging only adds
-``msclkid``), so a touch without either keeps its UTM campaign name, or "(not set)".
+A touch whose channel is an ad platform we are connected to (the platform's key, for a landing
+with one of its click ids) is matched to that platform's pulled campaigns: by campaign id when the
+landing carried one (``utm_id``, e.g. a ``{CampaignId}`` tracking template), else by the UTM
+campaign name. The click id itself says nothing about its campaign on our side (auto-tagging only
+adds the click id), so a touch without either keeps its UTM campaign name, or "(not set)".
 """
 
 from __future__ import annotations

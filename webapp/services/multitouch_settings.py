@@ -1,5 +1,5 @@
 """A workspace's attribution settings: lookback window, time-decay half-life, and the model whose
-credit Microsoft receives. Changing them is for Admins and Owners, audited, and makes the next
+credit platforms with external attribution receive. Changing them is for Admins and Owners, audited, and makes the next
 attribution run recompute every conversion (their ``settings_key`` no longer matches)."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def update(
         "attribution.settings_changed",
         workspace_id=actor.workspace_id,
         actor_id=actor.user_id,
-        target=f"lookback {lookback} d, half-life {half_life} d, Microsoft {external_model}",
+        target=f"lookback {lookback} d, half-life {half_life} d, external {external_model}",
         before=vars(before),
     )
     db.session.commit()

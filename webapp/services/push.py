@@ -11,7 +11,7 @@ wait, pending, until a person reconnects.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,13 +20,19 @@ import requests
 from flask import current_app
 from sqlalchemy import func, select
 
-from platforms.base import AccountRef, ConversionAdjustment, ConversionUpload, Platform
+from platforms.base import (
+    AccountRef,
+    ConversionAdjustment,
+    ConversionUpload,
+    Platform,
+    PushOutcome,
+)
 from platforms.errors import AccessTokenExpired
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
 from webapp.services import audit, background, push_config, push_ledger
-from webapp.services.credentials import session_for_connection
+from webapp.services.credentials import CredentialSession, session_for_connection
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.external_attribution import upload_fields
 
@@ -61,7 +67,7 @@ class PushSummary:
 class _Caller:
     """Calls the plugin, refreshing an access token the platform called expired once per run."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: CredentialSession) -> None:
         self.session = session
         self.refreshed = False
 
@@ -69,7 +75,7 @@ class _Caller:
         try:
             return fn()
         except AccessTokenExpired:
-            if self.refreshed or not hasattr(self.session, "force_refresh"):
+            if self.refreshed:
                 raise
             self.refreshed = True
             log.info("access token refused as expired; refreshing once")
@@ -115,12 +121,15 @@ def run(
             config,
             mappings,
             push_config.goal_facts(connection_id),
-            click_param=platform.click_id_param or "msclkid",
-            rules=platform.upload_rules,
+            platform=platform,
             now=utcnow(),
         )
         summary.planned, summary.waiting = plan.planned, plan.waiting
-        external_goals = frozenset(g.id for g in goals if g.external_attribution)
+        external_goals = frozenset(
+            g.id
+            for g in goals
+            if g.external_attribution and platform.capabilities.external_attribution
+        )
         _send_conversions(summary, platform, session, account, call, progress, external_goals)
         if platform.capabilities.adjustments:
             push_ledger.plan_adjustments(connection, mappings, utcnow())
@@ -135,6 +144,116 @@ def run(
             _finish(run_id, summary, summary.text[:500])
 
 
+@dataclass(frozen=True)
+class Lane:
+    """What differs between sending conversions and sending adjustments; everything else (claim,
+    call, release on error, record, count) is the one loop in ``_send``."""
+
+    model: type  # the ledger table: ConversionDelivery or AdjustmentDelivery
+    build: Callable[[Sequence[Any]], list[Any]]  # claimed rows → the plugin's value objects
+    send: Callable[[Any, AccountRef, list[Any]], list[PushOutcome]]  # the plugin method
+    goal_name: Callable[[Any], str]  # a claimed row's goal, for calls_by_goal
+    holds_goals: bool  # a "goal too recent" refusal holds the goal's other rows
+
+
+def _conversion_lane(platform: Platform, external_goals: frozenset[str]) -> Lane:
+    def build(rows: Sequence[Any]) -> list[ConversionUpload]:
+        return [
+            ConversionUpload(
+                row_id=row.id,
+                goal_name=row.goal_name,
+                occurred_at=row.conversion_time,
+                click_id=row.click_id,
+                click_param=row.click_param,
+                value=row.value,
+                currency=row.currency,
+                hashed_email=row.hashed_email,
+                hashed_phone=row.hashed_phone,
+                **upload_fields(row.conversion_id, row.click_id, row.goal_id in external_goals),
+            )
+            for row in rows
+        ]
+
+    return Lane(
+        ConversionDelivery, build, platform.push_conversions, lambda row: row.goal_name, True
+    )
+
+
+def _adjustment_lane(platform: Platform) -> Lane:
+    def build(rows: Sequence[Any]) -> list[ConversionAdjustment]:
+        return [
+            ConversionAdjustment(
+                row_id=row.id,
+                kind=row.kind,
+                goal_name=row.delivery.goal_name,
+                occurred_at=row.delivery.conversion_time,
+                adjusted_at=row.adjusted_at,
+                click_id=row.delivery.click_id,
+                click_param=row.delivery.click_param,
+                value=row.value,
+                currency=row.currency,
+                hashed_email=row.delivery.hashed_email,
+                hashed_phone=row.delivery.hashed_phone,
+            )
+            for row in rows
+        ]
+
+    return Lane(
+        AdjustmentDelivery,
+        build,
+        platform.push_adjustments,
+        lambda row: row.delivery.goal_name,
+        False,
+    )
+
+
+def _send(
+    lane: Lane,
+    summary: PushSummary,
+    platform: Platform,
+    session: requests.Session,
+    account: AccountRef,
+    call: _Caller,
+    on_batch: Callable[[int, int], None],
+) -> None:
+    """Claim batches of ``lane`` rows, send each in one call, record every row's outcome;
+    ``on_batch(sent, failed)`` adds a batch's counts to the summary. A call that does not
+    complete releases its rows (still pending) and raises."""
+    while True:
+        token, rows = push_ledger.claim(
+            lane.model, summary.connection_id, platform.max_batch_size, _lease(), utcnow()
+        )
+        if not rows:
+            return
+        batch = lane.build(rows)
+        try:
+            outcomes = call(lambda b=batch: lane.send(session, account, b))
+        except BaseException:
+            push_ledger.release(lane.model, token)
+            raise
+        summary.api_calls += 1
+        for name in {lane.goal_name(row) for row in rows}:
+            summary.calls_by_goal[name] = summary.calls_by_goal.get(name, 0) + 1
+        done = push_ledger.record(
+            lane.model,
+            token,
+            rows,
+            outcomes,
+            now=utcnow(),
+            retryable=platform.row_error_is_retryable,
+            explain=platform.explain_error,
+            goal_too_recent=platform.row_error_is_goal_too_recent,
+        )
+        if lane.holds_goals:
+            push_config.mark_goal_too_recent(
+                summary.connection_id,
+                set(done.too_recent_goals),
+                utcnow() + push_ledger.RETRYABLE_ROW_DELAY,
+            )
+        db.session.commit()
+        on_batch(done.sent, done.failed)
+
+
 def _send_conversions(
     summary: PushSummary,
     platform: Platform,
@@ -144,102 +263,31 @@ def _send_conversions(
     progress: Callable[[int, str], None] | None,
     external_goals: frozenset[str] = frozenset(),
 ) -> None:
-    D = ConversionDelivery
     total = max(1, summary.planned)
-    while True:
-        now = utcnow()
-        token, rows = push_ledger.claim(
-            D, summary.connection_id, platform.max_batch_size, _lease(), now
-        )
-        if not rows:
-            return
-        uploads = [
-            ConversionUpload(
-                row_id=row.id,
-                goal_name=row.goal_name,
-                occurred_at=row.conversion_time,
-                click_id=row.click_id,
-                value=row.value,
-                currency=row.currency,
-                hashed_email=row.hashed_email,
-                hashed_phone=row.hashed_phone,
-                **upload_fields(row.conversion_id, row.click_id, row.goal_id in external_goals),
-            )
-            for row in rows
-        ]
-        try:
-            outcomes = call(lambda u=uploads: platform.push_conversions(session, account, u))
-        except BaseException:
-            push_ledger.release(D, token)
-            raise
-        summary.api_calls += 1
-        for name in {row.goal_name for row in rows}:
-            summary.calls_by_goal[name] = summary.calls_by_goal.get(name, 0) + 1
-        done = push_ledger.record(
-            D,
-            token,
-            rows,
-            outcomes,
-            now=utcnow(),
-            retryable=platform.row_error_is_retryable,
-            explain=platform.explain_error,
-            goal_too_recent=platform.row_error_is_goal_too_recent,
-        )
-        push_config.mark_goal_too_recent(
-            summary.connection_id,
-            set(done.too_recent_goals),
-            utcnow() + push_ledger.RETRYABLE_ROW_DELAY,
-        )
-        db.session.commit()
-        summary.sent += done.sent
-        summary.failed += done.failed
+
+    def counted(sent: int, failed: int) -> None:
+        summary.sent += sent
+        summary.failed += failed
         if progress is not None:
             pct = min(95, int(100 * (summary.sent + summary.failed) / total))
             progress(pct, f"{summary.sent} sent, {summary.failed} failed")
 
+    lane = _conversion_lane(platform, external_goals)
+    _send(lane, summary, platform, session, account, call, counted)
 
-def _send_adjustments(summary, platform, session, account, call) -> None:  # noqa: ANN001
-    A = AdjustmentDelivery
-    while True:
-        now = utcnow()
-        token, rows = push_ledger.claim(
-            A, summary.connection_id, platform.max_batch_size, _lease(), now
-        )
-        if not rows:
-            return
-        batch = [
-            ConversionAdjustment(
-                row_id=row.id,
-                kind=row.kind,  # type: ignore[arg-type]
-                goal_name=row.delivery.goal_name,
-                occurred_at=row.delivery.conversion_time,
-                adjusted_at=row.adjusted_at,
-                click_id=row.delivery.click_id,
-                value=row.value,
-                currency=row.currency,
-                hashed_email=row.delivery.hashed_email,
-                hashed_phone=row.delivery.hashed_phone,
-            )
-            for row in rows
-        ]
-        try:
-            outcomes = call(lambda b=batch: platform.push_adjustments(session, account, b))
-        except BaseException:
-            push_ledger.release(A, token)
-            raise
-        done = push_ledger.record(
-            A,
-            token,
-            rows,
-            outcomes,
-            now=utcnow(),
-            retryable=platform.row_error_is_retryable,
-            explain=platform.explain_error,
-            goal_too_recent=platform.row_error_is_goal_too_recent,
-        )
-        db.session.commit()
-        summary.adjustments_sent += done.sent
-        summary.adjustments_failed += done.failed
+
+def _send_adjustments(
+    summary: PushSummary,
+    platform: Platform,
+    session: requests.Session,
+    account: AccountRef,
+    call: _Caller,
+) -> None:
+    def counted(sent: int, failed: int) -> None:
+        summary.adjustments_sent += sent
+        summary.adjustments_failed += failed
+
+    _send(_adjustment_lane(platform), summary, platform, session, account, call, counted)
 
 
 def _count_waiting(connection_id: int) -> int:

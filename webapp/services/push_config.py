@@ -2,8 +2,8 @@
 the default currency, pushing on/off and enhanced conversions. Changes are audited.
 
 Goals come from the platform on every Configure visit and push run; SourceLoop records when it
-first saw each one, because Microsoft exposes no creation time and refuses conversions for a goal
-younger than two hours."""
+first saw each one, because platforms may expose no creation time yet refuse conversions for a
+goal younger than their ``UploadRules.goal_settle``."""
 
 from __future__ import annotations
 
@@ -166,7 +166,7 @@ class MappingInput:
     fixed_value: str
 
 
-def parse_decimal(raw: str) -> Decimal | None:
+def parse_decimal(raw: str, places: int = 4) -> Decimal | None:
     raw = (raw or "").strip().replace(",", "")
     if not raw:
         return None
@@ -176,8 +176,10 @@ def parse_decimal(raw: str) -> Decimal | None:
         raise ServiceError(f"“{raw}” is not a number.") from None
     if not value.is_finite() or value < 0 or value > MAX_FIXED_VALUE:
         raise ServiceError("A fixed value must be between 0 and 999,999,999,999.")
-    if value.as_tuple().exponent < -3:  # type: ignore[operator]
-        raise ServiceError("A fixed value may have at most 3 decimals (Microsoft's limit).")
+    if value.as_tuple().exponent < -places:  # type: ignore[operator]
+        raise ServiceError(
+            f"A fixed value may have at most {places} decimals (the platform's limit)."
+        )
     return value
 
 
@@ -214,7 +216,9 @@ def save(
         fixed = None
         if item.value_mode == GoalMapping.FIXED_VALUE:
             try:
-                fixed = parse_decimal(item.fixed_value)
+                fixed = parse_decimal(
+                    item.fixed_value, platform_for(connection).upload_rules.value_places
+                )
             except ServiceError as exc:
                 errors[item.event] = exc.message
                 continue

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from platforms.base import PushOutcome, UploadRules
+from platforms.base import Platform, PushOutcome
 from webapp.extensions import db
 from webapp.models import (
     AdjustmentDelivery,
@@ -29,7 +29,8 @@ from webapp.models import (
     PushConfig,
     Visitor,
 )
-from webapp.services.push_eligibility import decide, resolve_clicks
+from webapp.services import identity
+from webapp.services.push_eligibility import Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
 PLAN_CHUNK = 1000
@@ -66,16 +67,17 @@ def plan(
     mappings: Sequence[GoalMapping],
     goals: dict,
     *,
-    click_param: str,
-    rules: UploadRules,
+    platform: Platform,
     now: datetime,
 ) -> PlanResult:
-    """Create a pending ledger row for every mapped conversion of the last 90 days that is
-    eligible now and has none yet. Streams conversions in chunks, so memory stays flat."""
+    """Create a pending ledger row for every mapped conversion inside the platform's window that
+    is eligible now and has none yet. Streams conversions in chunks, so memory stays flat."""
     result = PlanResult()
     by_event = {m.event: m for m in mappings}
     if not by_event:
         return result
+    rules = platform.upload_rules
+    goal_for_event = {event: goals.get(m.goal_id) for event, m in by_event.items()}
     currency_default = config.default_currency or connection.currency
     last_id = 0
     while True:
@@ -84,14 +86,11 @@ def plan(
                 Conversion.id,
                 Conversion.visitor_id,
                 Conversion.occurred_at,
-                Conversion.msclkid,
                 Conversion.event,
                 Conversion.value,
                 Conversion.currency,
-                Conversion.email_sha256,
-                Conversion.phone_sha256,
-                Visitor.email_sha256,
-                Visitor.phone_sha256,
+                Conversion.identity_digests,
+                Visitor.identity_digests,
             )
             .outerjoin(Visitor, Visitor.id == Conversion.visitor_id)
             .where(
@@ -107,25 +106,25 @@ def plan(
         if not rows:
             return result
         last_id = rows[-1][0]
-        clicks = resolve_clicks(
-            [(r[0], r[1], r[2], r[3]) for r in rows], click_param=click_param, window=rules.window
+        supplied = supplied_click_ids(r[0] for r in rows)
+        candidates = [
+            Candidate(
+                cid, vid, occurred, event, supplied.get(cid, {}),
+                *identity.digests_for(platform, c_digests, v_digests),
+            )
+            for cid, vid, occurred, event, _v, _c, c_digests, v_digests in rows
+        ]  # fmt: skip
+        assessed = assess(
+            platform,
+            candidates,
+            goal_for_event=goal_for_event,
+            enhanced_opt_in=config.enhanced_conversions,
+            now=now,
         )
         new_rows = []
-        for cid, _vid, occurred, _mk, event, value, cur, c_email, c_phone, v_email, v_phone in rows:
+        for cid, _vid, occurred, event, value, cur, *_digests in rows:
             mapping = by_event[event]
-            email = (c_email or v_email) if config.enhanced_conversions else None
-            phone = (c_phone or v_phone) if config.enhanced_conversions else None
-            finding = clicks[cid]
-            verdict = decide(
-                rules=rules,
-                occurred_at=occurred,
-                now=now,
-                goal=goals.get(mapping.goal_id),
-                click=finding.click,
-                click_after_conversion=finding.click_after_conversion,
-                enhanced_opt_in=config.enhanced_conversions,
-                has_hash=bool(email or phone),
-            )
+            verdict = assessed[cid].verdict
             if verdict.state == "waiting":
                 result.waiting += 1
                 continue
@@ -140,8 +139,9 @@ def plan(
                     "goal_id": mapping.goal_id,
                     "goal_name": mapping.goal_name,
                     "click_id": verdict.click_id,
-                    "hashed_email": email,
-                    "hashed_phone": phone,
+                    "click_param": verdict.click.param if verdict.click else None,
+                    "hashed_email": assessed[cid].hashed_email,
+                    "hashed_phone": assessed[cid].hashed_phone,
                     "conversion_time": occurred,
                     "value": amount,
                     "currency": currency,

@@ -10,11 +10,19 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from webapp.extensions import db
+from platforms.base import Platform, Reason, ReasonFacts
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Conversion, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import push_config
-from webapp.services.push_eligibility import decide, resolve_clicks
+from webapp.services import identity, push_config
+from webapp.services.attribution import platform_params, resolve_clicks
+from webapp.services.push_eligibility import (
+    Candidate,
+    assess,
+    generic_wording,
+    supplied_click_ids,
+    wording,
+)
 
 D = ConversionDelivery
 STATES = ("sent", "failed", "waiting", "pending", "sending", "not_eligible")
@@ -40,6 +48,7 @@ class ConversionState:
     goal_name: str
     reason: str
     fix: str
+    code: Reason = Reason.QUEUED
     error_code: str | None = None
     attempts: int = 0
     updated_at: datetime | None = None
@@ -60,26 +69,35 @@ def recent_runs(connection_id: int, limit: int = 15) -> list[PushRun]:
     )
 
 
-def _ledger_state(row: ConversionDelivery, now: datetime) -> tuple[str, str, str]:
+def _ledger_reason(row: ConversionDelivery, now: datetime) -> tuple[str, Reason, ReasonFacts]:
+    """A ledger row's state and reason code."""
     if row.status == D.SENT:
-        return "sent", f"Accepted by the platform at {row.sent_at:%Y-%m-%d %H:%M} UTC.", ""
+        return "sent", Reason.SENT, ReasonFacts(at=row.sent_at)
     if row.status == D.FAILED:
-        return (
-            "failed",
-            row.error_message or "Rejected.",
-            ("Fix the cause, then click Retry failed."),
-        )
+        return "failed", Reason.REFUSED, ReasonFacts(error_message=row.error_message)
     if row.status == D.SENDING:
         if row.claimed_until and row.claimed_until < now:
-            return "pending", "A push stopped mid-way; the next push sends it again.", ""
-        return "sending", "Being sent right now.", ""
+            return "pending", Reason.STALLED, ReasonFacts()
+        return "sending", Reason.SENDING, ReasonFacts()
     if row.next_attempt_at and row.next_attempt_at > now:
         return (
             "waiting",
-            row.error_message or "Waiting before the next attempt.",
-            (f"Nothing: retried automatically after {row.next_attempt_at:%H:%M} UTC."),
+            Reason.RETRY_LATER,
+            ReasonFacts(error_message=row.error_message, at=row.next_attempt_at),
         )
-    return "pending", "Eligible; goes out with the next push (every 2 minutes).", ""
+    return "pending", Reason.QUEUED, ReasonFacts()
+
+
+def _ledger_state(
+    platform: Platform | None, row: ConversionDelivery, now: datetime
+) -> tuple[str, Reason, str, str]:
+    """State, code and words; a connection whose plugin is gone gets the host's words."""
+    state, code, facts = _ledger_reason(row, now)
+    if platform is None:
+        words = generic_wording(code, facts, "the platform")
+    else:
+        words = wording(platform, code, facts)
+    return state, code, words.text, words.fix
 
 
 def conversion_states(
@@ -114,49 +132,45 @@ def conversion_states(
     config = push_config.config_for(connection.id)
     goals = push_config.goal_facts(connection.id)
     undecided = [c for c, d in rows if d is None]
-    clicks = resolve_clicks(
-        [(c.id, c.visitor_id, c.occurred_at, c.msclkid) for c in undecided],
-        click_param=platform.click_id_param or "msclkid",
-        window=rules.window,
+    assessed = assess(
+        platform,
+        [
+            Candidate(
+                c.id,
+                c.visitor_id,
+                c.occurred_at,
+                c.event,
+                c.click_ids,
+                *identity.digests_for(
+                    platform, c.identity_digests, c.visitor.identity_digests if c.visitor else None
+                ),
+            )
+            for c in undecided
+        ],  # fmt: skip
+        goal_for_event={e: goals.get(m.goal_id) for e, m in mappings.items()},
+        enhanced_opt_in=config.enhanced_conversions,
+        now=now,
     )
     result = []
     for conversion, delivery in rows:
         mapping = mappings[conversion.event]
         if delivery is not None:
-            st, reason, fix = _ledger_state(delivery, now)
+            st, code, reason, fix = _ledger_state(platform, delivery, now)
             item = ConversionState(
                 conversion.id, conversion.external_id, conversion.event, conversion.occurred_at,
-                conversion.value, conversion.currency, st, delivery.goal_name, reason, fix,
+                conversion.value, conversion.currency, st, delivery.goal_name, reason, fix, code,
                 delivery.error_code, delivery.attempts,
                 delivery.sent_at or delivery.last_attempt_at or delivery.created_at,
             )  # fmt: skip
         else:
-            finding = clicks[conversion.id]
-            email = conversion.email_sha256 or (
-                conversion.visitor and conversion.visitor.email_sha256
-            )
-            phone = conversion.phone_sha256 or (
-                conversion.visitor and conversion.visitor.phone_sha256
-            )
-            verdict = decide(
-                rules=rules,
-                occurred_at=conversion.occurred_at,
-                now=now,
-                goal=goals.get(mapping.goal_id),
-                click=finding.click,
-                click_after_conversion=finding.click_after_conversion,
-                enhanced_opt_in=config.enhanced_conversions,
-                has_hash=bool(email or phone),
-            )
+            verdict = assessed[conversion.id].verdict
             st = "pending" if verdict.eligible else verdict.state
-            reason = (
-                "Eligible; goes out with the next push (every 2 minutes)."
-                if verdict.eligible
-                else verdict.reason
-            )
+            code = Reason.QUEUED if verdict.eligible else verdict.code
+            words = wording(platform, code, verdict.facts)
             item = ConversionState(
                 conversion.id, conversion.external_id, conversion.event, conversion.occurred_at,
-                conversion.value, conversion.currency, st, mapping.goal_name, reason, verdict.fix,
+                conversion.value, conversion.currency, st, mapping.goal_name, words.text,
+                words.fix if not verdict.eligible else "", code,
             )  # fmt: skip
         if state is None or item.state == state:
             result.append(item)
@@ -191,7 +205,7 @@ def match_rate(connection: Connection, days: int = 30, sample: int = 5000) -> tu
     platform can attribute at all."""
     platform = push_config.platform_for(connection)
     rows = db.session.execute(
-        select(Conversion.id, Conversion.visitor_id, Conversion.occurred_at, Conversion.msclkid)
+        select(Conversion.id, Conversion.visitor_id, Conversion.occurred_at)
         .where(
             Conversion.workspace_id == connection.workspace_id,
             Conversion.occurred_at >= utcnow() - timedelta(days=days),
@@ -201,10 +215,10 @@ def match_rate(connection: Connection, days: int = 30, sample: int = 5000) -> tu
     ).all()
     if not rows:
         return 0, 0
+    supplied = supplied_click_ids(r[0] for r in rows)
     found = resolve_clicks(
-        [tuple(r) for r in rows],
-        click_param=platform.click_id_param or "msclkid",
-        window=platform.upload_rules.window,
+        [(cid, vid, occurred, supplied.get(cid, {})) for cid, vid, occurred in rows],
+        click_params=platform_params(platform),
     )
     return sum(1 for f in found.values() if f.click is not None), len(rows)
 
@@ -220,7 +234,8 @@ def delivery_status(conversion: Conversion) -> list[dict[str, Any]]:
     now = utcnow()
     result = []
     for delivery, connection in rows:
-        state, reason, _ = _ledger_state(delivery, now)
+        platform = platform_registry().get(connection.platform_key)
+        state, _code, reason, _fix = _ledger_state(platform, delivery, now)
         result.append(
             {
                 "platform": connection.platform_key,

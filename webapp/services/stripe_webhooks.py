@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import ConversionAdjustment, TrackingSettings
-from webapp.services import conversions, identity
+from webapp.services import click_ids, conversions, identity
 from webapp.services.currencies import ISO_4217
 from webapp.services.sql import insert_for
 
@@ -134,11 +134,26 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     uid = obj.get("client_reference_id") or metadata.get("sourceloop_visitor_id")
     uid = uid if isinstance(uid, str) and conversions.VISITOR_UID.match(uid) else None
-    msclkid = metadata.get("msclkid")
-    msclkid = msclkid if isinstance(msclkid, str) and conversions.CLICK_ID.match(msclkid) else None
+    # Any installed plugin's click-id parameter set in the payment's metadata; a malformed id is
+    # left out rather than losing the payment.
+    catalog = click_ids.catalog()
+    supplied = {
+        name: value
+        for name, value in metadata.items()
+        if name in catalog.params and isinstance(value, str) and catalog.accepts(name, value)
+    }
     details = obj.get("customer_details") if isinstance(obj.get("customer_details"), dict) else {}
     email = details.get("email") or obj.get("receipt_email") or obj.get("customer_email")
     phone = details.get("phone")
+    digests, _unusable = identity.hash_identity(
+        email=email if isinstance(email, str) else None,
+        phone=phone if isinstance(phone, str) else None,
+        region=db.session.scalar(
+            select(TrackingSettings.default_phone_region).where(
+                TrackingSettings.workspace_id == workspace_id
+            )
+        ),
+    )
     row = conversions.ConversionInput(
         event="payment_received",
         occurred_at=_at(obj.get("created")),
@@ -146,9 +161,10 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
         value=value,
         currency=currency if value is not None else None,
         visitor_uid=uid,
-        msclkid=msclkid,
-        email_sha256=identity.email_sha256(email) if isinstance(email, str) else None,
-        phone_sha256=identity.phone_sha256(phone) if isinstance(phone, str) else None,
+        click_ids=supplied,
+        email_sha256=digests.email,
+        phone_sha256=digests.phone,
+        identity_digests=digests.by_rules,
         properties={"stripe_object": str(obj.get("id"))[:255]},
     )
     ((_, created),) = conversions.insert(db.session.connection(), workspace_id, [row], "stripe")

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -115,6 +116,25 @@ def rotate_public_key(workspace_id: int, actor: Membership) -> str:
     return settings.public_key
 
 
+def set_phone_region(workspace_id: int, actor: Membership, region: str) -> str | None:
+    """The region whose numbering plan reads phone numbers written without a country code."""
+    _require(actor, Action.MANAGE_TRACKING)
+    code = (region or "").strip().upper() or None
+    if code is not None and code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ServiceError(f"“{code[:8]}” is not a two-letter region code (for example US or GB).")
+    settings = settings_for(workspace_id)
+    settings.default_phone_region = code
+    audit.record(
+        "tracking.phone_region_set",
+        workspace_id=workspace_id,
+        actor_id=actor.user_id,
+        target=code or "(none)",
+    )
+    db.session.commit()
+    forget_site(settings.public_key)
+    return code
+
+
 def set_stripe_secret(workspace_id: int, actor: Membership, secret: str | None) -> None:
     _require(actor, Action.MANAGE_TRACKING)
     secret = (secret or "").strip() or None
@@ -203,6 +223,7 @@ class PixelSite:
     public_key: str
     allowed_domains: tuple[str, ...]
     events: frozenset[str]
+    phone_region: str | None = None
 
     def allows(self, host: str) -> bool:
         if not self.allowed_domains:
@@ -221,9 +242,11 @@ def pixel_site(public_key: str) -> PixelSite | None:
     if hit is not None and hit[0] > now:
         return hit[1]
     row = db.session.execute(
-        select(TrackingSettings.workspace_id, TrackingSettings.allowed_domains).where(
-            TrackingSettings.public_key == public_key
-        )
+        select(
+            TrackingSettings.workspace_id,
+            TrackingSettings.allowed_domains,
+            TrackingSettings.default_phone_region,
+        ).where(TrackingSettings.public_key == public_key)
     ).first()
     site = None
     if row is not None:
@@ -232,6 +255,7 @@ def pixel_site(public_key: str) -> PixelSite | None:
             public_key,
             tuple(row.allowed_domains or ()),
             frozenset(event_names(row.workspace_id)),
+            row.default_phone_region,
         )
     db.session.rollback()  # end the read transaction; /collect writes on its own connection
     with _cache_lock:

@@ -5,7 +5,8 @@
 (function (w, d) {
   "use strict";
   var COOKIE = "_sl_vid", TWO_YEARS = 63072000;
-  var CLICK = ["msclkid", "gclid", "fbclid"];
+  // The click-id parameters of the installed platform plugins, filled in when /t.js is served.
+  var CLICK = /*CLICK_PARAMS*/[];
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"];
   var PROPS = ["value", "currency", "email", "phone"];
   var endpoint, vid;

@@ -79,9 +79,10 @@ def create_conversions():  # noqa: ANN201
         )
 
     events = tracking.event_names(workspace_id)
+    region = tracking.settings_for(workspace_id).default_phone_region
     parsed, errors = [], {}
     for index, raw in enumerate(rows):
-        row, problems = conversions.parse_row(raw, events)
+        row, problems = conversions.parse_row(raw, events, region=region)
         if problems:
             errors[index] = [p.as_json() for p in problems]
         else:

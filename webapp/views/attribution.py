@@ -34,7 +34,7 @@ class SettingsForm(HtmlForm):
         validators=[InputRequired(), NumberRange(*multitouch_settings.HALF_LIFE_RANGE)],
     )
     external_model = SelectField(
-        "Model sent to Microsoft (goals set up for external attribution)",
+        "Model sent to ad platforms (goals set up for external attribution)",
         choices=[(m.key, m.label) for m in MODELS],
     )
 

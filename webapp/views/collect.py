@@ -6,12 +6,14 @@ counted on the workspace (Setup → Tracking shows them); bots get a silent 204 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp.services import collect, tracking
+from webapp.services import click_ids, collect, tracking
 from webapp.services.channels import host_of
 from webapp.services.conversions import loads_strict
 from webapp.web_extensions import csrf, limiter
@@ -25,11 +27,30 @@ limiter.exempt(bp)  # no per-IP limit: whole offices share one address
 PIXEL_CACHE_SECONDS = 3600
 
 
+CLICK_PARAMS_MARKER = "/*CLICK_PARAMS*/[]"
+
+
+def _script_body() -> bytes:
+    """t.js with the capture list of the installed plugins' click-id parameters, built once per
+    app (the registry does not change while the app runs)."""
+    cached = current_app.extensions.get("pixel_script")
+    if cached is None:
+        source = (Path(current_app.static_folder) / "t.js").read_text(encoding="utf-8")
+        names = json.dumps(list(click_ids.catalog().names))
+        cached = current_app.extensions["pixel_script"] = source.replace(
+            CLICK_PARAMS_MARKER, names
+        ).encode("utf-8")
+    return cached
+
+
 @bp.get("/t.js")
 def script():  # noqa: ANN201
-    response = send_from_directory(
-        Path(current_app.static_folder), "t.js", max_age=PIXEL_CACHE_SECONDS
-    )
+    body = _script_body()
+    response = Response(body, mimetype="text/javascript")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.cache_control.public = True
+    response.cache_control.max_age = PIXEL_CACHE_SECONDS
+    response = response.make_conditional(request)
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

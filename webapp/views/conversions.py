@@ -8,7 +8,6 @@ from flask import render_template, request
 
 from webapp.inputs import db_int, parse_day
 from webapp.services import conversion_reports, tracking
-from webapp.services.attribution import resolve_click_id
 from webapp.views.scope import current_membership, workspace_blueprint
 
 bp = workspace_blueprint("conversions", __name__, "/conversions")
@@ -58,7 +57,7 @@ def detail(conversion_id: int):  # noqa: ANN201
     return render_template(
         "conversions/detail.html",
         conversion=conversion,
-        resolved=resolve_click_id(conversion),
+        resolved=conversion_reports.resolved_clicks(conversion),
         journey=conversion_reports.journey(conversion),
         clicks=conversion_reports.click_ids_by_visitor(
             {conversion.visitor_id} if conversion.visitor_id else set()

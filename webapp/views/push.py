@@ -8,6 +8,7 @@ from functools import partial
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from platforms.base import human_span
 from platforms.errors import PlatformError
 from webapp import policy
 from webapp.forms import ConfirmForm
@@ -64,6 +65,7 @@ def configure(connection_id: int):  # noqa: ANN201
         log.info("listing goals for connection %s failed: %s", conn.id, exc)
         goals_error = exc.message
         goals = push_config.stored_goals(conn.id)
+    platform = push_config.platform_for(conn)
     return render_template(
         "push/configure.html",
         connection=conn,
@@ -71,10 +73,9 @@ def configure(connection_id: int):  # noqa: ANN201
         events=events,
         mapped=mapped,
         goals=[g for g in goals if not g.missing],
-        is_new=partial(
-            push_config.goal_is_new,
-            settle=push_config.platform_for(conn).upload_rules.goal_settle,
-        ),
+        is_new=partial(push_config.goal_is_new, settle=platform.upload_rules.goal_settle),
+        platform=platform,
+        settle_words=human_span(platform.upload_rules.goal_settle),
         goals_error=goals_error,
         errors=errors,
         values=values,
@@ -99,6 +100,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
     return render_template(
         "push/troubleshoot.html",
         connection=conn,
+        platform=push_config.platform_for(conn),
         config=push_config.config_for(conn.id),
         mappings=push_config.mappings_for(conn.id),
         runs=push_status.recent_runs(conn.id),

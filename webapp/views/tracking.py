@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from webapp import policy
 from webapp.forms import ConfirmForm
 from webapp.policy import Action
-from webapp.services import tracking
+from webapp.services import click_ids, tracking
 from webapp.services.errors import ServiceError
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
@@ -25,6 +25,7 @@ def index():  # noqa: ANN201
     return render_template(
         "setup/tracking.html",
         settings=settings,
+        click_params=click_ids.catalog().names,
         events=tracking.events(membership.workspace_id),
         public_url=_public_url(),
         stripe_url=f"{_public_url()}{url_for('webhooks.stripe', key=settings.public_key)}",
@@ -94,6 +95,19 @@ def remove_event(event_id: int):  # noqa: ANN201
     def change() -> str:
         tracking.remove_event(actor.workspace_id, actor, event_id)
         return "Event removed. Conversions already recorded keep it."
+
+    return _apply(change)
+
+
+@bp.post("/phone-region")
+def phone_region():  # noqa: ANN201
+    actor = require(Action.MANAGE_TRACKING)
+
+    def change() -> str:
+        code = tracking.set_phone_region(actor.workspace_id, actor, request.form.get("region", ""))
+        if code is None:
+            return "Phone numbers without a country code are now left out."
+        return f"Phone numbers without a country code are read as {code} numbers."
 
     return _apply(change)
 

@@ -144,8 +144,8 @@ def test_diagnostics_count_uploads_of_the_windows_last_day(platform, session, em
 
 
 def test_a_hashed_only_conversion_is_retracted_by_its_hashes(platform, session, emulator):
-    email = platform.hash_email("Ada.Lovelace@example.com")
-    phone = platform.hash_phone("+1 425 555 0100")
+    email = platform.identity_rules.email_sha256("Ada.Lovelace@example.com")
+    phone = platform.identity_rules.phone_sha256("+1 425 555 0100")
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
     sent = ConversionUpload(
         7, "Qualified lead", at, None, Decimal("25"), "USD", hashed_email=email, hashed_phone=phone

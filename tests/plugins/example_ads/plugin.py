@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import requests
@@ -12,6 +12,7 @@ from platforms.base import (
     AccountRef,
     AdAccount,
     Capability,
+    ClickIdParam,
     ConversionGoal,
     ConversionUpload,
     DailyMetric,
@@ -30,7 +31,7 @@ class ExampleAdsPlatform(Platform):
     key = "example_ads"
     display_name = "Example Ads"
     description = "A worked example of a platform plugin (and the proof that the seam holds)."
-    click_id_param = "exclid"
+    click_ids = (ClickIdParam("exclid", pattern=r"ex[A-Za-z0-9]{4,60}", window=timedelta(days=30)),)
     capabilities = Capability(push_conversions=True, pull_structure=True, pull_insights=True)
     max_batch_size = 500
 
