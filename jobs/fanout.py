@@ -14,7 +14,7 @@ from webapp.services.job_runs import reap_abandoned
 from webapp.services.push_due import connections_with_due_work
 
 
-def _fan_out(kind: str, enqueue_one: Callable[[int], bool], connection_ids: list[int]) -> int:
+def _fan_out(enqueue_one: Callable[[int], bool], connection_ids: list[int]) -> int:
     return sum(int(enqueue_one(connection_id)) for connection_id in connection_ids)
 
 
@@ -22,7 +22,7 @@ def _fan_out(kind: str, enqueue_one: Callable[[int], bool], connection_ids: list
 def push_fanout(ctx: JobContext) -> str:
     reaped = reap_abandoned(is_alive)
     due = connections_with_due_work(platform_registry())
-    enqueued = _fan_out("push", background.enqueue_push, due)
+    enqueued = _fan_out(background.enqueue_push, due)
     summary = f"{enqueued} push job(s) enqueued for {len(due)} connection(s) with work due"
     return f"{summary}; {reaped} abandoned run(s) closed" if reaped else summary
 
@@ -30,5 +30,5 @@ def push_fanout(ctx: JobContext) -> str:
 @job("pull_fanout")
 def pull_fanout(ctx: JobContext) -> str:
     connection_ids = active_connection_ids()
-    enqueued = _fan_out("pull", background.enqueue_pull, connection_ids)
+    enqueued = _fan_out(background.enqueue_pull, connection_ids)
     return f"{enqueued} pull job(s) enqueued for {len(connection_ids)} active connection(s)"
