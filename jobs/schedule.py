@@ -66,6 +66,13 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         DEFAULT,
         "Attribute new and changed conversions: one job per workspace, every 10 minutes",
     ),
+    ScheduledJob(
+        "schedule-alerts",
+        "*/5 * * * *",
+        "jobs.alerts.evaluate_alerts",
+        DEFAULT,
+        "Alerts: open and resolve incidents, tell Owners and Admins once each, every 5 minutes",
+    ),
 )
 
 

@@ -69,11 +69,13 @@ test_environ.__test__ = False  # a helper, not a test, wherever it is imported
 
 
 def make_app(database_url: str, redis_url: str, **overrides: object) -> Flask:
+    from webapp.cli.db import bind_migrate
     from webapp.factory import create_app
 
     settings = load_settings(test_environ(database_url, redis_url))
     overrides = {"RATELIMIT_KEY_PREFIX": _limit_prefix(), **overrides}
     app = create_app(settings, overrides=overrides, extra_platforms=[FakePlatform])
+    bind_migrate(app)  # tests call Flask-Migrate's upgrade()/downgrade() on it (flask db does this)
     request_started.connect(_fresh_g_per_request, app, weak=False)
     _reset_limits()
     return app

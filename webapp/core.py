@@ -12,12 +12,11 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
+from webapp import sqlite  # noqa: F401  (SQLite's connection settings and BEGIN mode)
 from webapp.cli import register_cli
 from webapp.extensions import db
 from webapp.logging_setup import configure_logging
@@ -38,8 +37,6 @@ def create_base_app(
         INSTANCE_DIR.mkdir(exist_ok=True)
 
     configure_logging(app.config["LOG_LEVEL"])
-    if not event.contains(Engine, "connect", _sqlite_pragmas):
-        event.listen(Engine, "connect", _sqlite_pragmas)
     db.init_app(app)
     app.extensions["platforms"] = load_registry(
         app.config["PLATFORM_SETTINGS"],
@@ -74,17 +71,3 @@ def _check_platforms(app: Flask, *, production: bool) -> None:
             + "; ".join(problems)
             + " (or switch the platform off with SOURCELOOP_DISABLED_PLATFORMS=<key>)"
         )
-
-
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    """SQLite ignores ON DELETE CASCADE unless asked (PostgreSQL always honours it), and serialises
-    writers; these settings make it a fair development and single-host database."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        # WAL lets readers run beside the one writer, and NORMAL syncs at checkpoints rather than
-        # on every commit (still durable against a crashed process): /collect commits per hit.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from flask import Flask
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings
 from platforms.base import Platform
-from webapp import models  # noqa: F401  (registers every table on the metadata)
+from webapp import (
+    models,  # noqa: F401  (registers every table on the metadata)
+    sqlite,
+)
 from webapp.core import create_base_app
 from webapp.errors import register_error_handlers
 from webapp.inputs import BoundedIntConverter, refuse_nul_characters
@@ -40,6 +43,10 @@ def create_app(
 
 
 def _init_web_extensions(app: Flask) -> None:
+    # Registered first, before any hook touches the database: a request that changes data
+    # begins its transactions with SQLite's write lock (webapp/sqlite.py says why).
+    app.before_request(_writes_take_the_lock)
+    app.teardown_request(_release_write_mode)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -51,3 +58,14 @@ def _init_web_extensions(app: Flask) -> None:
     # ProxyFix derived from trusted hops only.
     login_manager._session_identifier_generator = client_fingerprint
     login_manager.user_loader(load_session_user)
+
+
+def _writes_take_the_lock() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        g.sqlite_writing = sqlite.set_writing(True)
+
+
+def _release_write_mode(exc: BaseException | None) -> None:
+    token = g.pop("sqlite_writing", None)
+    if token is not None:
+        sqlite.reset_writing(token)
