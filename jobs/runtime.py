@@ -47,6 +47,7 @@ from webapp.core import create_base_app
 from webapp.extensions import db
 from webapp.models import Connection
 from webapp.services import credentials, job_runs
+from webapp.services.platform_calls import job_scope
 from webapp.sqlite import is_lock_error, writing
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
-        result = _call(body, ctx, kwargs)
+        with job_scope():
+            result = _call(body, ctx, kwargs)
     except ReconnectRequired as exc:
         db.session.rollback()
         _close(run_id, error=str(exc))
@@ -214,7 +216,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
             log.error("%s run %s gave up after %s attempts: %s", kind, run_id, attempt, exc)
             return None
         if isinstance(exc, AccessTokenExpired):
-            _force_refresh(kwargs.get("connection_id"))
+            with job_scope():
+                _force_refresh(kwargs.get("connection_id"))
         if isinstance(exc, RateLimited):
             delay = exc.retry_after
         elif isinstance(exc, DatabaseBusy):
@@ -256,9 +259,11 @@ def _force_refresh(connection_id: int | None) -> None:
     connection = db.session.get(Connection, connection_id)
     if connection is None or connection.credential_id is None:
         return
+    credential_id = connection.credential_id
+    db.session.commit()
     # On ReconnectRequired, revoke() already marked the connection; the retry stops there.
     with contextlib.suppress(ReconnectRequired):
-        credentials.fresh_token(connection.credential_id, force=True)
+        credentials.fresh_token(credential_id, force=True)
 
 
 def schedule_retry(

@@ -13,7 +13,7 @@ import warnings
 from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import reconcile, use_utc_clock
+from jobs.schedule import configured, reconcile, use_utc_clock
 from webapp.core import create_base_app
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def main() -> None:
         connection=redis_connection(app.config["REDIS_URL"]),
         interval=interval,
     )
-    report = reconcile(scheduler)
+    report = reconcile(scheduler, configured(app.config))
     log.info(
         "schedule reconciled: added=%s kept=%s replaced=%s removed=%s",
         list(report.added),

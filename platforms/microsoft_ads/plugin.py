@@ -166,7 +166,10 @@ class MicrosoftAdsPlatform(Platform):
 
     def production_problems(self) -> list[str]:
         problems = []
-        if self.config.environment == "emulator":
+        rehearsal = (self.settings.get("MSADS_ALLOW_EMULATOR_IN_PRODUCTION") or "").strip() == "1"
+        if self.config.environment == "emulator" and not (
+            rehearsal and self.settings.get("MSADS_ENVIRONMENT") == "emulator"
+        ):
             problems.append(
                 "MSADS_ENVIRONMENT is 'emulator' (its default): set 'production' or 'sandbox'"
             )
