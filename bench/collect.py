@@ -183,9 +183,9 @@ def bench_batch(database_url: str) -> None:
     from sqlalchemy import event
 
     from config import load_settings
-    from webapp import create_app
     from webapp.accounts import api_keys
     from webapp.extensions import db
+    from webapp.factory import create_app
     from webapp.models import Conversion, Workspace
 
     app = create_app(load_settings(environ(database_url)))

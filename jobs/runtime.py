@@ -7,6 +7,8 @@ and one mapping from the platform's typed errors to what happens next:
 - ``RateLimited``      → run again after the platform's ``retry_after`` (attempts are bounded);
 - ``TransientError``   → run again with exponential backoff and jitter (bounded);
 - ``ReconnectRequired``→ mark the connection "reconnect needed"; no retry until a person acts;
+- ``Deferred``         → not now and not a failure (a per-customer report slot is taken): run
+                         again after ``retry_after`` as the same attempt;
 - SQLite's "database is locked" (past the busy timeout) → like a transient error, sooner;
 - anything else        → failed, with the error kept for troubleshooting.
 
@@ -41,10 +43,10 @@ from platforms.errors import (
     ReconnectRequired,
     TransientError,
 )
-from webapp import create_app
 from webapp.background import job_runs
 from webapp.connections import credentials
 from webapp.connections.platform_calls import job_scope
+from webapp.core import create_base_app
 from webapp.extensions import db
 from webapp.models import Connection
 from webapp.sqlite import is_lock_error, writing
@@ -58,6 +60,15 @@ RECORD_ATTEMPTS = 8
 DATABASE_BUSY_BASE_SECONDS = 2.0
 BACKOFF_BASE_SECONDS = 15.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
+
+
+class Deferred(Exception):
+    """Raised by a job body that cannot start yet; it runs again later without using an attempt."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 _bound_app: Flask | None = None
 _bound_pid: int | None = None
@@ -74,7 +85,7 @@ def _app_context():  # noqa: ANN202
     if has_app_context():
         return nullcontext()
     if _bound_app is None:
-        bind_app(create_app())
+        bind_app(create_base_app())
     assert _bound_app is not None
     if _bound_pid != os.getpid():
         # A forked work horse must not share the parent's pooled database connections.
@@ -191,6 +202,13 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
                 connection_id, exc.message, credential_id=credentials.last_used_credential()
             )
         log.warning("%s run %s needs a reconnect: %s", kind, run_id, exc)
+        return None
+    except Deferred as exc:
+        db.session.rollback()
+        delay = exc.retry_after * float(current_app.config.get("JOB_RETRY_SCALE", 1.0))
+        job_runs.mark_retrying(run_id, f"waiting {delay:.0f}s: {exc}")
+        schedule_retry(wrapper, delay, attempt=attempt, kwargs={**kwargs, "run_id": run_id})
+        log.info("%s run %s deferred %.0fs: %s", kind, run_id, delay, exc)
         return None
     except (RateLimited, TransientError) as exc:
         db.session.rollback()

@@ -14,7 +14,7 @@ from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
 from jobs.schedule import configured, reconcile, use_utc_clock
-from webapp import create_app
+from webapp.core import create_base_app
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="rq_scheduler")
 
     use_utc_clock()
-    app = create_app()
+    app = create_base_app()
     interval = float(os.environ.get("SCHEDULER_INTERVAL", "5"))
     scheduler = Scheduler(
         queue_name=DEFAULT,

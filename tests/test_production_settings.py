@@ -70,7 +70,7 @@ def test_development_keys_in_a_rotation_list_are_refused() -> None:
 
 
 def _create(environ: dict[str, str]):
-    from webapp import create_app
+    from webapp.factory import create_app
 
     return create_app(load_settings(environ))
 

@@ -68,7 +68,7 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
 
 
 def _app(database_url: str, url: str, **extra: str) -> Flask:
-    from webapp import create_app
+    from webapp.factory import create_app
 
     env = test_environ(database_url, url, RATELIMIT_STORAGE_URL=url, **extra)
     return create_app(load_settings(env), extra_platforms=[FakePlatform])

@@ -21,9 +21,9 @@ from redis.exceptions import RedisError
 from webapp.accounts import login_throttle, members
 from webapp.accounts import users as accounts
 from webapp.common.errors import ServiceError
-from webapp.extensions import limiter
 from webapp.forms import AcceptInviteForm, ConfirmForm, LoginForm
 from webapp.models import User
+from webapp.web_extensions import limiter
 
 bp = Blueprint("auth", __name__)
 

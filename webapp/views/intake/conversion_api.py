@@ -10,9 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, jsonify, request
 
 from webapp.accounts import api_keys
-from webapp.extensions import csrf, db
+from webapp.extensions import db
 from webapp.intake import conversions, tracking
 from webapp.models import Conversion
+from webapp.web_extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp.extensions import csrf, limiter
 from webapp.intake import click_ids, collect, tracking
 from webapp.intake.channels import host_of
 from webapp.intake.conversions import loads_strict
+from webapp.web_extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
 
