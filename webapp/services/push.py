@@ -169,6 +169,7 @@ def _conversion_lane(platform: Platform, external_goals: frozenset[str]) -> Lane
                 currency=row.currency,
                 hashed_email=row.hashed_email,
                 hashed_phone=row.hashed_phone,
+                ad_storage_consent=row.consent,
                 **upload_fields(row.conversion_id, row.click_id, row.goal_id in external_goals),
             )
             for row in rows

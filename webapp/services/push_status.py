@@ -14,7 +14,7 @@ from platforms.base import Platform, Reason, ReasonFacts
 from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Conversion, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import identity, push_config
+from webapp.services import consent, identity, push_config, tracking
 from webapp.services.attribution import platform_params, resolve_clicks
 from webapp.services.push_eligibility import (
     Candidate,
@@ -144,12 +144,14 @@ def conversion_states(
                 *identity.digests_for(
                     platform, c.identity_digests, c.visitor.identity_digests if c.visitor else None
                 ),
+                consent.effective(c.consent_state, c.visitor.consent_state if c.visitor else None),
             )
             for c in undecided
         ],  # fmt: skip
         goal_for_event={e: goals.get(m.goal_id) for e, m in mappings.items()},
         enhanced_opt_in=config.enhanced_conversions,
         now=now,
+        consent_required=tracking.consent_required(connection.workspace_id),
     )
     result = []
     for conversion, delivery in rows:

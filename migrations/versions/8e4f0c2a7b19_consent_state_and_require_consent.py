@@ -1,0 +1,50 @@
+"""Consent: visitors' and conversions' consent state and source, the consent a ledger row was
+planned with, and the workspace's "require consent before storing" setting
+
+Revision ID: 8e4f0c2a7b19
+Revises: 7c1d2e3f4a5b
+Create Date: 2026-12-01 11:20:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "8e4f0c2a7b19"
+down_revision = "7c1d2e3f4a5b"
+branch_labels = None
+depends_on = None
+
+
+def _consent_columns(table: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("consent_state", sa.String(8), server_default="unknown", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("consent_source", sa.String(8), server_default="default", nullable=False)
+        )
+
+
+def upgrade():
+    _consent_columns("visitors")
+    _consent_columns("conversions")
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("consent", sa.String(8), server_default="unknown", nullable=False)
+        )
+    with op.batch_alter_table("tracking_settings", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("require_consent", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("tracking_settings", schema=None) as batch_op:
+        batch_op.drop_column("require_consent")
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("consent")
+    for table in ("conversions", "visitors"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("consent_source")
+            batch_op.drop_column("consent_state")
