@@ -146,6 +146,13 @@ MATRIX: tuple[Row, ...] = (
         (("domains", "example.com"),),
     ),
     Row(
+        "tracking.consent",
+        "POST",
+        "/w/{ws}/setup/tracking/consent",
+        (LOGIN, 403, 303, 303, 404),
+        (("required", "1"),),
+    ),
+    Row(
         "tracking.rotate_key",
         "POST",
         "/w/{ws}/setup/tracking/rotate-key",
