@@ -16,10 +16,12 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask
 from sqlalchemy import bindparam, select, update
@@ -115,6 +117,15 @@ def _click_ids(payload: dict, catalog: click_catalog.ClickIdCatalog) -> dict[str
     return out
 
 
+def without_params(url: str, names: Iterable[str]) -> str:
+    """``url`` without the query parameters ``names`` (the click ids of a visitor who has not
+    consented)."""
+    parts = urlsplit(url)
+    drop = set(names)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not isinstance(payload, dict):
         raise Rejected("malformed", "the payload must be a JSON object")
@@ -138,8 +149,9 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
     hit.consent = given
     if site.require_consent and given.state != consent.GRANTED:
         # The pixel holds click ids back until consent; an old cached pixel may not, so the
-        # server drops them too.
+        # server drops them too, from the page address as well.
         hit.click_ids = {}
+        hit.url = without_params(hit.url, click_catalog.catalog().names)
     hit.utm = _str_map(payload, "m", UTM_KEYS)
     ts = payload.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):

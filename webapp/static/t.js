@@ -83,10 +83,19 @@
     } catch (e) { /* old browser */ }
     return any ? out : null;
   }
+  function scrub(href) {
+    // Without consent the page address is sent without its click-id parameters.
+    if (allowed() || !CLICK.length) { return href; }
+    try {
+      var url = new URL(href), i;
+      for (i = 0; i < CLICK.length; i++) { url.searchParams["delete"](CLICK[i]); }
+      return url.href;
+    } catch (e) { return href.split("?")[0]; }
+  }
   function send(data) {
     if (!endpoint) { return; }
     data.v = visitor();
-    data.u = location.href.slice(0, 2048);
+    data.u = scrub(location.href).slice(0, 2048);
     data.ts = Date.now();
     data.cs = { a: consent.a, s: consent.s };
     var body = JSON.stringify(data);
