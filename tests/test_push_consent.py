@@ -35,7 +35,7 @@ def uploads(monkeypatch) -> list[ConversionUpload]:
     seen: list[ConversionUpload] = []
     original = MicrosoftAdsPlatform.push_conversions
 
-    def spy(self, session, account, batch):  # noqa: ANN001, ANN202
+    def spy(self, session, account, batch):
         seen.extend(batch)
         return original(self, session, account, batch)
 

@@ -25,7 +25,7 @@ def require(workspace_id: int) -> str:
     return key
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
@@ -136,7 +136,7 @@ def test_pixel_events_carry_the_hits_consent(client, world) -> None:
     assert (conversion.consent_state, conversion.consent_source) == ("denied", "pixel")
 
 
-def _row(external_id: str, **extra) -> dict:  # noqa: ANN003
+def _row(external_id: str, **extra) -> dict:
     return {
         "event": "payment_received",
         "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
