@@ -136,6 +136,13 @@ MATRIX: tuple[Row, ...] = (
     Row(
         "api.get_conversion", "GET", "/api/v1/conversions?external_id=x", (401, 401, 401, 401, 401)
     ),
+    Row("api_privacy.erase", "POST", "/api/v1/privacy/erase", (401, 401, 401, 401, 401)),
+    Row(
+        "api_privacy.export",
+        "GET",
+        "/api/v1/privacy/export?email=a@example.com",
+        (401, 401, 401, 401, 401),
+    ),
     Row("webhooks.stripe", "POST", "/webhooks/stripe/pk_nope", (404, 404, 404, 404, 404)),
     Row("tracking.index", "GET", "/w/{ws}/setup/tracking/", (LOGIN, 200, 200, 200, 404)),
     Row(

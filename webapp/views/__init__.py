@@ -6,6 +6,7 @@ from webapp.views import (
     api,
     api_insights,
     api_keys,
+    api_privacy,
     attribution,
     auth,
     collect,
@@ -42,7 +43,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (collect, api, webhooks, tracking, api_keys, conversions):
         app.register_blueprint(module.bp)
-    for module in (insights, api_insights):
+    for module in (insights, api_insights, api_privacy):
         app.register_blueprint(module.bp)
     app.register_blueprint(push.bp)
     register_nav(app)
