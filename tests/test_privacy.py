@@ -201,3 +201,21 @@ def test_a_key_of_another_workspace_reaches_nothing(client, world) -> None:
     assert erased.status_code == 200 and sum(erased.json["erased"].values()) == 0
     assert in_workspace(Conversion, world.workspace_id) == 2
     assert client.post("/api/v1/privacy/erase", json={"email": EMAIL}).status_code == 401
+
+
+def test_the_cli_exports_then_erases(app, client, world) -> None:
+    populate(client, world.workspace_id)
+    runner = app.test_cli_runner()
+    exported = runner.invoke(args=["privacy", "export", "--workspace", "Acme", "--email", EMAIL])
+    assert exported.exit_code == 0, exported.output
+    assert [v["visitor_id"] for v in json.loads(exported.output)["visitors"]] == [VISITOR]
+    erased = runner.invoke(
+        args=["privacy", "erase", "--workspace", "Acme", "--visitor-id", VISITOR]
+    )
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.output)["conversions"] == 2
+    assert in_workspace(Conversion, world.workspace_id) == 0
+    refused = runner.invoke(args=["privacy", "erase", "--workspace", "Acme"])
+    assert refused.exit_code != 0 and "exactly one" in refused.output
+    unknown = runner.invoke(args=["privacy", "erase", "--workspace", "Nope", "--email", EMAIL])
+    assert unknown.exit_code != 0 and "No workspace" in unknown.output
