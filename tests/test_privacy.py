@@ -219,3 +219,37 @@ def test_the_cli_exports_then_erases(app, client, world) -> None:
     assert refused.exit_code != 0 and "exactly one" in refused.output
     unknown = runner.invoke(args=["privacy", "erase", "--workspace", "Nope", "--email", EMAIL])
     assert unknown.exit_code != 0 and "No workspace" in unknown.output
+
+
+def test_the_privacy_page_exports_and_erases_for_admins(app, client, world) -> None:
+    from tests.conftest import client_as, csrf_token
+
+    populate(client, world.workspace_id)
+    ws = world.workspace_id
+    admin = client_as(app, "admin")
+    page = admin.get(f"/w/{ws}/setup/privacy/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "IP addresses" in text and "<code>msclkid</code>" in text and "Not required" in text
+    token = csrf_token(admin, f"/w/{ws}/setup/privacy/")
+    exported = admin.post(
+        f"/w/{ws}/setup/privacy/export",
+        data={"csrf_token": token, "kind": "email", "value": EMAIL},
+    )
+    assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
+    assert len(json.loads(exported.data)["conversions"]) == 2
+    erased = admin.post(
+        f"/w/{ws}/setup/privacy/erase",
+        data={"csrf_token": token, "kind": "email", "value": EMAIL},
+        follow_redirects=True,
+    )
+    assert "Erased: 1 visitors" in erased.get_data(as_text=True)
+    assert in_workspace(Conversion, ws) == 0
+    bad = admin.post(
+        f"/w/{ws}/setup/privacy/erase",
+        data={"csrf_token": token, "kind": "password", "value": "x"},
+        follow_redirects=True,
+    )
+    assert bad.status_code == 200 and "Choose what identifies" in bad.get_data(as_text=True)
+    member = client_as(app, "member")
+    assert "Only Admins and Owners" in member.get(f"/w/{ws}/setup/privacy/").get_data(as_text=True)

@@ -192,6 +192,21 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 403, 303, 303, 404),
         (("secret", "whsec_abcdefgh12345"),),
     ),
+    Row("privacy.index", "GET", "/w/{ws}/setup/privacy/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "privacy.export",
+        "POST",
+        "/w/{ws}/setup/privacy/export",
+        (LOGIN, 403, 200, 200, 404),
+        (("kind", "email"), ("value", "a@example.com")),
+    ),
+    Row(
+        "privacy.erase",
+        "POST",
+        "/w/{ws}/setup/privacy/erase",
+        (LOGIN, 403, 303, 303, 404),
+        (("kind", "email"), ("value", "a@example.com")),
+    ),
     Row("apikeys.index", "GET", "/w/{ws}/setup/api-keys/", (LOGIN, 200, 200, 200, 404)),
     Row(
         "apikeys.create",

@@ -19,6 +19,7 @@ from webapp.views import (
     members,
     oauth,
     platforms,
+    privacy,
     push,
     tracking,
     webhooks,
@@ -41,7 +42,7 @@ def register_blueprints(app: Flask) -> None:
         workspace_settings,
     ):
         app.register_blueprint(module.bp)
-    for module in (collect, api, webhooks, tracking, api_keys, conversions):
+    for module in (collect, api, webhooks, tracking, api_keys, conversions, privacy):
         app.register_blueprint(module.bp)
     for module in (insights, api_insights, api_privacy):
         app.register_blueprint(module.bp)
