@@ -153,3 +153,64 @@ def test_decide_checks_consent_before_anything_else() -> None:
         consent_required=True, consent="granted",
     )  # fmt: skip
     assert verdict.code == Reason.NO_CLICK
+
+
+def test_erasure_with_retract_withdraws_sent_conversions_then_deletes_them(
+    ms_app, world, emulator, connection_id
+) -> None:
+    """Through the one adjustments path: a full refund → Microsoft's Retract, quoting the keys
+    the ledger kept; then the stripped conversion and its ledger rows are gone."""
+    import requests as http
+
+    from tests.intake.helpers import api_key, bearer
+    from webapp.models import AdjustmentDelivery, ConversionAdjustment
+
+    h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
+    ws = world.workspace_id
+    sent, click_sent = h.add_conversion(ws)
+    assert push.run(connection_id).sent == 1
+    unsent, _ = h.add_conversion(ws, with_click=False)  # not eligible: never sent
+    uid = db.session.get(Visitor, db.session.get(Conversion, sent).visitor_id).uid
+    token = api_key(ws)
+    client = ms_app.test_client()
+    erased = client.post(
+        "/api/v1/privacy/erase", json={"visitor_id": uid, "retract": True}, headers=bearer(token)
+    )
+    assert erased.status_code == 200, erased.json
+    assert erased.json["erased"]["retractions_requested"] == 1
+    kept = db.session.get(Conversion, sent)
+    db.session.refresh(kept)
+    assert kept.visitor_id is None and kept.external_id == f"erased:{sent}"
+    assert db.session.get(Conversion, unsent) is not None  # another visitor's
+
+    summary = push.run(connection_id)
+    assert summary.adjustments_sent == 1
+    adjustments = http.get(f"{emulator}/_emulator/adjustments", timeout=10).json()["adjustments"]
+    assert [
+        (a["Request"]["MicrosoftClickId"], a["Request"]["AdjustmentType"]) for a in adjustments
+    ] == [(click_sent, "Retract")]
+    db.session.expire_all()
+    assert db.session.get(Conversion, sent) is None
+    for model in (ConversionDelivery, AdjustmentDelivery, ConversionAdjustment):
+        assert db.session.scalar(select(model)) is None, model
+
+
+def test_erasure_without_retract_deletes_sent_conversions_and_sends_nothing(
+    ms_app, world, emulator, connection_id
+) -> None:
+    import requests as http
+
+    from tests.intake.helpers import api_key, bearer
+
+    h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
+    sent, _ = h.add_conversion(world.workspace_id)
+    assert push.run(connection_id).sent == 1
+    uid = db.session.get(Visitor, db.session.get(Conversion, sent).visitor_id).uid
+    token = api_key(world.workspace_id)
+    client = ms_app.test_client()
+    erased = client.post("/api/v1/privacy/erase", json={"visitor_id": uid}, headers=bearer(token))
+    assert erased.json["erased"]["sent_ledger_rows"] == 1
+    assert push.run(connection_id).adjustments_sent == 0
+    assert http.get(f"{emulator}/_emulator/adjustments", timeout=10).json()["adjustments"] == []
+    db.session.expire_all()
+    assert db.session.get(Conversion, sent) is None

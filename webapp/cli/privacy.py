@@ -36,9 +36,14 @@ def _run(operation, workspace_name: str, given: dict[str, str | None]):  # noqa:
 
 @privacy_cli.command("erase")
 @_selector
-def erase(workspace_name: str, **given: str | None) -> None:
+@click.option("--retract", is_flag=True, help="Ask the platforms to retract sent conversions.")
+def erase(workspace_name: str, retract: bool, **given: str | None) -> None:
     """Delete everything held about the person; prints what was deleted, by kind."""
-    result = _run(privacy.erase, workspace_name, given)
+
+    def operation(workspace_id: int, name: str, value: str) -> privacy.Erasure:
+        return privacy.erase(workspace_id, name, value, retract=retract)
+
+    result = _run(operation, workspace_name, given)
     click.echo(json.dumps(result.counts, sort_keys=True))
 
 

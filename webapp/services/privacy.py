@@ -6,19 +6,30 @@ operations are idempotent and audited; the audit entry of an erasure carries cou
 identifier. Erasure deletes the visitors (their sessions, touchpoints and click ids go with them),
 their conversions and the conversions matched by identity (with supplied click ids, adjustments,
 attribution credits and push-ledger rows). A later hit of the same browser starts a new visitor.
+
+With ``retract``, a conversion already sent to a platform is not deleted at once: it is stripped
+of everything that identifies the person (visitor, digests, properties, external id, supplied
+click ids) and gets a full refund, which the existing adjustments path turns into a retraction
+for every platform that takes adjustments; the push deletes it once every retraction is done
+(``finish_retractions``), or after ``RETRACT_GRACE`` at the latest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select, update
 
 from webapp.extensions import db
 from webapp.models import (
     AdClick,
+    AdjustmentDelivery,
     Conversion,
+    ConversionAdjustment,
+    ConversionClickId,
     ConversionDelivery,
     Touchpoint,
     TrackingSettings,
@@ -26,10 +37,13 @@ from webapp.models import (
     VisitSession,
 )
 from webapp.models.multitouch import AttributedConversion, AttributionCredit
+from webapp.models.types import utcnow
 from webapp.services import audit, conversions, identity
 from webapp.services.errors import ServiceError
 
 SELECTORS = ("email", "phone", "visitor_id", "external_id")
+ERASED_PREFIX = "erased:"  # the external id of a conversion kept only until it is retracted
+RETRACT_GRACE = timedelta(days=30)
 
 
 class InvalidSelector(ServiceError):
@@ -56,7 +70,7 @@ class Erasure:
 def parse_selector(raw: dict[str, Any]) -> tuple[str, str]:
     """Exactly one of ``SELECTORS`` with a non-empty string of at most 254 characters."""
     given = [(k, raw.get(k)) for k in SELECTORS if raw.get(k) not in (None, "")]
-    unknown = set(raw) - set(SELECTORS)
+    unknown = set(raw) - set(SELECTORS) - {"retract"}
     if unknown or len(given) != 1:
         raise InvalidSelector("give exactly one of " + ", ".join(SELECTORS))
     name, value = given[0]
@@ -126,26 +140,49 @@ def _count(model: Any, *where: Any) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def erase(workspace_id: int, name: str, value: str, *, actor_id: int | None = None) -> Erasure:
+def erase(
+    workspace_id: int,
+    name: str,
+    value: str,
+    *,
+    actor_id: int | None = None,
+    retract: bool = False,
+) -> Erasure:
     """Delete everything held about the person; idempotent (a second call finds nothing and
     erases nothing). Audited with counts only."""
     person = find(workspace_id, name, value)
     v, c = person.visitor_ids, person.conversion_ids
+    kept: tuple[int, ...] = ()
+    if retract:
+        D = ConversionDelivery
+        kept = tuple(
+            sorted(
+                set(
+                    db.session.scalars(
+                        select(D.conversion_id).where(D.conversion_id.in_(c), D.status == D.SENT)
+                    )
+                )
+            )
+        )
+        c = tuple(sorted(set(c) - set(kept)))
     result = Erasure()
     counts = result.counts
     counts["visitors"] = len(v)
     counts["sessions"] = _count(VisitSession, VisitSession.visitor_id.in_(v))
     counts["touchpoints"] = _count(Touchpoint, Touchpoint.visitor_id.in_(v))
     counts["click_ids"] = _count(AdClick, AdClick.visitor_id.in_(v))
-    counts["conversions"] = len(c)
+    counts["conversions"] = len(c) + len(kept)
     counts["attribution_credits"] = _count(
-        AttributionCredit, AttributionCredit.conversion_id.in_(c)
+        AttributionCredit, AttributionCredit.conversion_id.in_(c + kept)
     )
     counts["unsent_ledger_rows"] = _count(
         ConversionDelivery,
-        ConversionDelivery.conversion_id.in_(c),
+        ConversionDelivery.conversion_id.in_(c + kept),
         ConversionDelivery.status != ConversionDelivery.SENT,
     )
+    counts["retractions_requested"] = len(kept)
+    if kept:
+        _strip_for_retraction(workspace_id, kept)
     counts["sent_ledger_rows"] = _count(
         ConversionDelivery,
         ConversionDelivery.conversion_id.in_(c),
@@ -176,6 +213,74 @@ def erase(workspace_id: int, name: str, value: str, *, actor_id: int | None = No
     )
     db.session.commit()
     return result
+
+
+def _strip_for_retraction(workspace_id: int, kept: tuple[int, ...]) -> None:
+    """Keep only what a retraction quotes (the sent ledger rows) and ask for it: a full refund."""
+    D = ConversionDelivery
+    for model, column in (
+        (AttributionCredit, AttributionCredit.conversion_id),
+        (AttributedConversion, AttributedConversion.conversion_id),
+        (ConversionClickId, ConversionClickId.conversion_id),
+    ):
+        db.session.execute(delete(model).where(column.in_(kept)))
+    db.session.execute(delete(D).where(D.conversion_id.in_(kept), D.status != D.SENT))
+    now = utcnow()
+    for cid in kept:
+        db.session.execute(
+            update(Conversion)
+            .where(Conversion.id == cid)
+            .values(
+                visitor_id=None,
+                email_sha256=None,
+                phone_sha256=None,
+                identity_digests=None,
+                properties={},
+                external_id=f"{ERASED_PREFIX}{cid}",
+                created_at=now,
+            )
+        )
+        db.session.add(
+            ConversionAdjustment(
+                workspace_id=workspace_id,
+                conversion_id=cid,
+                kind=ConversionAdjustment.REFUND,
+                new_value=Decimal(0),
+                occurred_at=now,
+                external_id=f"{ERASED_PREFIX}{cid}",
+            )
+        )
+
+
+def finish_retractions(workspace_id: int) -> int:
+    """Delete the erased conversions whose retractions are all done (no sent ledger row without
+    a finished adjustment row), or that have waited ``RETRACT_GRACE``; → how many."""
+    D, A = ConversionDelivery, AdjustmentDelivery
+    waiting = exists().where(
+        D.conversion_id == Conversion.id,
+        D.status == D.SENT,
+        ~exists().where(A.delivery_id == D.id, A.status.in_(("sent", "failed", "skipped"))),
+    )
+    ids = list(
+        db.session.scalars(
+            select(Conversion.id).where(
+                Conversion.workspace_id == workspace_id,
+                Conversion.external_id.startswith(ERASED_PREFIX),
+                (~waiting) | (Conversion.created_at < utcnow() - RETRACT_GRACE),
+            )
+        )
+    )
+    if ids:
+        db.session.execute(
+            delete(A).where(A.delivery_id.in_(select(D.id).where(D.conversion_id.in_(ids))))
+        )
+        db.session.execute(
+            delete(ConversionAdjustment).where(ConversionAdjustment.conversion_id.in_(ids))
+        )
+        db.session.execute(delete(D).where(D.conversion_id.in_(ids)))
+        db.session.execute(delete(Conversion).where(Conversion.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
 
 
 def export(workspace_id: int, name: str, value: str, *, actor_id: int | None = None) -> dict:

@@ -31,7 +31,7 @@ from platforms.errors import AccessTokenExpired
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
-from webapp.services import audit, background, push_config, push_ledger
+from webapp.services import audit, background, privacy, push_config, push_ledger
 from webapp.services.credentials import CredentialSession, session_for_connection
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.external_attribution import upload_fields
@@ -134,6 +134,7 @@ def run(
         if platform.capabilities.adjustments:
             push_ledger.plan_adjustments(connection, mappings, utcnow())
             _send_adjustments(summary, platform, session, account, call)
+            privacy.finish_retractions(connection.workspace_id)
         summary.waiting += _count_waiting(connection_id)
         return summary
     except Exception as exc:

@@ -49,9 +49,12 @@ def erase():  # noqa: ANN201
         return _error(400, "the body is not valid JSON")
     if not isinstance(payload, dict):
         return _error(422, 'send a JSON object like {"email": "..."}')
+    retract = payload.get("retract", False)
+    if not isinstance(retract, bool):
+        return _error(422, "retract must be true or false")
     try:
         name, value = privacy.parse_selector(payload)
-        result = privacy.erase(workspace_id, name, value)
+        result = privacy.erase(workspace_id, name, value, retract=retract)
     except ServiceError as exc:
         return _error(exc.status_code, exc.message)
     return jsonify(erased=result.counts)
@@ -63,7 +66,10 @@ def export():  # noqa: ANN201
     if workspace_id is None:
         return _error(401, UNAUTHORIZED)
     try:
-        name, value = privacy.parse_selector(request.args.to_dict())
+        args = request.args.to_dict()
+        if "retract" in args:
+            raise privacy.InvalidSelector("retract applies to erase only")
+        name, value = privacy.parse_selector(args)
         data = privacy.export(workspace_id, name, value)
     except ServiceError as exc:
         return _error(exc.status_code, exc.message)

@@ -65,7 +65,12 @@ def erase():  # noqa: ANN201
     if not ConfirmForm().validate_on_submit():
         return _refused("The form expired. Reload the page and try again.")
     try:
-        result = privacy.erase(actor.workspace_id, *_selector(), actor_id=actor.user_id)
+        result = privacy.erase(
+            actor.workspace_id,
+            *_selector(),
+            actor_id=actor.user_id,
+            retract=bool(request.form.get("retract")),
+        )
     except ServiceError as exc:
         return _refused(exc.message)
     if result.total == 0:
