@@ -66,6 +66,13 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         DEFAULT,
         "Attribute new and changed conversions: one job per workspace, every 10 minutes",
     ),
+    ScheduledJob(
+        "schedule-retention",
+        "30 3 * * *",
+        "jobs.retention.retention_run",
+        DEFAULT,
+        "Retention: delete page views and conversions older than each workspace keeps them",
+    ),
 )
 
 

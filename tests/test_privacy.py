@@ -253,3 +253,26 @@ def test_the_privacy_page_exports_and_erases_for_admins(app, client, world) -> N
     assert bad.status_code == 200 and "Choose what identifies" in bad.get_data(as_text=True)
     member = client_as(app, "member")
     assert "Only Admins and Owners" in member.get(f"/w/{ws}/setup/privacy/").get_data(as_text=True)
+
+
+def test_retention_limits_are_set_on_the_privacy_page(app, world) -> None:
+    from tests.conftest import client_as, csrf_token
+    from webapp.models import TrackingSettings
+
+    ws = world.workspace_id
+    admin = client_as(app, "admin")
+    token = csrf_token(admin, f"/w/{ws}/setup/privacy/")
+    for pages, conversions, message in (
+        ("abc", "700", "whole numbers"),
+        ("5", "700", "between 30 and 3650"),
+        ("200", "700", "Page views are kept 200 days"),
+    ):
+        answer = admin.post(
+            f"/w/{ws}/setup/privacy/retention",
+            data={"csrf_token": token, "pageview_days": pages, "conversion_days": conversions},
+            follow_redirects=True,
+        )
+        assert answer.status_code == 200 and message in answer.get_data(as_text=True)
+    db.session.expire_all()
+    row = db.session.get(TrackingSettings, ws)
+    assert (row.retention_pageview_days, row.retention_conversion_days) == (200, 700)

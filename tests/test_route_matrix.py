@@ -194,6 +194,13 @@ MATRIX: tuple[Row, ...] = (
     ),
     Row("privacy.index", "GET", "/w/{ws}/setup/privacy/", (LOGIN, 200, 200, 200, 404)),
     Row(
+        "privacy.retention_limits",
+        "POST",
+        "/w/{ws}/setup/privacy/retention",
+        (LOGIN, 403, 303, 303, 404),
+        (("pageview_days", "200"), ("conversion_days", "700")),
+    ),
+    Row(
         "privacy.export",
         "POST",
         "/w/{ws}/setup/privacy/export",

@@ -1,5 +1,6 @@
-"""Consent: visitors' and conversions' consent state and source, the consent a ledger row was
-planned with, and the workspace's "require consent before storing" setting
+"""Consent and retention: visitors' and conversions' consent state and source, the consent a
+ledger row was planned with, the workspace's "require consent before storing" setting, and how
+many days page views and conversions are kept
 
 Revision ID: 8e4f0c2a7b19
 Revises: 7c1d2e3f4a5b
@@ -37,10 +38,20 @@ def upgrade():
         batch_op.add_column(
             sa.Column("require_consent", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("retention_pageview_days", sa.Integer(), server_default="395", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column(
+                "retention_conversion_days", sa.Integer(), server_default="1095", nullable=False
+            )
+        )
 
 
 def downgrade():
     with op.batch_alter_table("tracking_settings", schema=None) as batch_op:
+        batch_op.drop_column("retention_conversion_days")
+        batch_op.drop_column("retention_pageview_days")
         batch_op.drop_column("require_consent")
     with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
         batch_op.drop_column("consent")

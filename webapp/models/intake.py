@@ -39,6 +39,10 @@ class TrackingSettings(db.Model):
     # Require consent before storing: no cookie, no click id and nothing sent to a platform
     # until the visitor grants ad storage (webapp.services.consent).
     require_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Retention in days (webapp.services.retention): page views (sessions, touchpoints, click
+    # ids, idle visitors) and conversions older than this are deleted every night.
+    retention_pageview_days: Mapped[int] = mapped_column(default=395, server_default="395")
+    retention_conversion_days: Mapped[int] = mapped_column(default=1095, server_default="1095")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -11,7 +11,7 @@ from webapp import policy
 from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
 from webapp.policy import Action
-from webapp.services import privacy, tracking
+from webapp.services import privacy, retention, tracking
 from webapp.services.errors import ServiceError
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
@@ -41,6 +41,24 @@ def _selector() -> tuple[str, str]:
 
 def _refused(message: str):  # noqa: ANN202
     flash(message, "error")
+    return redirect(url_for("privacy.index"), 303)
+
+
+@bp.post("/retention")
+def retention_limits():  # noqa: ANN201
+    actor = require(Action.MANAGE_PRIVACY)
+    if not ConfirmForm().validate_on_submit():
+        return _refused("The form expired. Reload the page and try again.")
+    try:
+        pages = int(request.form.get("pageview_days", "").strip() or "x")
+        conversions = int(request.form.get("conversion_days", "").strip() or "x")
+    except ValueError:
+        return _refused("Enter whole numbers of days.")
+    try:
+        retention.set_limits(actor.workspace_id, pages, conversions, actor_id=actor.user_id)
+    except ServiceError as exc:
+        return _refused(exc.message)
+    flash(f"Page views are kept {pages} days, conversions {conversions} days.", "success")
     return redirect(url_for("privacy.index"), 303)
 
 
