@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -53,6 +54,10 @@ class Settings:
     # How much history the first insights pull of a connection fetches.
     insights_backfill_days: int = 90
     platform_settings: Mapping[str, str] = field(default_factory=dict)
+    # Alerts by e-mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS);
+    # empty: alerts show in the app only.
+    smtp_url: str = ""
+    alert_email_from: str = "SourceLoop <alerts@sourceloop.invalid>"
     # The environment the settings were read from: each plugin also gets the variables named
     # with its key as prefix (``EXAMPLE_ADS_URL`` for ``example_ads``), see load_registry.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -98,6 +103,8 @@ class Settings:
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
             "INSIGHTS_BACKFILL_DAYS": self.insights_backfill_days,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
+            "SMTP_URL": self.smtp_url,
+            "ALERT_EMAIL_FROM": self.alert_email_from,
         }
 
 
@@ -227,5 +234,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             _number(env_vars, "INSIGHTS_BACKFILL_DAYS", defaults.insights_backfill_days)
         ),
         platform_settings=platform_settings,
+        smtp_url=_smtp_url(env_vars.get("SMTP_URL", "").strip()),
+        alert_email_from=env_vars.get("ALERT_EMAIL_FROM", "").strip() or defaults.alert_email_from,
         environ=dict(env_vars),
     )
+
+
+def _smtp_url(raw: str) -> str:
+    if raw and urlsplit(raw).scheme not in ("smtp", "smtps"):
+        raise ConfigError("SMTP_URL must start with smtp:// (STARTTLS when offered) or smtps://")
+    if raw and not urlsplit(raw).hostname:
+        raise ConfigError("SMTP_URL must name a host, e.g. smtp://user:password@mail.example:587")
+    return raw

@@ -15,7 +15,7 @@ import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -27,7 +27,6 @@ BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
-CAMPAIGNS = ["spring-gravel", "city-commuter", "brand"]
 SOURCES = {
     "organic": "https://www.google.com/",
     "referral": "https://cyclingnews.example/best-gravel-bikes",
@@ -64,14 +63,24 @@ class Visitor:
         self.hit("event", url, e=name, id=secrets.token_hex(10), p=props)
 
 
+# The Final URL suffix the Tracking page suggests: the campaign id joins clicks to pulled campaigns.
+FINAL_URL_SUFFIX = "utm_id={CampaignId}"
+
+
 def landing_from_ad(http: requests.Session, rng: random.Random, account_id: str) -> str:
-    campaign = rng.choice(CAMPAIGNS)
-    target = f"{site_url()}/?" + urlencode(
-        {"utm_source": "bing", "utm_medium": "cpc", "utm_campaign": campaign}
-    )
+    """An ad click as a real account with UTM auto-tagging and the suggested Final URL suffix
+    sends it: the landing URL carries msclkid, utm_campaign (the campaign's name), utm_content
+    (the ad group's name) and utm_id (the campaign id), so campaign ROAS shows in the demo."""
+    target = f"{site_url()}/"
     response = http.get(
         f"{emulator_url()}/_emulator/click",
-        params={"account_id": account_id, "landing": target},
+        params={
+            "account_id": account_id,
+            "landing": target,
+            "campaign_id": "random",
+            "utm": "1",
+            "suffix": FINAL_URL_SUFFIX,
+        },
         allow_redirects=False,
         timeout=10,
     )

@@ -42,6 +42,7 @@ JOBS: dict[str, JobSpec] = {
     "push_fanout": JobSpec("jobs.fanout.push_fanout", DEFAULT),
     "pull_fanout": JobSpec("jobs.fanout.pull_fanout", DEFAULT),
     "attribution_fanout": JobSpec("jobs.attribution.attribution_fanout", DEFAULT),
+    "alerts": JobSpec("jobs.alerts.evaluate_alerts", DEFAULT),
 }
 
 

@@ -7,7 +7,11 @@ and one mapping from the platform's typed errors to what happens next:
 - ``RateLimited``      → run again after the platform's ``retry_after`` (attempts are bounded);
 - ``TransientError``   → run again with exponential backoff and jitter (bounded);
 - ``ReconnectRequired``→ mark the connection "reconnect needed"; no retry until a person acts;
+- SQLite's "database is locked" (past the busy timeout) → like a transient error, sooner;
 - anything else        → failed, with the error kept for troubleshooting.
+
+The run record is written in a fresh session with a bounded retry (``_record``), so it is
+closed even when the failure being recorded is the database's own.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ import functools
 import logging
 import os
 import random
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from rq import get_current_job
 from rq_scheduler import Scheduler
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from jobs.queues import DEFAULT, redis_connection
 from platforms.errors import (
@@ -39,11 +45,15 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Connection
 from webapp.services import credentials, job_runs
+from webapp.sqlite import is_lock_error, writing
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 MAX_ATTEMPTS = 6
+RECORD_ATTEMPTS = 8
+DATABASE_BUSY_BASE_SECONDS = 2.0
 BACKOFF_BASE_SECONDS = 15.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
 
@@ -110,22 +120,68 @@ def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
+class DatabaseBusy(TransientError):
+    """SQLite said "database is locked" past its busy timeout: the job runs again shortly."""
+
+
+def _call(body: Callable[..., Any], ctx: JobContext, kwargs: dict[str, Any]) -> Any:
+    """The body, and the commit of whatever it left pending, with SQLite's lock as transient."""
+    try:
+        result = body(ctx, **kwargs)
+        db.session.commit()
+        return result
+    except OperationalError as exc:
+        if is_lock_error(exc):
+            raise DatabaseBusy(f"the database was busy: {exc.orig}") from exc
+        raise
+
+
+def _record(op: Callable[[], T]) -> T:
+    """Write the run record in a fresh session, retried while SQLite is busy.
+
+    The record is what pages show; it must be written even when the job's own session is broken
+    (the error being recorded may be the lock itself), so each try starts from a new session
+    and takes the write lock at BEGIN."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        db.session.remove()
+        try:
+            with writing():
+                return op()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not is_lock_error(exc) or attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("run record busy (try %s of %s): %s", attempt, RECORD_ATTEMPTS, exc.orig)
+            time.sleep(random.uniform(0.5, 1.0) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _close(run_id: int, *, message: str = "", error: str | None = None) -> None:
+    """Close the run record; a failure to do so is logged, never allowed to hide the job's."""
+    try:
+        _record(lambda: job_runs.finish(run_id, message=message, error=error))
+    except SQLAlchemyError:
+        log.exception("run %s: could not record its end (error was: %s)", run_id, error)
+
+
 def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
-    run_id = job_runs.start(
-        run_id,
-        kind=kind,
-        attempt=attempt,
-        connection_id=kwargs.get("connection_id"),
-        workspace_id=kwargs.get("workspace_id"),
+    run_id = _record(
+        lambda: job_runs.start(
+            run_id,
+            kind=kind,
+            attempt=attempt,
+            connection_id=kwargs.get("connection_id"),
+            workspace_id=kwargs.get("workspace_id"),
+        )
     )
     credentials.forget_last_used()
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
-        result = body(ctx, **kwargs)
+        result = _call(body, ctx, kwargs)
     except ReconnectRequired as exc:
         db.session.rollback()
-        job_runs.finish(run_id, error=str(exc))
+        _close(run_id, error=str(exc))
         connection_id = kwargs.get("connection_id")
         if connection_id is not None:
             credentials.mark_reconnect_needed(
@@ -136,29 +192,39 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
     except (RateLimited, TransientError) as exc:
         db.session.rollback()
         if attempt >= MAX_ATTEMPTS:
-            job_runs.finish(run_id, error=f"gave up after {attempt} attempts: {exc}")
+            _close(run_id, error=f"gave up after {attempt} attempts: {exc}")
             log.error("%s run %s gave up after %s attempts: %s", kind, run_id, attempt, exc)
             return None
         if isinstance(exc, AccessTokenExpired):
             _force_refresh(kwargs.get("connection_id"))
-        delay = exc.retry_after if isinstance(exc, RateLimited) else backoff_delay(attempt)
+        if isinstance(exc, RateLimited):
+            delay = exc.retry_after
+        elif isinstance(exc, DatabaseBusy):
+            delay = backoff_delay(attempt, base=DATABASE_BUSY_BASE_SECONDS)
+        else:
+            delay = backoff_delay(attempt)
         delay *= float(current_app.config.get("JOB_RETRY_SCALE", 1.0))
-        job_runs.mark_retrying(run_id, f"retrying in {delay:.0f}s: {exc}")
-        schedule_retry(wrapper, delay, attempt=attempt + 1, kwargs={**kwargs, "run_id": run_id})
+        note = f"retrying in {delay:.0f}s: {exc}"
+        try:
+            _record(lambda: job_runs.mark_retrying(run_id, note))
+            schedule_retry(wrapper, delay, attempt=attempt + 1, kwargs={**kwargs, "run_id": run_id})
+        except Exception:  # the retry could not be scheduled: the record must not say "retrying"
+            _close(run_id, error=f"could not schedule a retry after: {exc}")
+            raise
         log.warning("%s run %s will retry in %.0fs: %s", kind, run_id, delay, exc)
         return None
     except PlatformError as exc:
         db.session.rollback()
-        job_runs.finish(run_id, error=str(exc))
+        _close(run_id, error=str(exc))
         log.error("%s run %s failed: %s", kind, run_id, exc)
         return None
     except Exception as exc:
         db.session.rollback()
-        job_runs.finish(run_id, error=f"{type(exc).__name__}: {exc}")
+        _close(run_id, error=f"{type(exc).__name__}: {exc}")
         log.exception("%s run %s crashed", kind, run_id)
         raise
     else:
-        job_runs.finish(run_id, message=result if isinstance(result, str) else "")
+        _close(run_id, message=result if isinstance(result, str) else "")
         log.info("%s run %s succeeded: %s", kind, run_id, result if isinstance(result, str) else "")
         return result
     finally:

@@ -67,6 +67,13 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         "Attribute new and changed conversions: one job per workspace, every 10 minutes",
     ),
     ScheduledJob(
+        "schedule-alerts",
+        "*/5 * * * *",
+        "jobs.alerts.evaluate_alerts",
+        DEFAULT,
+        "Alerts: open and resolve incidents, tell Owners and Admins once each, every 5 minutes",
+    ),
+    ScheduledJob(
         "schedule-retention",
         "30 3 * * *",
         "jobs.retention.retention_run",

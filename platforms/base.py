@@ -25,6 +25,9 @@ import requests
 from platforms.errors import NotSupported
 
 EntityLevel = Literal["campaign", "ad_group", "ad"]
+# Which of a platform's enums ``Platform.label`` words.
+LabelKind = Literal["time_zone", "account_status", "goal_status", "entity_status"]
+
 T = TypeVar("T")
 
 
@@ -367,6 +370,18 @@ class Platform(abc.ABC):
     max_batch_size: ClassVar[int] = 1000
     # Not a ClassVar: a plugin may carry its own per instance, from its settings.
     upload_rules: UploadRules = UploadRules()
+    # How long the platform's refresh token lives when it is not used (None: it does not lapse
+    # that way). The host warns Owners and Admins before a grant lapses.
+    refresh_token_idle_lifetime: ClassVar[timedelta | None] = None
+    # The Final URL suffix (with the platform's own URL parameters) that puts the campaign id on
+    # every landing URL as ``utm_id``, so clicks join pulled campaigns; None: nothing to suggest.
+    final_url_suffix: ClassVar[str | None] = None
+
+    def label(self, kind: LabelKind, value: str | None) -> str:
+        """Words for people for one of the platform's own enum values (an account's time zone,
+        an account, goal or campaign status), as the platform's UI would say them. The host shows
+        these instead of raw enum names; the default shows the value as it is."""
+        return value or ""
 
     def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.settings: Mapping[str, str] = dict(settings or {})

@@ -36,7 +36,7 @@ def test_report_puts_models_side_by_side_with_cost_and_roas(app, world, login_as
     # Brand - US cost 25.00; ROAS under last non-direct = 100 / 25
     row = html[html.index('data-testid="campaign-table"') :]
     row = row[row.index("Brand - US") : row.index("</tr>", row.index("Brand - US"))]
-    assert "25.00 USD" in row and "4.00" in row and "1.33" in row
+    assert "$25.00" in row and "4.00" in row and "1.33" in row
 
 
 def test_journey_shows_each_touch_with_its_credit(app, world, login_as) -> None:
@@ -86,3 +86,36 @@ def test_settings_form_validates_and_saves(app, world, login_as, redis) -> None:
         "Only Admins and Owners" in member_view
         and '<form method="post" action="' + path not in member_view
     )
+
+
+def test_attribution_opens_in_the_workspace_currency(app, world, login_as) -> None:
+    """CRM deals without a currency outnumber the rest: the report still opens in the workspace's
+    currency (its first connected account's, or its setting), so revenue shows at once."""
+    from webapp.extensions import db
+    from webapp.models import Connection, Workspace
+
+    ws = world.workspace_id
+    connection_id = data.microsoft_campaign(ws, "50000111", "Brand - US", {})
+    db.session.get(Connection, connection_id).currency = "EUR"
+    db.session.commit()
+    v = data.visitor(ws)
+    for n in range(3):
+        data.conversion(ws, v, "10.00", external_id=f"crm{n}", currency=None)
+    data.conversion(ws, v, "80.00", external_id="eur1", currency="EUR")
+    data.conversion(ws, v, "5.00", external_id="usd1", currency="USD")
+    multitouch.run(ws)
+    member = login_as("member")
+    url = f"/w/{ws}/attribution/?start=2026-02-01&end=2026-03-31"
+    html = member.get(url).get_data(as_text=True)
+    assert '<option value="EUR" selected' in html and "€80.00" in html
+    owner = login_as("owner")
+    token = csrf_token(owner, f"/w/{ws}/setup/workspace/")
+    saved = owner.post(
+        f"/w/{ws}/setup/workspace/currency", data={"currency": "usd", "csrf_token": token}
+    )
+    assert saved.status_code == 303 and db.session.get(Workspace, ws).default_currency == "USD"
+    assert '<option value="USD" selected' in member.get(url).get_data(as_text=True)
+    bad = owner.post(
+        f"/w/{ws}/setup/workspace/currency", data={"currency": "ZZZ", "csrf_token": token}
+    )
+    assert bad.status_code == 400 and "not an ISO 4217" in bad.get_data(as_text=True)

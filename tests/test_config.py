@@ -75,3 +75,11 @@ def test_bad_encryption_key_is_a_clear_error() -> None:
 def test_unknown_environment_name() -> None:
     with pytest.raises(ConfigError, match="SOURCELOOP_ENV"):
         load_settings({"SOURCELOOP_ENV": "staging"})
+
+
+def test_smtp_url_must_be_smtp_or_smtps_with_a_host() -> None:
+    assert load_settings({"SMTP_URL": "smtp://u:p@mail.example:587"}).smtp_url.endswith(":587")
+    assert load_settings({}).smtp_url == ""
+    for bad in ("http://mail.example", "smtp://", "mail.example:25"):
+        with pytest.raises(ConfigError, match="SMTP_URL"):
+            load_settings({"SMTP_URL": bad})

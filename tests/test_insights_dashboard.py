@@ -162,3 +162,33 @@ def test_api_returns_daily_rows_for_a_workspace_key(ms_app, world, emulator, pul
         response = client.get(f"/api/v1/insights?{bad}", headers=auth)
         assert response.status_code == 400, bad
         assert response.get_json()["error"]["message"]
+
+
+def test_default_range_includes_today_with_titled_readable_charts_and_sourceloop_columns(
+    ms_app, world, emulator, pulled
+) -> None:
+    """Issue 12, item 9: the default range ends today (marked partial), each chart carries a
+    visible title and axis text drawn at 12 px, and the SourceLoop columns stay when the
+    workspace gains a second account."""
+    _sourceloop_sale(world, "Brand - US", "120.00")
+    member = client_as(ms_app, "member")
+    html = member.get(f"/w/{world.workspace_id}/insights/").get_data(as_text=True)
+    today = utcnow().date()
+    assert f'name="to" value="{today.isoformat()}"' in html
+    assert 'data-testid="partial-note"' in html and "which is partial" in html
+    charts = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert len(charts) == 3
+    for chart, title in zip(
+        charts, ("Daily spend (USD)", "Daily clicks", "Daily impressions"), strict=True
+    ):
+        assert '<text class="chart-title"' in chart and f">{title}</text>" in chart
+        assert 'width="440"' in chart  # drawn at its pixel size, so font sizes are real
+        axis = re.findall(r'<text class="chart-axis [xy]"[^>]*font-size="(\d+)"', chart)
+        assert len(axis) >= 5 and all(int(size) >= 12 for size in axis)
+    assert "SL conv." in html and 'data-testid="total-sl-conversions">1<' in html
+    connect(ms_app, world, emulator, "80000012")
+    later = member.get(f"/w/{world.workspace_id}/insights/").get_data(as_text=True)
+    table = later.split('data-testid="table-80000011"')[1].split("</table>")[0]
+    assert "SL conv." in table
+    brand = re.search(r'<tr data-entity="50000111">(.*?)</tr>', table, re.S).group(1)
+    assert "120.00 USD" in brand  # joined by campaign, with two accounts too

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rq_scheduler import Scheduler
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from jobs.enqueue import JOBS, JobSpec
 from jobs.queues import DEFAULT
@@ -194,3 +195,62 @@ def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker
     burst_worker()
     assert "worker stopped" in _run(dead_id).error and _run(dead_id).status == JobRun.FAILED
     assert _run(recent_id).status == JobRun.RUNNING  # may still be working: left alone
+
+
+def _locked() -> OperationalError:
+    return OperationalError("UPDATE job_runs ...", {}, Exception("database is locked"))
+
+
+@job("test_locked")
+def locked_job(ctx: JobContext) -> None:
+    raise _locked()
+
+
+def test_a_locked_database_is_retried_not_failed(app, burst_worker, redis, monkeypatch) -> None:
+    monkeypatch.setitem(JOBS, "test_locked", JobSpec(f"{__name__}.locked_job", DEFAULT))
+    run_id = enqueue("test_locked")
+    burst_worker()
+    run = _run(run_id)
+    assert run.status == JobRun.RETRYING and "database was busy" in run.message
+    assert len(list(Scheduler(queue_name=DEFAULT, connection=redis).get_jobs())) == 1
+
+
+def test_the_run_record_is_closed_when_recording_the_failure_hits_the_lock(
+    app, burst_worker, redis, monkeypatch
+) -> None:
+    """Recording the failure itself meets "database is locked" twice: a fresh session and a
+    retry still close the record (it used to stay "running" forever)."""
+    from webapp.services import job_runs
+
+    real_finish, refusals = job_runs.finish, []
+
+    def busy_finish(run_id: int, **kwargs: object) -> None:
+        if len(refusals) < 2:
+            refusals.append(run_id)
+            raise _locked()
+        real_finish(run_id, **kwargs)
+
+    monkeypatch.setattr(job_runs, "finish", busy_finish)
+    monkeypatch.setattr("jobs.runtime.time.sleep", lambda seconds: None)
+    run_id = enqueue("test_fail", kind="invalid")
+    burst_worker()
+    run = _run(run_id)
+    assert refusals == [run_id, run_id]
+    assert run.status == JobRun.FAILED and "[1234] bad request" in run.error
+    assert run.finished_at is not None
+
+
+def test_a_job_asked_for_twice_leaves_no_record_queued(app, burst_worker, redis) -> None:
+    """Two callers enqueue the same idempotent job id at once; RQ runs it once, and the other
+    record is closed as run by its twin rather than left "queued"."""
+    from webapp.services import job_runs
+
+    first = job_runs.create_queued("test_ok", rq_job_id="twin-1")
+    second = job_runs.create_queued("test_ok", rq_job_id="twin-1")
+    from jobs.enqueue import enqueue_job
+
+    enqueue_job("test_ok", run_id=second, job_id="twin-1", number=1)
+    burst_worker()
+    assert _run(second).status == JobRun.SUCCEEDED
+    assert _run(first).status == JobRun.SUCCEEDED
+    assert f"Ran as run {second}" in _run(first).message

@@ -160,3 +160,16 @@ def test_allocate_gives_leftovers_to_the_largest_remainders() -> None:
     assert allocate(-10, [1, 1, 1]) == [-3, -3, -4]
     with pytest.raises(ValueError):
         allocate(1, [0, 0])
+
+
+def test_money_uses_cldr_minor_units_and_formats_with_babel() -> None:
+    from decimal import Decimal
+
+    from webapp.multitouch.money import format_money, minor_places
+
+    assert [minor_places(c) for c in ("USD", "JPY", "KWD", None, "??")] == [2, 0, 3, 2, 2]
+    assert format_money(Decimal("1490.0000"), "USD") == "$1,490.00"
+    assert format_money(Decimal("1490"), "JPY") == "¥1,490"
+    assert format_money(Decimal("2.5"), "KWD").endswith("2.500")
+    assert format_money(None, "USD") == "—"
+    assert format_money(Decimal("3"), "(no currency)") == "3.00"

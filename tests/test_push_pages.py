@@ -115,7 +115,7 @@ def test_troubleshoot_shows_each_conversion_state_with_reason_and_fix(
     assert "No Microsoft click id" in html and "Turn auto-tagging on" in html
     assert "less than an hour old" in html and 'data-state="waiting"' in html
     assert "is paused" in html
-    assert "Match rate" in html and "80.0% of 5" in html
+    assert "Match rate" in html and "80.0% (4 of 5)" in html
     assert "Push now" not in html  # members see, but cannot run jobs
     failed_only = member.get(url(world, connection_id, "troubleshoot") + "?state=failed")
     assert failed_only.get_data(as_text=True).count("data-state=") == 1

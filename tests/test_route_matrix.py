@@ -114,12 +114,34 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 403, 303, 303, 404),
     ),
     Row("workspace.index", "GET", "/w/{ws}/setup/workspace/", (LOGIN, 200, 200, 200, 404)),
+    Row("alerts.index", "GET", "/w/{ws}/alerts/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "alerts.save_settings",
+        "POST",
+        "/w/{ws}/alerts/settings",
+        (LOGIN, 403, 303, 303, 404),
+        (("match_rate_threshold", "40"),),
+    ),
+    Row(
+        "alerts.opt_out",
+        "POST",
+        "/w/{ws}/alerts/opt-out",
+        (LOGIN, 303, 303, 303, 404),
+        (("opt_out", "y"),),
+    ),
     Row(
         "workspace.rename",
         "POST",
         "/w/{ws}/setup/workspace/rename",
         (LOGIN, 403, 303, 303, 404),
         (("name", "Acme Renamed"),),
+    ),
+    Row(
+        "workspace.currency",
+        "POST",
+        "/w/{ws}/setup/workspace/currency",
+        (LOGIN, 403, 303, 303, 404),
+        (("currency", "EUR"),),
     ),
     Row(
         "workspace.delete",
@@ -158,6 +180,13 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/setup/tracking/consent",
         (LOGIN, 403, 303, 303, 404),
         (("required", "1"),),
+    ),
+    Row(
+        "tracking.forms",
+        "POST",
+        "/w/{ws}/setup/tracking/forms",
+        (LOGIN, 403, 303, 303, 404),
+        (("forms", "1"),),
     ),
     Row(
         "tracking.rotate_key",

@@ -55,7 +55,9 @@ def test_a_password_reset_ends_existing_sessions(app, login_as, world) -> None:
     from webapp.services import accounts
 
     owner = login_as("owner")
-    accounts.bootstrap_user("owner@example.com", "N3w-password-for-owner", "Acme", Role.OWNER)
+    accounts.bootstrap_user(
+        "owner@example.com", "N3w-password-for-owner", "Acme", Role.OWNER, reset_password=True
+    )
     assert not _signed_in(owner, world.workspace_id)
 
 

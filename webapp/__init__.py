@@ -6,15 +6,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from platforms.base import Platform
 from platforms.registry import load_registry
-from webapp import models  # noqa: F401  (registers every table on the metadata)
+from webapp import (
+    models,  # noqa: F401  (registers every table on the metadata)
+    sqlite,  # SQLite's connection settings and BEGIN mode, and write requests
+)
 from webapp.cli import register_cli
 from webapp.errors import register_error_handlers
 from webapp.extensions import csrf, db, limiter, login_manager, migrate
@@ -87,6 +88,10 @@ def _check_platforms(app: Flask, *, production: bool) -> None:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    # Registered first, before any hook touches the database: a request that changes data
+    # begins its transactions with SQLite's write lock (webapp/sqlite.py says why).
+    app.before_request(_writes_take_the_lock)
+    app.teardown_request(_release_write_mode)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -101,20 +106,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
 
 
+def _writes_take_the_lock() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        g.sqlite_writing = sqlite.set_writing(True)
+
+
+def _release_write_mode(exc: BaseException | None) -> None:
+    token = g.pop("sqlite_writing", None)
+    if token is not None:
+        sqlite.reset_writing(token)
+
+
 def _migrations_dir():  # noqa: ANN202
     return Path(__file__).resolve().parent.parent / "migrations"
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    """SQLite ignores ON DELETE CASCADE unless asked (PostgreSQL always honours it), and serialises
-    writers; these settings make it a fair development and single-host database."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        # WAL lets readers run beside the one writer, and NORMAL syncs at checkpoints rather than
-        # on every commit (still durable against a crashed process): /collect commits per hit.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()

@@ -1,6 +1,8 @@
 """Small server-side SVG bar charts: no JavaScript, no CDN, nothing the CSP has to allow.
 
 The SVG is built from numbers only (labels are escaped), so it is safe to mark up as HTML.
+It is drawn at its real pixel size (it only shrinks on a narrow screen), so its text is the size
+it says: a visible title, y-axis values at 0, half and the top, and dated x-axis ticks.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 180
-PAD_LEFT, PAD_BOTTOM, PAD_TOP = 56, 22, 12
+WIDTH, HEIGHT = 440, 220
+PAD_LEFT, PAD_RIGHT, PAD_BOTTOM, PAD_TOP = 64, 10, 28, 34
+FONT, TITLE_FONT = 12, 14
+INK, MUTED, GRID = "#1d2939", "#475467", "#e4e7ec"
+BAR, BAR_PARTIAL = "#2563eb", "#93b4f5"
+MAX_X_LABELS = 6
 
 
 def _nice_max(value: float) -> float:
@@ -25,46 +31,76 @@ def _nice_max(value: float) -> float:
     return value
 
 
+def _x_ticks(n: int) -> list[int]:
+    """Evenly spaced day indexes, the last day always among them, never two side by side."""
+    if n <= MAX_X_LABELS:
+        return list(range(n))
+    step = -(-(n - 1) // (MAX_X_LABELS - 1))  # ceil
+    ticks = list(range(0, n - 1, step))
+    if n - 1 - ticks[-1] < max(2, step // 2):
+        ticks.pop()
+    return [*ticks, n - 1]
+
+
 def bar_chart(
     title: str,
     series: Sequence[tuple[date, Decimal | int]],
     *,
     fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
     testid: str = "",
+    partial_from: date | None = None,
 ) -> Markup:
-    """A labelled bar per day; the y axis shows 0 and a rounded maximum."""
+    """A bar per day. Days from ``partial_from`` on are drawn lighter and labelled partial."""
     top = _nice_max(float(max((v for _, v in series), default=0)))
-    plot_w, plot_h = WIDTH - PAD_LEFT - 8, HEIGHT - PAD_BOTTOM - PAD_TOP
+    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_BOTTOM - PAD_TOP
+    base_y = PAD_TOP + plot_h
     n = max(len(series), 1)
     slot = plot_w / n
     bar_w = max(1.0, slot * 0.75)
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="100%" preserveAspectRatio="xMidYMid meet" data-testid="{escape(testid)}" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" data-testid="{escape(testid)}" aria-label="{escape(title)}" '
+        'xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
-        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{WIDTH - 8}" y2="{PAD_TOP + plot_h}" '
-        'stroke="#98a2b3" stroke-width="1"/>',
-        f'<text x="{PAD_LEFT - 6}" y="{PAD_TOP + 8}" text-anchor="end" font-size="11" '
-        f'fill="#667085">{escape(fmt(top))}</text>',
-        f'<text x="{PAD_LEFT - 6}" y="{PAD_TOP + plot_h}" text-anchor="end" font-size="11" '
-        'fill="#667085">0</text>',
+        f'<text class="chart-title" x="0" y="{TITLE_FONT + 2}" font-size="{TITLE_FONT}" '
+        f'font-weight="600" fill="{INK}">{escape(title)}</text>',
     ]
+    for fraction in (0.0, 0.5, 1.0):
+        y = base_y - plot_h * fraction
+        colour = MUTED if fraction == 0 else GRID
+        parts.append(
+            f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" '
+            f'stroke="{colour}" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text class="chart-axis y" x="{PAD_LEFT - 6}" y="{y + FONT / 3:.1f}" text-anchor="end" '
+            f'font-size="{FONT}" fill="{MUTED}">{escape(fmt(top * fraction))}</text>'
+        )
     for i, (day, value) in enumerate(series):
         h = plot_h * float(value) / top
         x = PAD_LEFT + i * slot + (slot - bar_w) / 2
-        y = PAD_TOP + plot_h - h
+        partial = partial_from is not None and day >= partial_from
+        label = f"{day.isoformat()}{' (partial day)' if partial else ''}: {fmt(float(value))}"
         parts.append(
-            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-            f'fill="#2563eb" data-day="{day.isoformat()}" data-value="{value}">'
-            f"<title>{day.isoformat()}: {escape(fmt(float(value)))}</title></rect>"
+            f'<rect class="bar{" partial" if partial else ""}" x="{x:.1f}" y="{base_y - h:.1f}" '
+            f'width="{bar_w:.1f}" height="{h:.1f}" fill="{BAR_PARTIAL if partial else BAR}" '
+            f'data-day="{day.isoformat()}" data-value="{value}"><title>{escape(label)}</title></rect>'
         )
-    if series:
-        for i in sorted({0, len(series) // 2, len(series) - 1}):
-            x = PAD_LEFT + i * slot + slot / 2
-            parts.append(
-                f'<text x="{x:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="11" '
-                f'fill="#667085">{series[i][0].strftime("%b %d")}</text>'
-            )
+    for i in _x_ticks(len(series)):
+        day = series[i][0]
+        x = PAD_LEFT + i * slot + slot / 2
+        text = "Today (partial)" if partial_from is not None and day >= partial_from else (
+            day.strftime("%b %d")
+        )  # fmt: skip
+        anchor = "end" if i == len(series) - 1 and len(series) > 1 else "middle"
+        parts.append(
+            f'<text class="chart-axis x" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" '
+            f'font-size="{FONT}" fill="{MUTED}">{escape(text)}</text>'
+        )
+    if not series:
+        parts.append(
+            f'<text x="{PAD_LEFT + plot_w / 2:.1f}" y="{PAD_TOP + plot_h / 2:.1f}" '
+            f'text-anchor="middle" font-size="{FONT}" fill="{MUTED}">No data in this range</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - numbers and escaped labels only

@@ -5,8 +5,15 @@ from __future__ import annotations
 from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 
 from webapp.policy import Role
 
@@ -49,7 +56,30 @@ class RenameWorkspaceForm(HtmlForm):
     name = StringField("Workspace name", validators=[DataRequired(), Length(max=120)])
 
 
+class CurrencyForm(HtmlForm):
+    currency = StringField(
+        "Default currency (ISO 4217, e.g. USD; empty: the first connected account's)",
+        validators=[Optional(), Length(min=3, max=3)],
+    )
+
+
 class DeleteWorkspaceForm(HtmlForm):
     confirm_name = StringField(
         "Type the workspace name to confirm", validators=[DataRequired(), Length(max=120)]
     )
+
+
+class AlertSettingsForm(HtmlForm):
+    match_rate_threshold = IntegerField(
+        "Alert when a connection's match rate is under (%)",
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )
+    webhook_url = StringField(
+        "Slack-compatible webhook URL (leave empty to keep the saved one)",
+        validators=[Optional(), URL(require_tld=False), Length(max=2000)],
+    )
+    remove_webhook = BooleanField("Remove the saved webhook")
+
+
+class AlertOptOutForm(HtmlForm):
+    opt_out = BooleanField("Do not e-mail me alerts for this workspace")

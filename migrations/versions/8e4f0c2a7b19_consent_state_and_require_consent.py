@@ -3,7 +3,7 @@ ledger row was planned with, the workspace's "require consent before storing" se
 many days page views and conversions are kept
 
 Revision ID: 8e4f0c2a7b19
-Revises: 7c1d2e3f4a5b
+Revises: c3e8f1a0b6d4
 Create Date: 2026-12-01 11:20:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "8e4f0c2a7b19"
-down_revision = "7c1d2e3f4a5b"
+down_revision = "c3e8f1a0b6d4"
 branch_labels = None
 depends_on = None
 

@@ -29,6 +29,7 @@ from platforms.base import (
     DateWindow,
     Entity,
     GoalDiagnostics,
+    LabelKind,
     OAuthSpec,
     Platform,
     PushOutcome,
@@ -38,7 +39,7 @@ from platforms.base import (
     Wording,
 )
 from platforms.errors import InvalidRequest
-from platforms.microsoft_ads import diagnostics, hashing, mapping
+from platforms.microsoft_ads import diagnostics, hashing, mapping, wording
 from platforms.microsoft_ads.client import MicrosoftAdsClient
 from platforms.microsoft_ads.explanations import (
     GOAL_TOO_RECENT,
@@ -99,6 +100,11 @@ class MicrosoftAdsPlatform(Platform):
     click_ids = (ClickIdParam("msclkid", window=timedelta(days=90)),)
     traffic_sources = frozenset({"bing", "microsoft", "msn", "microsoft_ads", "bing_ads"})
     identity_rules = hashing.RULES
+    # Microsoft identity platform refresh tokens lapse after 90 days without use (README).
+    refresh_token_idle_lifetime = timedelta(days=90)
+    # {CampaignId} is a Microsoft URL parameter; with UTM auto-tagging on, utm_campaign and
+    # utm_content already carry the campaign and ad group names (README).
+    final_url_suffix = "utm_id={CampaignId}"
     capabilities = Capability(
         push_conversions=True,
         adjustments=True,
@@ -129,6 +135,9 @@ class MicrosoftAdsPlatform(Platform):
         self.poll_policy = PollPolicy()
 
     # --- configuration ------------------------------------------------------------------------
+
+    def label(self, kind: LabelKind, value: str | None) -> str:
+        return wording.label(kind, value)
 
     def oauth_spec(self) -> OAuthSpec:
         return OAuthSpec(

@@ -15,7 +15,9 @@ from webapp.services import multitouch
 pytestmark = pytest.mark.e2e
 
 
-def test_reports_journey_and_settings_in_the_browser(app, world, live_server, page) -> None:
+def test_reports_journey_and_settings_in_the_browser(
+    app, world, live_server, page, tmp_path
+) -> None:
     ws = world.workspace_id
     data.microsoft_campaign(ws, "50000111", "Brand - US", {date(2026, 2, 27): "25.00"})
     v = data.visitor(ws)
@@ -41,10 +43,11 @@ def test_reports_journey_and_settings_in_the_browser(app, world, live_server, pa
     organic = channels.locator("tr", has_text="organic_search")
     # First touch gives organic search the whole conversion; last non-direct gives it nothing.
     cells = organic.locator("td").all_inner_texts()
-    assert cells[0:2] == ["1.00", "100.00"] and cells[4:6] == ["0.00", "0.00"]
+    assert cells[0:2] == ["1.00", "$100.00"] and cells[4:6] == ["0.00", "$0.00"]
     assert page.locator("figure.chart svg rect").count() == 3 * 6
     campaign = page.get_by_test_id("campaign-table").locator("tr", has_text="Brand - US")
-    assert "25.00 USD" in campaign.inner_text() and "4.00" in campaign.inner_text()
+    assert "$25.00" in campaign.inner_text() and "4.00" in campaign.inner_text()
+    page.screenshot(path=str(tmp_path / "attribution.png"), full_page=True)
 
     page.get_by_role("link", name="Journey").first.click()
     page.wait_for_url(f"**/attribution/conversions/{conversion}*")

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_demo_pushes_pulls_and_stops_cleanly(tmp_path: Path) -> None:
         **{f"DEMO_{name}_PORT": str(port) for name, port in ports.items()},
         "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
         "DEMO_CREDENTIALS": str(tmp_path / "demo-credentials.json"),
+        "DEMO_ENV_FILE": str(tmp_path / "demo.env"),
     }
     web = f"http://127.0.0.1:{ports['WEB']}"
     emulator = f"http://127.0.0.1:{ports['EMULATOR']}"
@@ -113,6 +115,31 @@ def test_demo_pushes_pulls_and_stops_cleanly(tmp_path: Path) -> None:
         )
         platforms = browser.get(f"{web}/", timeout=10).text
         assert "Demo Workspace" in platforms
+
+        # An operator's `flask` command reaches the running demo through the file it wrote
+        # (the README: `flask` reads `.env`; here the test's copy is named with --env-file).
+        operator_env = {
+            k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")
+        }
+        listing = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--env-file",
+                str(tmp_path / "demo.env"),
+                "jobs",
+                "schedule",
+                "--list",
+            ],
+            cwd=ROOT,
+            env=operator_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listing.returncode == 0, listing.stdout + listing.stderr
+        assert "schedule-push-fanout" in listing.stdout and "NOT REGISTERED" not in listing.stdout
     finally:
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         try:

@@ -21,17 +21,23 @@ def test_tracking_tab_shows_snippet_and_admins_configure_it(login_as, world) -> 
         f"{base}/domains",
         data={
             "domains": "https://Shop.Example.com/\nexample.org",
-            "forms": "1",
             "csrf_token": token,
         },
     )
     assert saved.status_code == 303
+    # Each setting is its own card and form: saving domains leaves form tracking alone.
+    assert admin.post(f"{base}/forms", data={"forms": "1", "csrf_token": token}).status_code == 303
+    admin.post(
+        f"{base}/domains", data={"domains": "shop.example.com\nexample.org", "csrf_token": token}
+    )
     settings = db.session.get(TrackingSettings, world.workspace_id)
     db.session.refresh(settings)
     assert (
         settings.allowed_domains == ["shop.example.com", "example.org"]
         and settings.auto_track_forms
     )
+    assert 'data-testid="allowed-domains"' in page and 'data-testid="form-tracking"' in page
+    assert '<pre><code id="pixel-snippet"' in page and 'data-testid="copy-snippet"' in page
     bad = admin.post(
         f"{base}/domains",
         data={"domains": "not a domain!", "csrf_token": token},

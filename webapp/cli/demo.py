@@ -48,7 +48,10 @@ def seed() -> None:
     creds = _load()
     creds.setdefault("email", DEMO_EMAIL)
     creds.setdefault("password", f"demo-{secrets.token_urlsafe(9)}-1")
-    user = accounts.bootstrap_user(creds["email"], creds["password"], DEMO_WORKSPACE, Role.OWNER)
+    # The demo's own Owner: its password follows the credentials file.
+    user, _ = accounts.bootstrap_user(
+        creds["email"], creds["password"], DEMO_WORKSPACE, Role.OWNER, reset_password=True
+    )
     owner = db.session.scalar(select(Membership).where(Membership.user_id == user.id))
     settings = tracking.settings_for(owner.workspace_id)
     if DEMO_SITE_DOMAIN not in (settings.allowed_domains or []):

@@ -1,5 +1,6 @@
 """Models, one module per aggregate. Import from here so that every table is registered."""
 
+from webapp.models.alerts import AlertIncident, AlertOptOut, AlertSettings
 from webapp.models.audit import AuditEvent
 from webapp.models.connection import Connection, Credential
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
@@ -27,6 +28,9 @@ from webapp.models.user import User
 from webapp.models.workspace import Invite, Membership, Workspace
 
 __all__ = [
+    "AlertIncident",
+    "AlertOptOut",
+    "AlertSettings",
     "AttributedConversion",
     "AttributionCredit",
     "AttributionSettings",

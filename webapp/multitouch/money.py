@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# ISO 4217 minor units that differ from the usual two decimals.
-_ZERO_DECIMAL = frozenset(
-    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"}
-    | {"RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"}
-)
-_THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+from babel.numbers import format_currency, get_currency_precision
+
 MAX_PLACES = 4  # the conversions table stores four decimals
+LOCALE = "en_US"  # how amounts are written on pages (symbols, separators)
 
 
 def minor_places(currency: str | None) -> int:
+    """The currency's minor unit from CLDR (Babel): 2 for USD, 0 for JPY, 3 for KWD; 2 when the
+    code is unknown or missing."""
     code = (currency or "").upper()
-    if code in _ZERO_DECIMAL:
-        return 0
-    if code in _THREE_DECIMAL:
-        return 3
-    return 2
+    return get_currency_precision(code) if len(code) == 3 else 2
+
+
+def format_money(value: Decimal | float | int | None, currency: str | None) -> str:
+    """``1490.0000 USD`` → ``$1,490.00``; in the currency's minor units; "—" for no value."""
+    if value is None:
+        return "—"
+    code = (currency or "").upper()
+    if len(code) != 3 or not code.isalpha():
+        return f"{Decimal(value):,.2f}"
+    return format_currency(Decimal(value), code, locale=LOCALE)
 
 
 def places_for(value: Decimal, currency: str | None) -> int:

@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models import Membership, User, Workspace
 from webapp.models.types import utcnow
 from webapp.policy import Role
-from webapp.services import audit
+from webapp.services import audit, tracking
 from webapp.services.errors import Conflict, ServiceError
 
 MIN_PASSWORD_LENGTH = 10
@@ -89,19 +89,48 @@ def get_or_create_workspace(name: str) -> tuple[Workspace, bool]:
     workspace = Workspace(name=name)
     db.session.add(workspace)
     db.session.flush()
+    tracking.provision(workspace.id)
     return workspace, True
 
 
-def bootstrap_user(email: str, password: str, workspace_name: str, role: Role) -> User:
-    """Operator CLI: create (or update the password of) a user and give them a role."""
+def bootstrap_user(
+    email: str,
+    password: str | None,
+    workspace_name: str,
+    role: Role,
+    *,
+    reset_password: bool = False,
+) -> tuple[User, bool]:
+    """Operator CLI: create a user (or give an existing one a role) in a workspace.
+
+    A workspace that does not exist yet is created only for an Owner: a workspace whose only
+    member is an Admin or a Member could never be managed. An existing user's password changes
+    only when ``reset_password`` is set. Returns the user and whether the password was set.
+    """
     email = normalise_email(email)
+    name = workspace_name.strip()
+    if not name:
+        raise ServiceError("Workspace name is required.")
+    exists = db.session.scalar(select(Workspace.id).where(Workspace.name == name)) is not None
+    if not exists and role is not Role.OWNER:
+        raise ServiceError(
+            f"There is no workspace named {name!r}. A new workspace starts with its Owner: "
+            "use --role owner, or name an existing workspace."
+        )
     user = find_user_by_email(email)
+    password_set = False
     if user is None:
+        if not password:
+            raise ServiceError("A new user needs a password (--password).")
         user = create_user(email, password)
-    else:
+        password_set = True
+    elif reset_password:
+        if not password:
+            raise ServiceError("--reset-password needs the new password (--password).")
         check_password_strength(password)
         user.set_password(password)
         revoke_sessions(user.id)  # a password reset signs out whoever knew the old one
+        password_set = True
     workspace, created = get_or_create_workspace(workspace_name)
     membership = db.session.scalar(
         select(Membership).where(
@@ -127,5 +156,12 @@ def bootstrap_user(email: str, password: str, workspace_name: str, role: Role) -
         target=user.email,
         role=role.value,
     )
+    if password_set and reset_password:
+        audit.record(
+            "member.password_reset_by_operator",
+            workspace_id=workspace.id,
+            actor_id=None,
+            target=user.email,
+        )
     db.session.commit()
-    return user
+    return user, password_set

@@ -35,6 +35,7 @@ from webapp.services import click_ids as click_catalog
 from webapp.services import consent, conversions, identity
 from webapp.services.channels import classify, host_of
 from webapp.services.tracking import PixelSite
+from webapp.sqlite import writing
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ def _statements(dialect: str) -> SimpleNamespace:
 
 def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
     now = now or utcnow()
-    with db.engine.begin() as conn:
+    with writing(), db.engine.begin() as conn:
         _record_on(conn, site, hit, now)
 
 
@@ -475,7 +476,7 @@ class HitWriter:
 
     def _write(self, batch: list) -> None:
         try:
-            with db.engine.begin() as conn:
+            with writing(), db.engine.begin() as conn:
                 for site, hit, at in batch:
                     _record_on(conn, site, hit, at)
         except SQLAlchemyError:  # one hit the database refuses must not cost the others

@@ -33,6 +33,7 @@ from webapp.models import (
     Touchpoint,
 )
 from webapp.models.insights import LEVELS
+from webapp.models.types import utcnow
 from webapp.services.attribution import supplied_click_ids
 from webapp.services.errors import ServiceError
 from webapp.services.insights_sync import last_complete_day
@@ -42,10 +43,16 @@ ZERO = Decimal(0)
 CHILD = {"campaign": "ad_group", "ad_group": "ad"}
 
 
-def parse_range(start: str | None, end: str | None, *, default_days: int = 14) -> tuple[date, date]:
-    """``from``/``to`` as YYYY-MM-DD (both optional); a bad or reversed range is a user error."""
+def parse_range(
+    start: str | None, end: str | None, *, default_days: int = 14, include_today: bool = False
+) -> tuple[date, date]:
+    """``from``/``to`` as YYYY-MM-DD (both optional); a bad or reversed range is a user error.
+
+    Without ``to`` the range ends yesterday (complete days), or today with ``include_today``
+    (the dashboard: a live workspace sees today's conversions; the day is marked partial)."""
     try:
-        last = parse_day(end) if end else last_complete_day()
+        default_end = today() if include_today else last_complete_day()
+        last = parse_day(end) if end else default_end
         first = parse_day(start) if start else last - timedelta(days=default_days - 1)
     except ValueError:
         raise ServiceError(
@@ -56,6 +63,15 @@ def parse_range(start: str | None, end: str | None, *, default_days: int = 14) -
     if (last - first).days >= MAX_RANGE_DAYS:
         raise ServiceError(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
     return first, last
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def partial_from() -> date:
+    """The first day whose figures are not final yet (today, UTC: pulls cover complete days)."""
+    return last_complete_day() + timedelta(days=1)
 
 
 def parse_level(level: str | None) -> str:
@@ -240,8 +256,17 @@ def sourceloop_conversions(
     return found
 
 
-def _credit(rows: list[Row], account: AccountInsights, conversions, level: str) -> None:  # noqa: ANN001
-    """Credit each SourceLoop conversion to the campaign its click named, else to the account."""
+def _credit(
+    rows: list[Row],
+    account: AccountInsights,
+    conversions: list[tuple[Decimal, str | None, str]],
+    level: str,
+    *,
+    claim_unmatched: bool,
+) -> None:
+    """Credit each SourceLoop conversion to the campaign its click named; the rest to the account
+    when it is the workspace's only one (``claim_unmatched``: a click id does not say which
+    account it belongs to, so with several accounts the rest is shown for the workspace)."""
     if level != "campaign":
         return  # a click names its campaign at most; ad groups and ads are never attributable
     by_key = {}
@@ -253,6 +278,8 @@ def _credit(rows: list[Row], account: AccountInsights, conversions, level: str) 
             account.sl_other_currency += 1
             continue
         target = by_key.get(campaign.lower()) if campaign else None
+        if target is None and not claim_unmatched:
+            continue
         bucket = target.totals if target is not None else account.unattributed
         bucket.sl_conversions += 1
         bucket.sl_revenue += value
@@ -293,6 +320,7 @@ def account_insights(
     parent_level: str | None = None,
     parent_id: str | None = None,
     conversions: list | None = None,
+    claim_unmatched: bool = True,
 ) -> AccountInsights:
     """One account's dashboard: totals and daily series at campaign level (what the account
     spent), and the table one level below ``parent`` (campaigns when no parent)."""
@@ -349,7 +377,7 @@ def account_insights(
         ),
     )
     if conversions is not None:
-        _credit(rows, account, conversions, level)
+        _credit(rows, account, conversions, level, claim_unmatched=claim_unmatched)
     return account
 
 
@@ -382,11 +410,9 @@ def dashboard(
     could be shown per account (only when the workspace has exactly one account)."""
     accounts = workspace_connections(workspace_id)
     per_account = len(accounts) == 1
-    conversions = (
-        sourceloop_conversions(workspace_id, start, end, click_params(accounts))
-        if per_account
-        else None
-    )
+    # Always credited by campaign (the SourceLoop columns are always there); only the single
+    # account also takes the conversions whose campaign is unknown.
+    conversions = sourceloop_conversions(workspace_id, start, end, click_params(accounts))
     shown = [c for c in accounts if connection_id is None or c.id == connection_id]
     return [
         account_insights(
@@ -396,6 +422,7 @@ def dashboard(
             parent_level=parent_level if connection_id == c.id else None,
             parent_id=parent_id if connection_id == c.id else None,
             conversions=conversions,
+            claim_unmatched=per_account,
         )
         for c in shown
     ], per_account

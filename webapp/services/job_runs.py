@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from rq import get_current_job
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from jobs.enqueue import enqueue_job, is_pending
 from webapp.extensions import db
@@ -86,6 +86,23 @@ def start(
     run.started_at = run.started_at or utcnow()
     run.rq_job_id = current.id if current is not None else run.rq_job_id
     run.message = "Running" if attempt == 1 else f"Running (attempt {attempt})"
+    db.session.flush()
+    if run.rq_job_id:
+        # Two callers can ask for the same idempotent job id at once (both see nothing pending);
+        # RQ keeps one job, so the other's record would wait "queued" forever. This run is it.
+        db.session.execute(
+            update(JobRun)
+            .where(
+                JobRun.rq_job_id == run.rq_job_id,
+                JobRun.id != run.id,
+                JobRun.status == JobRun.QUEUED,
+            )
+            .values(
+                status=JobRun.SUCCEEDED,
+                message=f"Ran as run {run.id} (the same job was asked for twice)"[:500],
+                finished_at=utcnow(),
+            )
+        )
     db.session.commit()
     return run.id
 

@@ -32,6 +32,7 @@ from webapp.multitouch.journey import Settings, Touch
 from webapp.multitouch.money import places_for, to_units
 from webapp.services.multitouch_campaigns import CampaignResolver
 from webapp.services.multitouch_settings import settings_key, settings_of
+from webapp.sqlite import writing
 
 CHUNK = 2000
 
@@ -208,10 +209,13 @@ def run(
     resolver = CampaignResolver(workspace_id)
     done = 0
     while True:
-        ids = pending_ids(workspace_id, key, chunk)
-        if not ids:
-            return done
-        done += attribute_chunk(workspace_id, ids, settings, key, resolver)
+        db.session.commit()  # end the read transaction: the chunk begins its own, writing
+        with writing():
+            ids = pending_ids(workspace_id, key, chunk)
+            if not ids:
+                db.session.commit()
+                return done
+            done += attribute_chunk(workspace_id, ids, settings, key, resolver)
         if progress is not None:
             progress(done)
         if deadline is not None and utcnow() >= deadline:

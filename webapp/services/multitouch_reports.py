@@ -23,7 +23,7 @@ from webapp.models import (
 )
 from webapp.models.multitouch import SHARE_PLACES, VALUE_PLACES
 from webapp.multitouch.models import MODEL_KEYS
-from webapp.services import multitouch, multitouch_settings
+from webapp.services import multitouch, multitouch_settings, workspaces
 from webapp.services.errors import NotFound, ServiceError
 
 MAX_DAYS = 731
@@ -120,10 +120,20 @@ def _cell_sums(value_e4: int | None, conversions_e6: int | None) -> tuple[Decima
     )
 
 
+def _default_currency(workspace_id: int, currencies: list[str]) -> str:
+    """The workspace's currency when it has credits in it; else its most credited real currency
+    (never "no currency" while a real one has revenue), so revenue shows on first open."""
+    preferred = workspaces.default_currency(workspace_id)
+    if preferred in currencies:
+        return preferred
+    real = [c for c in currencies if c != NO_CURRENCY]
+    return (real or currencies or [preferred or "USD"])[0]
+
+
 def report(workspace_id: int, start: date, end: date, currency: str | None = None) -> Report:
     currencies = _currencies(workspace_id, start, end)
     if currency is None or currency not in currencies:
-        currency = currencies[0] if currencies else "USD"
+        currency = _default_currency(workspace_id, currencies)
     c = AttributionCredit
     where = (*_in_range(workspace_id, start, end),
              func.coalesce(c.currency, NO_CURRENCY) == currency)  # fmt: skip

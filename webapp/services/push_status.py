@@ -225,6 +225,11 @@ def match_rate(connection: Connection, days: int = 30, sample: int = 5000) -> tu
     return sum(1 for f in found.values() if f.click is not None), len(rows)
 
 
+def match_rate_figure(matched: int, total: int) -> str:
+    """How a match rate is written wherever it is shown (Troubleshoot, alerts)."""
+    return f"{100 * matched / total:.1f}% ({matched} of {total})" if total else "—"
+
+
 def delivery_status(conversion: Conversion) -> list[dict[str, Any]]:
     """Rows for the conversion API's ``delivery`` list: one per connection and goal."""
     rows = db.session.execute(

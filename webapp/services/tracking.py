@@ -40,21 +40,36 @@ def new_public_key() -> str:
     return "pk_" + secrets.token_urlsafe(18)
 
 
+def provision(workspace_id: int) -> TrackingSettings:
+    """Give a workspace its pixel settings and built-in events (added to the session, flushed,
+    not committed): called when the workspace is created, so Configure and the API see the
+    events from the start. Safe to call again: only what is missing is added."""
+    settings = db.session.get(TrackingSettings, workspace_id)
+    if settings is None:
+        settings = TrackingSettings(workspace_id=workspace_id, public_key=new_public_key())
+        db.session.add(settings)
+    have = set(
+        db.session.scalars(
+            select(ConversionEvent.name).where(ConversionEvent.workspace_id == workspace_id)
+        )
+    )
+    for name, label in ConversionEvent.BUILT_INS.items():
+        if name not in have:
+            db.session.add(
+                ConversionEvent(workspace_id=workspace_id, name=name, label=label, built_in=True)
+            )
+    db.session.flush()
+    return settings
+
+
 def settings_for(workspace_id: int) -> TrackingSettings:
-    """The workspace's settings, created (with the built-in events) on first use."""
+    """The workspace's settings (workspaces get them at creation; older rows on first use)."""
     found = db.session.get(TrackingSettings, workspace_id)
     if found is not None:
         return found
-    created = TrackingSettings(workspace_id=workspace_id, public_key=new_public_key())
     try:
         with db.session.begin_nested():
-            db.session.add(created)
-            for name, label in ConversionEvent.BUILT_INS.items():
-                db.session.add(
-                    ConversionEvent(
-                        workspace_id=workspace_id, name=name, label=label, built_in=True
-                    )
-                )
+            created = provision(workspace_id)
         db.session.commit()
         return created
     except IntegrityError:  # another request created them first

@@ -1,4 +1,4 @@
-"""Workspace-level changes: rename and delete."""
+"""Workspace-level changes: rename, default currency and delete."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from webapp import policy
 from webapp.extensions import db
-from webapp.models import Membership, User, Workspace
+from webapp.models import Connection, Membership, User, Workspace
 from webapp.policy import Action
 from webapp.services import audit
+from webapp.services.currencies import ISO_4217
 from webapp.services.errors import Conflict, Forbidden, ServiceError
 
 
@@ -35,6 +36,37 @@ def rename(workspace_id: int, actor: Membership, name: str) -> Workspace:
     )
     db.session.commit()
     return workspace
+
+
+def default_currency(workspace_id: int) -> str | None:
+    """The workspace's currency: its setting, else its first connected account's currency."""
+    workspace = db.session.get(Workspace, workspace_id)
+    if workspace is not None and workspace.default_currency:
+        return workspace.default_currency
+    return db.session.scalar(
+        select(Connection.currency)
+        .where(Connection.workspace_id == workspace_id, Connection.currency.is_not(None))
+        .order_by(Connection.connected_at, Connection.id)
+        .limit(1)
+    )
+
+
+def set_default_currency(workspace_id: int, actor: Membership, code: str) -> None:
+    """``code`` "" goes back to following the first connected account."""
+    if not policy.can(actor.role, Action.EDIT_WORKSPACE):
+        raise Forbidden(policy.reason(Action.EDIT_WORKSPACE))
+    code = code.strip().upper()
+    if code and code not in ISO_4217:
+        raise ServiceError(f"{code[:8]} is not an ISO 4217 currency code (for example USD, EUR).")
+    workspace = db.session.get(Workspace, workspace_id)
+    workspace.default_currency = code or None
+    audit.record(
+        "workspace.currency_set",
+        workspace_id=workspace_id,
+        actor_id=actor.user_id,
+        target=code or "first connected account",
+    )
+    db.session.commit()
 
 
 def delete(workspace_id: int, actor: Membership, confirm_name: str) -> None:

@@ -3,6 +3,7 @@
 from flask import Flask
 
 from webapp.views import (
+    alerts,
     api,
     api_insights,
     api_keys,
@@ -30,6 +31,7 @@ from webapp.views.nav import register_nav
 
 def register_blueprints(app: Flask) -> None:
     for module in (
+        alerts,
         attribution,
         auth,
         health,

@@ -22,10 +22,13 @@ def index():  # noqa: ANN201
     membership = current_membership()
     error = None
     try:
-        start, end = insights_report.parse_range(request.args.get("from"), request.args.get("to"))
+        start, end = insights_report.parse_range(
+            request.args.get("from"), request.args.get("to"), include_today=True
+        )
     except ServiceError as exc:
         error = exc.message
-        start, end = insights_report.parse_range(None, None)
+        start, end = insights_report.parse_range(None, None, include_today=True)
+    partial_from = insights_report.partial_from()
     accounts, per_account = insights_report.dashboard(
         membership.workspace_id,
         start,
@@ -41,16 +44,19 @@ def index():  # noqa: ANN201
                 [(d, t.spend) for d, t in a.daily],
                 fmt=lambda v: f"{v:,.2f}",
                 testid=f"chart-spend-{a.connection.id}",
+                partial_from=partial_from,
             ),
             bar_chart(
                 "Daily clicks",
                 [(d, t.clicks) for d, t in a.daily],
                 testid=f"chart-clicks-{a.connection.id}",
+                partial_from=partial_from,
             ),
             bar_chart(
                 "Daily impressions",
                 [(d, t.impressions) for d, t in a.daily],
                 testid=f"chart-impressions-{a.connection.id}",
+                partial_from=partial_from,
             ),
         ]
         for a in accounts
@@ -61,6 +67,7 @@ def index():  # noqa: ANN201
         charts=charts,
         start=start,
         end=end,
+        partial=end >= partial_from,
         error=error,
         per_account=per_account,
         workspace_sl=(

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from flask import Flask, g, url_for
 from sqlalchemy import select
 
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import Connection
+from webapp.multitouch.money import format_money
 
 # (endpoint, label); an area adds its tab here when it registers.
 SETUP_TABS: list[tuple[str, str]] = [
@@ -56,4 +57,13 @@ def register_nav(app: Flask) -> None:
         workspace_banners=workspace_banners,
         setup_tabs=lambda: SETUP_TABS,
         setup_areas=lambda: {endpoint.split(".")[0] for endpoint, _ in SETUP_TABS},
+        platform_label=platform_label,
     )
+    app.jinja_env.filters["money"] = format_money
+
+
+def platform_label(platform_key: str, kind: str, value: str | None) -> str:
+    """A platform's enum value in its own words (``Platform.label``); the value itself when the
+    plugin is not installed."""
+    platform = platform_registry().get(platform_key)
+    return platform.label(kind, value) if platform is not None else (value or "")

@@ -99,6 +99,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
     matched, total = push_status.match_rate(conn)
     return render_template(
         "push/troubleshoot.html",
+        match_figure=push_status.match_rate_figure(matched, total),
         connection=conn,
         platform=push_config.platform_for(conn),
         config=push_config.config_for(conn.id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from webapp import policy
+from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
 from webapp.policy import Action
 from webapp.services import click_ids, tracking
@@ -26,6 +27,9 @@ def index():  # noqa: ANN201
         "setup/tracking.html",
         settings=settings,
         click_params=click_ids.catalog().names,
+        url_suffixes=[
+            (p.display_name, p.final_url_suffix) for p in platform_registry() if p.final_url_suffix
+        ],
         events=tracking.events(membership.workspace_id),
         public_url=_public_url(),
         stripe_url=f"{_public_url()}{url_for('webhooks.stripe', key=settings.public_key)}",
@@ -57,7 +61,6 @@ def domains():  # noqa: ANN201
         saved = tracking.set_allowed_domains(
             actor.workspace_id, actor, request.form.get("domains", "")
         )
-        tracking.set_auto_track_forms(actor.workspace_id, actor, bool(request.form.get("forms")))
         return "Allowed domains saved: " + (", ".join(saved) or "any domain") + "."
 
     return _apply(change)
@@ -76,6 +79,22 @@ def consent():  # noqa: ANN201
                 "sourceloop('consent', ...) from your consent banner (or use an IAB TCF CMP)."
             )
         return "Consent is no longer required before storing."
+
+    return _apply(change)
+
+
+@bp.post("/forms")
+def forms():  # noqa: ANN201
+    actor = require(Action.MANAGE_TRACKING)
+
+    def change() -> str:
+        enabled = bool(request.form.get("forms"))
+        tracking.set_auto_track_forms(actor.workspace_id, actor, enabled)
+        return (
+            "Every form submission is recorded."
+            if enabled
+            else "Form submissions are recorded only when your page says so."
+        )
 
     return _apply(change)
 

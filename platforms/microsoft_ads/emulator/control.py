@@ -182,6 +182,10 @@ def _mint_click(world: World, args: dict[str, Any]) -> Click | tuple[Response, i
     if account is None:
         return _bad("unknown account_id", 404)
     campaign_id = args.get("campaign_id")
+    if campaign_id == "random":  # the demo's traffic: any of the account's Search campaigns
+        ids = sorted(c.id for c in world.campaigns.values()
+                     if c.account_id == account.id and c.campaign_type == "Search")  # fmt: skip
+        campaign_id = ids[uuid.uuid4().int % len(ids)] if ids else None
     if not campaign_id:
         campaign_id = next((c.id for c in sorted(world.campaigns.values(), key=lambda c: c.id)
                             if c.account_id == account.id and c.campaign_type == "Search"), None)  # fmt: skip
@@ -223,7 +227,20 @@ def click_redirect() -> Any:
     if not isinstance(result, Click):
         return result
     parts = urlsplit(landing)
-    query = "&".join(filter(None, [parts.query, urlencode({"msclkid": result.msclkid})]))
+    added = {"msclkid": result.msclkid}
+    world = get_world()
+    campaign = world.campaigns.get(result.campaign_id or "")
+    group = world.ad_groups.get(result.ad_group_id or "")
+    if request.args.get("utm") == "1" and campaign is not None:
+        # The account's UTM auto-tagging: source, medium, campaign name, ad group name.
+        added.update(utm_source="bing", utm_medium="cpc", utm_campaign=campaign.name)
+        if group is not None:
+            added["utm_content"] = group.name
+    suffix = request.args.get("suffix", "")
+    if suffix and campaign is not None:  # a Final URL suffix with its URL parameters filled in
+        suffix = suffix.replace("{CampaignId}", campaign.id)
+        suffix = suffix.replace("{AdGroupId}", group.id if group is not None else "")
+    query = "&".join(filter(None, [parts.query, urlencode(added), suffix]))
     return redirect(urlunsplit(parts._replace(query=query)), code=302)
 
 

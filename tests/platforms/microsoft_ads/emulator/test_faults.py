@@ -109,3 +109,20 @@ def test_state_lists_seeded_ids(client: FlaskClient) -> None:
     }
     assert {a["id"] for a in state["accounts"]} == {"80000011", "80000012", "80000013", "80000021"}
     assert "/_emulator/consent" in " ".join(client.get("/_emulator/").json["endpoints"])
+
+
+def test_click_with_utm_auto_tagging_and_a_final_url_suffix(client: FlaskClient) -> None:
+    """What the demo's ad clicks look like: the campaign and ad group names auto-tagging writes,
+    and the suggested Final URL suffix with its campaign id filled in."""
+    response = client.get(
+        "/_emulator/click?account_id=80000011&landing=https://shop.example/&campaign_id=50000111"
+        "&utm=1&suffix=utm_id%3D%7BCampaignId%7D"
+    )
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["utm_source"] == ["bing"] and query["utm_medium"] == ["cpc"]
+    assert query["utm_campaign"] == ["Brand - US"] and query["utm_id"] == ["50000111"]
+    assert query["utm_content"][0] and len(query["msclkid"][0]) == 32
+    random = client.get(
+        "/_emulator/click?account_id=80000011&landing=https://s.example/&campaign_id=random&utm=1"
+    )
+    assert parse_qs(urlsplit(random.headers["Location"]).query)["utm_campaign"][0]
