@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -53,6 +53,8 @@ class Settings:
     push_lease_seconds: int = 300
     # How much history the first insights pull of a connection fetches.
     insights_backfill_days: int = 90
+    # How often the scheduler's push fan-out runs (UTC cron); the smoke test shortens it.
+    push_schedule: str = "*/2 * * * *"
     platform_settings: Mapping[str, str] = field(default_factory=dict)
     # Alerts by e-mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS);
     # empty: alerts show in the app only.
@@ -102,7 +104,10 @@ class Settings:
             "JOB_RETRY_SCALE": self.job_retry_scale,
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
             "INSIGHTS_BACKFILL_DAYS": self.insights_backfill_days,
+            "PUSH_SCHEDULE": self.push_schedule,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
+            # A job calling a platform inside a database transaction (webapp.services.platform_calls)
+            "PLATFORM_CALL_GUARD": "raise" if self.is_testing else "log",
             "SMTP_URL": self.smtp_url,
             "ALERT_EMAIL_FROM": self.alert_email_from,
         }
@@ -115,6 +120,51 @@ def _normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+_FALSE = {"0", "false", "no", "off"}
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(env_vars: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env_vars.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _FALSE | _TRUE:
+        raise ConfigError(f"{name} must be on or off (1/0, true/false), not {raw!r}")
+    return raw in _TRUE
+
+
+def redis_tls_url(url: str, *, verify: bool, ca_file: str = "") -> str:
+    """A ``rediss://`` URL with its certificate checking spelled out, so every Redis client built
+    from it (queues, scheduler, worker, locks, health check, login rate limiter) connects alike.
+
+    Heroku's Redis presents a self-signed certificate: ``REDIS_TLS_VERIFY=off`` accepts it (the
+    link is still encrypted); ``REDIS_TLS_CA_FILE`` verifies against your own CA instead. A
+    setting already in the URL's query wins. Plain ``redis://`` URLs are returned unchanged."""
+    if not url.startswith("rediss://"):
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if verify:
+        query.setdefault("ssl_cert_reqs", "required")
+        if ca_file:
+            query.setdefault("ssl_ca_certs", ca_file)
+    else:
+        query.setdefault("ssl_cert_reqs", "none")
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
 
 
 def _split_keys(raw: str) -> tuple[str, ...]:
@@ -203,6 +253,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     keys = _split_keys(env_vars.get("TOKEN_ENCRYPTION_KEYS", "")) or defaults.token_encryption_keys
     _validate_fernet_keys(keys)
 
+    tls_verify = _flag(env_vars, "REDIS_TLS_VERIFY", True)
+    tls_ca_file = env_vars.get("REDIS_TLS_CA_FILE", "").strip()
+    if tls_ca_file and not Path(tls_ca_file).is_file():
+        raise ConfigError(f"REDIS_TLS_CA_FILE {tls_ca_file!r} is not a readable file")
+    redis_url = redis_tls_url(
+        env_vars.get("REDIS_URL", "").strip() or defaults.redis_url,
+        verify=tls_verify,
+        ca_file=tls_ca_file,
+    )
+    ratelimit_storage_url = redis_tls_url(  # empty: the app's Redis, already spelled out
+        env_vars.get("RATELIMIT_STORAGE_URL", "").strip(), verify=tls_verify, ca_file=tls_ca_file
+    )
+
+    push_schedule = " ".join(env_vars.get("PUSH_SCHEDULE", "").split()) or defaults.push_schedule
+    if len(push_schedule.split()) != 5:
+        raise ConfigError(f"PUSH_SCHEDULE must be a 5-field cron line, not {push_schedule!r}")
+
     platform_settings = {
         name: value
         for name, value in env_vars.items()
@@ -214,7 +281,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=_normalise_database_url(
             env_vars.get("DATABASE_URL", "").strip() or defaults.database_url
         ),
-        redis_url=env_vars.get("REDIS_URL", "").strip() or defaults.redis_url,
+        redis_url=redis_url,
         token_encryption_keys=keys,
         public_url=env_vars.get("PUBLIC_URL", "").strip() or defaults.public_url,
         trusted_proxy_count=_count(env_vars, "TRUSTED_PROXY_COUNT"),
@@ -224,7 +291,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if key.strip()
         ),
         login_rate_limit=env_vars.get("LOGIN_RATE_LIMIT", "").strip() or defaults.login_rate_limit,
-        ratelimit_storage_url=env_vars.get("RATELIMIT_STORAGE_URL", "").strip(),
+        ratelimit_storage_url=ratelimit_storage_url,
         log_level=env_vars.get("LOG_LEVEL", "").strip().upper() or defaults.log_level,
         job_retry_scale=_number(env_vars, "JOB_RETRY_SCALE", defaults.job_retry_scale),
         push_lease_seconds=int(
@@ -233,6 +300,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         insights_backfill_days=int(
             _number(env_vars, "INSIGHTS_BACKFILL_DAYS", defaults.insights_backfill_days)
         ),
+        push_schedule=push_schedule,
         platform_settings=platform_settings,
         smtp_url=_smtp_url(env_vars.get("SMTP_URL", "").strip()),
         alert_email_from=env_vars.get("ALERT_EMAIL_FROM", "").strip() or defaults.alert_email_from,

@@ -30,7 +30,7 @@ FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 def make_app(db_path: Path):  # noqa: ANN201
     from config import load_settings
-    from webapp import create_app
+    from webapp.factory import create_app
 
     settings = load_settings(
         {

@@ -183,8 +183,8 @@ def bench_batch(database_url: str) -> None:
     from sqlalchemy import event
 
     from config import load_settings
-    from webapp import create_app
     from webapp.extensions import db
+    from webapp.factory import create_app
     from webapp.models import Conversion, Workspace
     from webapp.services import api_keys
 

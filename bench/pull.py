@@ -124,8 +124,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from config import load_settings
-    from webapp import create_app
     from webapp.extensions import db
+    from webapp.factory import create_app
     from webapp.models import Connection, Workspace
 
     tmp = tempfile.TemporaryDirectory()

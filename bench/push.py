@@ -95,7 +95,7 @@ def grant(url: str, user: str) -> dict:
 
 def make_app(db_path: Path, emulator: str):  # noqa: ANN201
     from config import load_settings
-    from webapp import create_app
+    from webapp.factory import create_app
 
     return create_app(load_settings({
         "SOURCELOOP_ENV": "testing", "DATABASE_URL": f"sqlite:///{db_path}",

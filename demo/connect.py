@@ -58,7 +58,7 @@ def _app():  # noqa: ANN202
     """One app per simulator process."""
     global _APP
     if _APP is None:
-        from webapp import create_app
+        from webapp.factory import create_app
 
         _APP = create_app()
     return _APP

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.worker import Worker
 
 from jobs.queues import DEFAULT, PULL, PUSH, get_queue, redis_connection
 
@@ -61,8 +62,24 @@ def is_pending(job_id: str) -> bool:
 
 
 def is_alive(job_id: str) -> bool:
-    """Whether RQ still has this job queued or a live worker running it."""
-    return is_pending(job_id)
+    """Whether RQ still has this job queued, or a live worker running it.
+
+    A SIGKILLed worker leaves its job "started" until RQ's own cleanup runs; its worker key,
+    which the worker renews while a job runs (RQ's job-monitoring heartbeat, 90 s), is what
+    disappears. So a started job counts as alive only while the worker that took it is there."""
+    connection = redis_connection(current_app.config["REDIS_URL"])
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=True)
+    if status in ("queued", "deferred", "scheduled"):
+        return True
+    if status != "started":
+        return False
+    if not job.worker_name:
+        return True  # RQ did not say who runs it: give it the benefit of the doubt
+    return bool(connection.exists(Worker.redis_worker_namespace_prefix + job.worker_name))
 
 
 def enqueue_job(name: str, *, run_id: int, job_id: str | None = None, **kwargs: Any) -> str:

@@ -1,4 +1,5 @@
-"""Fan-outs: the scheduler runs these; each enqueues one job per active connection."""
+"""Fan-outs: the scheduler runs these. The pull fan-out enqueues one job per active connection; the
+push fan-out only those with push work due (``webapp.services.push_due``)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,28 @@ from collections.abc import Callable
 
 from jobs.enqueue import is_alive
 from jobs.runtime import JobContext, job
+from webapp.extensions import platform_registry
 from webapp.services import background
 from webapp.services.connections import active_connection_ids
 from webapp.services.job_runs import reap_abandoned
+from webapp.services.push_due import connections_with_due_work
 
 
-def _fan_out(kind: str, enqueue_one: Callable[[int], bool]) -> str:
-    connection_ids = active_connection_ids()
-    enqueued = sum(int(enqueue_one(connection_id)) for connection_id in connection_ids)
-    return f"{enqueued} {kind} job(s) enqueued for {len(connection_ids)} active connection(s)"
+def _fan_out(enqueue_one: Callable[[int], bool], connection_ids: list[int]) -> int:
+    return sum(int(enqueue_one(connection_id)) for connection_id in connection_ids)
 
 
 @job("push_fanout")
 def push_fanout(ctx: JobContext) -> str:
     reaped = reap_abandoned(is_alive)
-    summary = _fan_out("push", background.enqueue_push)
+    due = connections_with_due_work(platform_registry())
+    enqueued = _fan_out(background.enqueue_push, due)
+    summary = f"{enqueued} push job(s) enqueued for {len(due)} connection(s) with work due"
     return f"{summary}; {reaped} abandoned run(s) closed" if reaped else summary
 
 
 @job("pull_fanout")
 def pull_fanout(ctx: JobContext) -> str:
-    return _fan_out("pull", background.enqueue_pull)
+    connection_ids = active_connection_ids()
+    enqueued = _fan_out(background.enqueue_pull, connection_ids)
+    return f"{enqueued} pull job(s) enqueued for {len(connection_ids)} active connection(s)"

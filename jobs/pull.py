@@ -3,12 +3,27 @@
 Each connection is its own job on its own queue, so a slow report never delays pushes and a
 failing account only fails (and retries) its own job. The fan-out, Sync now and the CLI enqueue
 it through ``webapp.services.background``.
+
+When the platform declares a report limit per customer (``platforms.base.ReportLimits``), a pull
+takes one of that customer's report slots first (``jobs.report_slots``); with none free it is
+deferred by a jittered delay, so the 05:00 pull of many connections of one customer spreads out
+under the limit instead of tripping the platform's throttle.
 """
 
 from __future__ import annotations
 
-from jobs.runtime import JobContext, job
+import random
+
+from flask import current_app
+
+from jobs.queues import redis_connection
+from jobs.report_slots import report_slot
+from jobs.runtime import Deferred, JobContext, job
 from webapp.services.insights_sync import run_pull
+from webapp.services.report_limits import report_gate
+
+DEFER_SECONDS = 30.0  # mean wait for a slot; jittered ±50 % so deferred pulls do not bunch up
+SLOT_LEASE_SECONDS = 1800  # a worker that dies holding a slot frees it after this
 
 
 @job("pull")
@@ -17,4 +32,15 @@ def pull(
 ) -> str:
     """``days`` overrides the window (CLI ``--days``); None means backfill first, then 14 days.
     ``workspace_id`` only files the run under the workspace (Sync now shows its progress)."""
-    return run_pull(connection_id, days=days, progress=ctx.progress)
+    gate = report_gate(connection_id)
+    if gate is None:
+        return run_pull(connection_id, days=days, progress=ctx.progress)
+    redis = redis_connection(current_app.config["REDIS_URL"])
+    holder = f"run-{ctx.run_id}"
+    with report_slot(redis, gate.key, gate.cap, holder, SLOT_LEASE_SECONDS) as taken:
+        if not taken:
+            raise Deferred(
+                f"{gate.cap} pull(s) of this customer already running",
+                retry_after=DEFER_SECONDS * random.uniform(0.5, 1.5),
+            )
+        return run_pull(connection_id, days=days, progress=ctx.progress)

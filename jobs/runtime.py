@@ -7,6 +7,8 @@ and one mapping from the platform's typed errors to what happens next:
 - ``RateLimited``      → run again after the platform's ``retry_after`` (attempts are bounded);
 - ``TransientError``   → run again with exponential backoff and jitter (bounded);
 - ``ReconnectRequired``→ mark the connection "reconnect needed"; no retry until a person acts;
+- ``Deferred``         → not now and not a failure (a per-customer report slot is taken): run
+                         again after ``retry_after`` as the same attempt;
 - SQLite's "database is locked" (past the busy timeout) → like a transient error, sooner;
 - anything else        → failed, with the error kept for troubleshooting.
 
@@ -41,10 +43,11 @@ from platforms.errors import (
     ReconnectRequired,
     TransientError,
 )
-from webapp import create_app
+from webapp.core import create_base_app
 from webapp.extensions import db
 from webapp.models import Connection
 from webapp.services import credentials, job_runs
+from webapp.services.platform_calls import job_scope
 from webapp.sqlite import is_lock_error, writing
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,15 @@ RECORD_ATTEMPTS = 8
 DATABASE_BUSY_BASE_SECONDS = 2.0
 BACKOFF_BASE_SECONDS = 15.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
+
+
+class Deferred(Exception):
+    """Raised by a job body that cannot start yet; it runs again later without using an attempt."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 _bound_app: Flask | None = None
 _bound_pid: int | None = None
@@ -72,7 +84,7 @@ def _app_context():  # noqa: ANN202
     if has_app_context():
         return nullcontext()
     if _bound_app is None:
-        bind_app(create_app())
+        bind_app(create_base_app())
     assert _bound_app is not None
     if _bound_pid != os.getpid():
         # A forked work horse must not share the parent's pooled database connections.
@@ -178,7 +190,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
-        result = _call(body, ctx, kwargs)
+        with job_scope():
+            result = _call(body, ctx, kwargs)
     except ReconnectRequired as exc:
         db.session.rollback()
         _close(run_id, error=str(exc))
@@ -189,6 +202,13 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
             )
         log.warning("%s run %s needs a reconnect: %s", kind, run_id, exc)
         return None
+    except Deferred as exc:
+        db.session.rollback()
+        delay = exc.retry_after * float(current_app.config.get("JOB_RETRY_SCALE", 1.0))
+        job_runs.mark_retrying(run_id, f"waiting {delay:.0f}s: {exc}")
+        schedule_retry(wrapper, delay, attempt=attempt, kwargs={**kwargs, "run_id": run_id})
+        log.info("%s run %s deferred %.0fs: %s", kind, run_id, delay, exc)
+        return None
     except (RateLimited, TransientError) as exc:
         db.session.rollback()
         if attempt >= MAX_ATTEMPTS:
@@ -196,7 +216,8 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
             log.error("%s run %s gave up after %s attempts: %s", kind, run_id, attempt, exc)
             return None
         if isinstance(exc, AccessTokenExpired):
-            _force_refresh(kwargs.get("connection_id"))
+            with job_scope():
+                _force_refresh(kwargs.get("connection_id"))
         if isinstance(exc, RateLimited):
             delay = exc.retry_after
         elif isinstance(exc, DatabaseBusy):
@@ -238,9 +259,11 @@ def _force_refresh(connection_id: int | None) -> None:
     connection = db.session.get(Connection, connection_id)
     if connection is None or connection.credential_id is None:
         return
+    credential_id = connection.credential_id
+    db.session.commit()
     # On ReconnectRequired, revoke() already marked the connection; the retry stops there.
     with contextlib.suppress(ReconnectRequired):
-        credentials.fresh_token(connection.credential_id, force=True)
+        credentials.fresh_token(credential_id, force=True)
 
 
 def schedule_retry(

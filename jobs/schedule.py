@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rq_scheduler import Scheduler
@@ -81,6 +81,18 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         "Retention: delete page views and conversions older than each workspace keeps them",
     ),
 )
+
+
+def configured(config: Mapping[str, object]) -> tuple[ScheduledJob, ...]:
+    """``SCHEDULE`` with the push fan-out's cron taken from the ``PUSH_SCHEDULE`` setting.
+    The scheduler and ``flask jobs schedule`` both use this, so they agree on the list."""
+    push_cron = str(config.get("PUSH_SCHEDULE") or "").strip()
+    return tuple(
+        replace(entry, cron=push_cron)
+        if push_cron and entry.func == "jobs.fanout.push_fanout"
+        else entry
+        for entry in SCHEDULE
+    )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import warnings
 from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import reconcile, use_utc_clock
-from webapp import create_app
+from jobs.schedule import configured, reconcile, use_utc_clock
+from webapp.core import create_base_app
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,14 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="rq_scheduler")
 
     use_utc_clock()
-    app = create_app()
+    app = create_base_app()
     interval = float(os.environ.get("SCHEDULER_INTERVAL", "5"))
     scheduler = Scheduler(
         queue_name=DEFAULT,
         connection=redis_connection(app.config["REDIS_URL"]),
         interval=interval,
     )
-    report = reconcile(scheduler)
+    report = reconcile(scheduler, configured(app.config))
     log.info(
         "schedule reconciled: added=%s kept=%s replaced=%s removed=%s",
         list(report.added),

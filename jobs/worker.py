@@ -1,8 +1,10 @@
 """Worker entry: ``python -m jobs.worker [queue ...]`` (Procfile ``worker``).
 
-Builds the app once (which loads the platform registry), binds it for jobs, and runs an RQ worker
-on the push, pull and default queues in that priority. RQ's warm shutdown handles SIGTERM: the
-current job finishes before the process exits, as Heroku's dyno restarts expect.
+Builds the shared app (settings, database, platform registry; no views or forms), binds it for
+jobs, and runs an RQ worker on the push, pull and default queues in that priority. The job bodies
+are imported here, once, so each forked work horse starts with them loaded. RQ's warm shutdown
+handles SIGTERM: the current job finishes before the process exits, as Heroku's dyno restarts
+expect.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ import logging
 
 from rq import Worker
 
+import jobs.attribution
+import jobs.connection_jobs
+import jobs.fanout
+import jobs.pull
+import jobs.push  # noqa: F401  (with the four above: every body jobs.enqueue.JOBS names)
 from jobs.queues import ALL_QUEUES, get_queue, redis_connection
 from jobs.runtime import bind_app
-from webapp import create_app
+from webapp.core import create_base_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     args = parser.parse_args(argv)
 
-    app = create_app()
+    app = create_base_app()
     bind_app(app)
     url = app.config["REDIS_URL"]
     queues = [get_queue(name, url) for name in args.queues]

@@ -268,6 +268,17 @@ class GoalDiagnostics:
 
 
 @dataclass(frozen=True)
+class ReportLimits:
+    """How many reports one customer may have in flight at the platform at once (None: no limit).
+
+    The host runs at most this many pulls of one customer at a time (each pull has one report in
+    flight at a time) and defers the others with jitter, so a daily pull of many connections stays
+    under the platform's report throttle instead of tripping it and retrying."""
+
+    in_flight_per_customer: int | None = None
+
+
+@dataclass(frozen=True)
 class Capability:
     """What a platform offers; the host hides what a plugin lacks instead of failing. Each flag
     that is True promises the method named beside it (the contract suite checks it):
@@ -368,6 +379,7 @@ class Platform(abc.ABC):
     identity_rules: ClassVar[IdentityRules | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
+    report_limits: ClassVar[ReportLimits] = ReportLimits()
     # Not a ClassVar: a plugin may carry its own per instance, from its settings.
     upload_rules: UploadRules = UploadRules()
     # How long the platform's refresh token lives when it is not used (None: it does not lapse

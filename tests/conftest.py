@@ -69,11 +69,13 @@ test_environ.__test__ = False  # a helper, not a test, wherever it is imported
 
 
 def make_app(database_url: str, redis_url: str, **overrides: object) -> Flask:
-    from webapp import create_app
+    from webapp.cli.db import bind_migrate
+    from webapp.factory import create_app
 
     settings = load_settings(test_environ(database_url, redis_url))
     overrides = {"RATELIMIT_KEY_PREFIX": _limit_prefix(), **overrides}
     app = create_app(settings, overrides=overrides, extra_platforms=[FakePlatform])
+    bind_migrate(app)  # tests call Flask-Migrate's upgrade()/downgrade() on it (flask db does this)
     request_started.connect(_fresh_g_per_request, app, weak=False)
     _reset_limits()
     return app
@@ -89,7 +91,7 @@ def _limit_prefix() -> str:
 def _reset_limits() -> None:
     from redis.exceptions import RedisError
 
-    from webapp.extensions import limiter
+    from webapp.web_extensions import limiter
 
     with contextlib.suppress(RedisError):  # an app pointed at a Redis that is down on purpose
         limiter.reset()
@@ -108,9 +110,11 @@ def _fresh_g_per_request(sender: Flask, **extra: object) -> None:
 def _migrated(database_url: str, redis_url: str) -> str:
     from flask_migrate import upgrade
 
+    from webapp.cli.db import bind_migrate
     from webapp.extensions import db
 
     app = make_app(database_url, redis_url)
+    bind_migrate(app)
     with app.app_context():
         if database_url.startswith("postgresql"):
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -314,8 +318,8 @@ def msads_environ(emulator_url: str) -> dict[str, str]:
 @pytest.fixture
 def ms_app(_migrated: str, redis_url: str, emulator: str) -> Iterator[Flask]:
     """The app wired to the running emulator (plus the fake platform), with a clean database."""
-    from webapp import create_app
     from webapp.extensions import db
+    from webapp.factory import create_app
 
     settings = load_settings(
         test_environ(

@@ -53,9 +53,18 @@ class FakePlatform(Platform):
             AdAccount(AccountRef("901", "900"), "Fake Shop", currency="EUR", manager_id="900"),
         ]
 
+    @staticmethod
+    def _calls(what: str) -> None:
+        """Where a real plugin would send a request: the host's rule that no transaction is open
+        then (webapp.services.platform_calls) applies to the fake's calls too."""
+        from webapp.services import platform_calls
+
+        platform_calls.check(f"fake {what}")
+
     def list_conversion_goals(
         self, session: requests.Session, account: AccountRef
     ) -> list[ConversionGoal]:
+        self._calls("list_conversion_goals")
         if account.account_id != "901":
             raise InvalidRequest(f"unknown account {account.account_id}", code="NOT_FOUND")
         return [ConversionGoal("g1", "Lead", "Active", created_at=datetime(2026, 1, 1, tzinfo=UTC))]
@@ -63,6 +72,7 @@ class FakePlatform(Platform):
     def push_conversions(
         self, session: requests.Session, account: AccountRef, batch: Sequence[ConversionUpload]
     ) -> list[PushOutcome]:
+        self._calls("push_conversions")
         if len(batch) > self.max_batch_size:
             raise InvalidRequest("batch too large")
         return [
@@ -73,6 +83,7 @@ class FakePlatform(Platform):
         ]
 
     def pull_structure(self, session: requests.Session, account: AccountRef) -> Iterator[Entity]:
+        self._calls("pull_structure")
         yield Entity("campaign", "c1", "Brand", "Active")
         yield Entity("ad_group", "ag1", "Brand - exact", "Active", parent_id="c1")
         yield Entity("ad", "ad1", "Headline", "Active", parent_id="ag1")
@@ -80,6 +91,7 @@ class FakePlatform(Platform):
     def pull_insights(
         self, session: requests.Session, account: AccountRef, window: DateWindow
     ) -> Iterator[DailyMetric]:
+        self._calls("pull_insights")
         day: date = window.start
         while day <= window.end:
             yield DailyMetric("campaign", "c1", day, 100, 7, Decimal("12.34"), "EUR")

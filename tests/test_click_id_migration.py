@@ -70,10 +70,12 @@ def insert(conn: sa.Connection, table_name: str, **values: object) -> None:
 def test_click_ids_carry_over_and_back(database_url: str, redis_url: str, tmp_path) -> None:
     from flask_migrate import downgrade, upgrade
 
+    from webapp.cli.db import bind_migrate
     from webapp.extensions import db
 
     with scratch_database(database_url, tmp_path) as url:
         app = make_app(url, redis_url)
+        bind_migrate(app)
         with app.app_context():
             upgrade(revision=BEFORE)
             with db.engine.begin() as conn:

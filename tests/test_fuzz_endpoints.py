@@ -46,7 +46,7 @@ STRIPE_SECRET = "whsec_fuzz_0123456789abcdef"
 
 def _routes() -> list[tuple[str, str, str]]:
     """(rule, method, endpoint) of every route, from an app that connects to nothing."""
-    from webapp import create_app
+    from webapp.factory import create_app
 
     app = create_app(
         load_settings(

@@ -193,7 +193,7 @@ def test_runs_of_a_killed_worker_are_closed_by_the_next_fanout(app, burst_worker
     dead_id, recent_id = dead.id, recent.id
     enqueue("push_fanout")
     burst_worker()
-    assert "worker stopped" in _run(dead_id).error and _run(dead_id).status == JobRun.FAILED
+    assert "worker stopped" in _run(dead_id).error and _run(dead_id).status == JobRun.ABANDONED
     assert _run(recent_id).status == JobRun.RUNNING  # may still be working: left alone
 
 

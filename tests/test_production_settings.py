@@ -70,7 +70,7 @@ def test_development_keys_in_a_rotation_list_are_refused() -> None:
 
 
 def _create(environ: dict[str, str]):
-    from webapp import create_app
+    from webapp.factory import create_app
 
     return create_app(load_settings(environ))
 
@@ -130,4 +130,12 @@ def test_the_plugin_interface_reports_problems_per_plugin() -> None:
     )
     problems = MicrosoftAdsPlatform({}).production_problems()
     assert any("MSADS_ENVIRONMENT" in p for p in problems)
+    # A rehearsal against the emulator must name both settings; the default never passes.
+    rehearsal = {"MSADS_CLIENT_ID": "id", "MSADS_CLIENT_SECRET": "s", "MSADS_DEVELOPER_TOKEN": "t"}
+    rehearsal["MSADS_ALLOW_EMULATOR_IN_PRODUCTION"] = "1"
+    assert any(
+        "MSADS_ENVIRONMENT" in p for p in MicrosoftAdsPlatform(rehearsal).production_problems()
+    )
+    rehearsal["MSADS_ENVIRONMENT"] = "emulator"
+    assert MicrosoftAdsPlatform(rehearsal).production_problems() == []
     assert {"MSADS_CLIENT_ID is not set", "MSADS_CLIENT_SECRET is not set"} <= set(problems)

@@ -43,8 +43,9 @@ def test_scaffolded_plugin_registers_shows_and_lists_its_todos(
     env = {**os.environ, "PYTHONPATH": f"{project}{os.pathsep}{ROOT}"}
     script = textwrap.dedent(f"""
         from flask_migrate import upgrade
+        from webapp.cli.db import bind_migrate
         from config import load_settings
-        from webapp import create_app
+        from webapp.factory import create_app
         from webapp.policy import Role
         from webapp.services.accounts import bootstrap_user
         app = create_app(load_settings({{"SOURCELOOP_ENV": "testing",
@@ -53,6 +54,7 @@ def test_scaffolded_plugin_registers_shows_and_lists_its_todos(
                          overrides={{"WTF_CSRF_ENABLED": False}})
         platform = app.extensions["platforms"].get("acme_ads")
         print("REGISTERED", type(platform).__name__, platform.display_name)
+        bind_migrate(app)
         with app.app_context():
             upgrade()
             bootstrap_user("o@example.com", "Corr3ct-horse-battery", "Acme", Role.OWNER)

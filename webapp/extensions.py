@@ -1,12 +1,8 @@
-"""Extension singletons, created unbound; ``create_app`` binds them. Nothing here imports the app."""
+"""Extension singletons every process uses, created unbound; ``webapp.core`` binds them. Nothing
+here imports the app. The web-only ones (sign-in, CSRF, rate limits) are in ``web_extensions``."""
 
 from flask import Flask, current_app
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -27,10 +23,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
-login_manager = LoginManager()
-csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def platform_registry(app: Flask | None = None) -> PlatformRegistry:

@@ -35,6 +35,7 @@ from platforms.base import (
     PushOutcome,
     Reason,
     ReasonFacts,
+    ReportLimits,
     UploadRules,
     Wording,
 )
@@ -116,6 +117,9 @@ class MicrosoftAdsPlatform(Platform):
         external_attribution=True,
     )
     max_batch_size = 1000
+    # Reporting refuses a submit past an undisclosed number of reports in flight (207
+    # ConcurrentRequestOverLimit; README "Reporting"): keep well under it per customer.
+    report_limits = ReportLimits(in_flight_per_customer=2)
     # Microsoft: conversions within 90 days of the click, uploaded a while after it
     # (MSADS_CLICK_WAIT_MINUTES, five hours by default; see settings.py), and no sooner than two
     # hours after the goal was created. An instance carries its configured wait.
@@ -162,7 +166,10 @@ class MicrosoftAdsPlatform(Platform):
 
     def production_problems(self) -> list[str]:
         problems = []
-        if self.config.environment == "emulator":
+        rehearsal = (self.settings.get("MSADS_ALLOW_EMULATOR_IN_PRODUCTION") or "").strip() == "1"
+        if self.config.environment == "emulator" and not (
+            rehearsal and self.settings.get("MSADS_ENVIRONMENT") == "emulator"
+        ):
             problems.append(
                 "MSADS_ENVIRONMENT is 'emulator' (its default): set 'production' or 'sandbox'"
             )

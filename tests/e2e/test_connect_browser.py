@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def served(_migrated, redis_url, emulator, live_server):
-    from webapp import create_app
     from webapp.extensions import db
+    from webapp.factory import create_app
 
     port = free_port()
     settings = load_settings(

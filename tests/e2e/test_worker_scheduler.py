@@ -50,7 +50,7 @@ def test_scheduled_job_runs_on_real_worker(app, redis, env, tmp_path: Path) -> N
         )
         run = _runs("push_fanout")[0]
         assert run.rq_job_id and run.finished_at is not None
-        assert "0 push job(s) enqueued for 0 active connection(s)" in run.message
+        assert "0 push job(s) enqueued for 0 connection(s) with work due" in run.message
         log = (tmp_path / "worker.log").read_text()
         assert f"[job={run.rq_job_id}]" in log  # the job id is in the job's log lines
     finally:

@@ -81,13 +81,15 @@ def test_installed_plugin_appears_on_ad_platforms(tmp_path: Path, redis_url: str
     script = textwrap.dedent(f"""
         import re
         from flask_migrate import upgrade
+        from webapp.cli.db import bind_migrate
         from config import load_settings
-        from webapp import create_app
+        from webapp.factory import create_app
         from webapp.policy import Role
         from webapp.services.accounts import bootstrap_user
         settings = load_settings({{"SOURCELOOP_ENV": "testing", "REDIS_URL": {redis_url!r},
             "DATABASE_URL": "sqlite:///{tmp_path}/app.db", "LOGIN_RATE_LIMIT": "100 per minute"}})
         app = create_app(settings, overrides={{"WTF_CSRF_ENABLED": False}})
+        bind_migrate(app)
         with app.app_context():
             upgrade()
             bootstrap_user("o@example.com", "Corr3ct-horse-battery", "Acme", Role.OWNER)

@@ -11,8 +11,9 @@ from flask.cli import AppGroup
 from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
+from config import redact_url
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import listing, reconcile, use_utc_clock
+from jobs.schedule import configured, listing, reconcile, use_utc_clock
 from platforms.errors import PlatformError, ReconnectRequired
 from webapp.services import connections, credentials, job_runs
 from webapp.services import push as push_service
@@ -37,17 +38,18 @@ def schedule(list_only: bool, sync: bool) -> None:
         _scheduler().connection.ping()
     except RedisError as exc:
         raise click.ClickException(
-            f"Redis at {current_app.config['REDIS_URL']} is unreachable ({type(exc).__name__})"
+            f"Redis at {redact_url(current_app.config['REDIS_URL'])} is unreachable "
+            f"({type(exc).__name__})"
         ) from exc
     scheduler = _scheduler()
     if sync:
         use_utc_clock()
-        report = reconcile(scheduler)
+        report = reconcile(scheduler, configured(current_app.config))
         click.echo(
             f"added={list(report.added)} kept={list(report.kept)} "
             f"replaced={list(report.replaced)} removed={list(report.removed)}"
         )
-    for row in listing(scheduler):
+    for row in listing(scheduler, configured(current_app.config)):
         next_run = row.next_run.strftime("%Y-%m-%d %H:%M:%S UTC") if row.next_run else "-"
         state = "registered" if row.registered else "NOT REGISTERED (is the scheduler running?)"
         click.echo(

@@ -86,7 +86,7 @@ class InsightSyncState(db.Model):
 
     __tablename__ = "insight_sync_states"
 
-    RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+    RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
 
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True

@@ -18,12 +18,13 @@ class JobRun(db.Model):
         Index("ix_job_runs_kind_created", "kind", "created_at"),
     )
 
-    QUEUED, RUNNING, SUCCEEDED, FAILED, RETRYING = (
+    QUEUED, RUNNING, SUCCEEDED, FAILED, RETRYING, ABANDONED = (
         "queued",
         "running",
         "succeeded",
         "failed",
         "retrying",
+        "abandoned",  # its worker died mid-run (SIGKILL, dyno restart); closed by the next cycle
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +47,7 @@ class JobRun(db.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.SUCCEEDED, self.FAILED)
+        return self.status in (self.SUCCEEDED, self.FAILED, self.ABANDONED)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -178,8 +178,17 @@ class PushRun(db.Model):
     api_calls: Mapped[int] = mapped_column(default=0)
     outcome: Mapped[str] = mapped_column(String(500), default="")
 
+    ABANDONED_OUTCOME = (
+        "Abandoned: the worker stopped mid-run (killed or restarted). Nothing is lost: the rows "
+        "it held go out with a later push."
+    )
+
+    @property
+    def is_abandoned(self) -> bool:
+        return self.outcome == self.ABANDONED_OUTCOME
+
     @property
     def duration_seconds(self) -> float | None:
-        if self.finished_at is None:
+        if self.finished_at is None or self.is_abandoned:
             return None
         return (self.finished_at - self.started_at).total_seconds()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from webapp.extensions import db
 from webapp.models import Membership, User, Workspace
@@ -16,7 +16,12 @@ from webapp.services.errors import Conflict, ServiceError
 MIN_PASSWORD_LENGTH = 10
 
 # Compared against when the email is unknown, so a miss costs the same time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-just-for-timing")
+# A constant made once by ``generate_password_hash`` (hashing at import cost every process ~0.1 s);
+# tests/test_startup.py checks it still uses the method and cost new passwords get.
+DUMMY_HASH = (
+    "scrypt:32768:8:1$FMbNW9mj5i7oyavU$5a9b48406714dc0c97af06cb408f4e569ab6ac69cbce8638476cb6b5"
+    "139b2be008e962d4630624fd1c13ba489b1ebf881cfed1d8d37cab2bc987760b4d398022"
+)
 
 
 def normalise_email(raw: str) -> str:
@@ -41,7 +46,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The user for these credentials, or None, without revealing which part was wrong."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(DUMMY_HASH, password)
         return None
     if not user.check_password(password):
         return None

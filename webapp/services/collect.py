@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
@@ -227,6 +228,36 @@ def _install_status_due(public_key: str) -> bool:
         return True
 
 
+def _around(condition, *, later: bool):  # noqa: ANN001, ANN202
+    """One side of ``sessions_around``: the nearest session of the visitor before or after."""
+    order = (
+        (sessions_t.c.started_at, sessions_t.c.id)
+        if later
+        else (sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
+    )
+    nearest = (
+        select(
+            literal(later).label("later"),
+            sessions_t.c.id,
+            sessions_t.c.started_at,
+            sessions_t.c.last_hit_at,
+            sessions_t.c.hits,
+            touchpoints_t.c.id.label("touchpoint_id"),
+            touchpoints_t.c.click_id,
+            touchpoints_t.c.campaign,
+            touchpoints_t.c.source,
+        )
+        .select_from(
+            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
+        )
+        .where(sessions_t.c.visitor_id == bindparam("visitor"), condition)
+        .order_by(*order)
+        .limit(1)
+        .subquery()
+    )
+    return select(*nearest.c)
+
+
 @functools.cache
 def _statements(dialect: str) -> SimpleNamespace:
     """The hot path's statements, built once per dialect (building them costs more than running
@@ -256,23 +287,40 @@ def _statements(dialect: str) -> SimpleNamespace:
                 "consent_source": upsert.excluded.consent_source,
             },
         ).returning(visitors_t.c.id),
-        last_session=select(
-            sessions_t.c.id,
-            touchpoints_t.c.id.label("touchpoint_id"),
-            sessions_t.c.last_hit_at,
-            touchpoints_t.c.click_id,
-            touchpoints_t.c.campaign,
-            touchpoints_t.c.source,
-        )
-        .select_from(
-            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
-        )
-        .where(sessions_t.c.visitor_id == p("visitor"))
-        .order_by(sessions_t.c.last_hit_at.desc())
-        .limit(1),
+        # The session in effect when the hit happened (the latest that began by then) and the
+        # one after it, in one round trip: hits of one visitor reach the database out of order
+        # (two web workers, two write-behind batches), so "the latest session" may have begun
+        # after this hit, and a session that follows may exist only because this hit was late.
+        sessions_around=union_all(
+            _around(sessions_t.c.started_at <= p("now"), later=False),
+            _around(sessions_t.c.started_at > p("now"), later=True),
+        ),
         touch_session=update(sessions_t)
         .where(sessions_t.c.id == p("session"))
-        .values(hits=sessions_t.c.hits + 1, last_hit_at=p("now")),
+        .values(
+            hits=sessions_t.c.hits + 1,
+            last_hit_at=case(
+                (
+                    sessions_t.c.last_hit_at < p("now", type_=sessions_t.c.last_hit_at.type),
+                    p("now"),
+                ),
+                else_=sessions_t.c.last_hit_at,
+            ),
+        ),
+        merge_session=update(sessions_t)
+        .where(sessions_t.c.id == p("session"))
+        .values(
+            hits=sessions_t.c.hits + p("hits"),
+            last_hit_at=case(
+                (
+                    sessions_t.c.last_hit_at < p("now", type_=sessions_t.c.last_hit_at.type),
+                    p("now"),
+                ),
+                else_=sessions_t.c.last_hit_at,
+            ),
+        ),
+        drop_touchpoint=touchpoints_t.delete().where(touchpoints_t.c.id == p("touchpoint")),
+        drop_session=sessions_t.delete().where(sessions_t.c.id == p("session")),
         new_session=sessions_t.insert().returning(sessions_t.c.id),
         new_touchpoint=touchpoints_t.insert().returning(touchpoints_t.c.id),
         click=(
@@ -288,6 +336,7 @@ def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
     now = now or utcnow()
     with writing(), db.engine.begin() as conn:
         _record_on(conn, site, hit, now)
+    _mark_install_status([(site, hit, now)])
 
 
 def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa: ANN001
@@ -309,11 +358,34 @@ def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa:
         _record_session(conn, sql, workspace_id, visitor_id, hit, now)
     if hit.event is not None:
         conversions.insert(conn, workspace_id, [hit.event], "pixel")
-    if _install_status_due(site.public_key):
-        conn.execute(
-            sql.install_status,
-            {"ws": workspace_id, "now": now, "domain": host_of(hit.url)[:255]},
-        )
+
+
+def _mark_install_status(hits: list) -> None:
+    """The workspace's "last hit" mark, in its own short transaction after the hits are
+    committed: written inside a batch it was a lock held while the batch locked visitors, which
+    deadlocked against another worker's batch."""
+    due = {}
+    for site, hit, at in hits:
+        if site.workspace_id not in due and _install_status_due(site.public_key):
+            due[site.workspace_id] = {
+                "ws": site.workspace_id,
+                "now": at,
+                "domain": host_of(hit.url)[:255],
+            }
+    if not due:
+        return
+    with db.engine.begin() as conn:
+        sql = _statements(conn.dialect.name)
+        for ws in sorted(due):
+            conn.execute(sql.install_status, due[ws])
+
+
+def lock_order(item: tuple) -> tuple:
+    """The one order every writer takes rows in: by (workspace, visitor), then by time. Two
+    batches that share visitors lock them in the same order, so neither can wait on the other
+    while holding what the other waits for; a visitor's hits are written in time order."""
+    site, hit, at = item
+    return (site.workspace_id, hit.visitor_uid, at)
 
 
 def _attach_clicks(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
@@ -321,7 +393,11 @@ def _attach_clicks(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now:
     the session that page view started (its touchpoint had none), not a new session."""
     if not hit.click_ids:
         return
-    last = conn.execute(sql.last_session, {"visitor": visitor_id}).first()
+    last = next(
+        (r for r in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now})
+         if not r.later),
+        None,
+    )  # fmt: skip
     if last is None or last.touchpoint_id is None or last.click_id is not None:
         _record_session(conn, sql, workspace_id, visitor_id, hit, now)
         return
@@ -374,7 +450,12 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
     catalog = click_catalog.catalog()
     click_param = next((p for p in catalog.names if p in hit.click_ids), None)
     click_id = hit.click_ids.get(click_param) if click_param else None
-    last = conn.execute(sql.last_session, {"visitor": visitor_id}).first()
+    last = follower = None
+    for row in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now}):
+        if row.later:
+            follower = row
+        else:
+            last = row
     campaign = hit.utm.get("utm_campaign", "")
     new_attribution = (click_id is not None and (last is None or last.click_id != click_id)) or (
         click_id is None
@@ -386,14 +467,19 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
     )
     if last is not None and not new_attribution and now - last.last_hit_at < SESSION_TIMEOUT:
         conn.execute(sql.touch_session, {"session": last.id, "now": now})
+        last_hit = max(now, last.last_hit_at)
+        _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, last.id, last)
         return
+    # The session in effect may already hold hits after this one (written first): in time order
+    # they would have continued this new session, so it takes over their span.
+    last_hit = max(now, last.last_hit_at) if last is not None else now
     session_id = conn.execute(
         sql.new_session,
         {
             "workspace_id": workspace_id,
             "visitor_id": visitor_id,
             "started_at": now,
-            "last_hit_at": now,
+            "last_hit_at": last_hit,
             "hits": 1,
             "landing_url": hit.url,
             "referrer": hit.referrer,
@@ -420,8 +506,60 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
             "click_id": click_id,
         },
     ).scalar_one()
+    attribution = SimpleNamespace(click_id=click_id, campaign=campaign[:255], source=source[:255])
+    _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, session_id, attribution)
     if hit.click_ids:
         _insert_clicks(conn, sql, workspace_id, visitor_id, touchpoint_id, hit, now)
+
+
+def _absorb_followers(
+    conn: Connection,
+    sql: SimpleNamespace,
+    visitor_id: int,
+    follower: Any,
+    now: datetime,
+    last_hit: datetime,
+    session_id: int,
+    into: Any,
+) -> None:
+    """Make the result independent of the order hits are written in.
+
+    A hit written late (another web worker's batch) may belong before sessions that were
+    opened only because this hit was missing: a page view 40 minutes after the last one opened
+    a "direct" session, and the ad click just before it arrives now. Written in time order that
+    page view would have continued the click's session, so such followers are folded into this
+    one, nearest first (their hits counted here, their stray touchpoints removed) and the click
+    keeps last touch. ``last_hit`` is this session's latest hit so far.
+
+    Not undone: an attribution that comes back after another one (ad A, ad B, ad A again) when
+    B is written after A's second visit. Sessions keep counts, not their hits, so that visit
+    stays in A's first session; the journey still reads A then B, in time order."""
+    while follower is not None:
+        own_attribution = (
+            follower.click_id is not None and follower.click_id != into.click_id
+        ) or (
+            follower.click_id is None
+            and follower.campaign
+            and (follower.campaign, follower.source) != (into.campaign, into.source)
+        )
+        if own_attribution or follower.started_at - last_hit >= SESSION_TIMEOUT:
+            return  # it would have been a session of its own in time order too
+        conn.execute(
+            sql.merge_session,
+            {"session": session_id, "hits": follower.hits, "now": follower.last_hit_at},
+        )
+        if follower.touchpoint_id is not None:
+            conn.execute(sql.drop_touchpoint, {"touchpoint": follower.touchpoint_id})
+        conn.execute(sql.drop_session, {"session": follower.id})
+        last_hit = max(last_hit, follower.last_hit_at)
+        follower = next(
+            (
+                row
+                for row in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now})
+                if row.later
+            ),
+            None,
+        )
 
 
 class HitWriter:
@@ -475,6 +613,7 @@ class HitWriter:
                     self.queue.task_done()
 
     def _write(self, batch: list) -> None:
+        batch = sorted(batch, key=lock_order)
         try:
             with writing(), db.engine.begin() as conn:
                 for site, hit, at in batch:
@@ -483,9 +622,11 @@ class HitWriter:
             log.warning("collect writer: batch failed, writing its %d hits one by one", len(batch))
             for site, hit, at in batch:
                 try:
-                    record(site, hit, at)
+                    with db.engine.begin() as conn:
+                        _record_on(conn, site, hit, at)
                 except Exception:
                     log.exception("collect writer: hit of visitor %s lost", hit.visitor_uid)
+        _mark_install_status(batch)
 
 
 _writers: dict[int, HitWriter] = {}

@@ -92,7 +92,7 @@ def journey(conversion: Conversion, limit: int = 100) -> list[Touchpoint]:
             Touchpoint.visitor_id == conversion.visitor_id,
             Touchpoint.occurred_at <= conversion.occurred_at,
         )
-        .order_by(Touchpoint.occurred_at.desc())
+        .order_by(Touchpoint.occurred_at.desc(), Touchpoint.id.desc())
         .limit(limit)
     ).all()
     return list(reversed(rows))

@@ -11,6 +11,7 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -24,6 +25,7 @@ from platforms.errors import ReconnectRequired, TransientError
 from webapp.extensions import db, platform_registry
 from webapp.models import Connection, Credential
 from webapp.models.types import utcnow
+from webapp.services import platform_calls
 from webapp.services.connections import flag_reconnect_needed
 from webapp.services.errors import NotFound
 
@@ -110,7 +112,7 @@ def fresh_token(credential_id: int, *, force: bool = False) -> dict[str, Any]:
     platform = _platform(credential.platform_key)
     leeway = platform.oauth_spec().refresh_leeway
     if not force and not _expiring(credential, leeway):
-        return token_dict(credential)
+        return _ended(token_dict(credential))
     stale_access_token = credential.access_token
     with _lock(credential_id):
         db.session.commit()
@@ -118,24 +120,35 @@ def fresh_token(credential_id: int, *, force: bool = False) -> dict[str, Any]:
         if credential.access_token != stale_access_token or (
             not force and not _expiring(credential, leeway)
         ):
-            return token_dict(credential)  # another process refreshed while we waited
-        _refresh(platform, credential)
-    return token_dict(credential)
+            return _ended(token_dict(credential))  # another process refreshed while we waited
+        _refresh(platform, credential_id, credential.refresh_token)
+        credential = db.session.get(Credential, credential_id)
+        return _ended(token_dict(credential))
 
 
-def _refresh(platform: Platform, credential: Credential) -> None:
+def _ended(token: dict[str, Any]) -> dict[str, Any]:
+    """Hand the token back with no transaction open: the caller's next step is a platform call."""
+    db.session.commit()
+    return token
+
+
+def _refresh(platform: Platform, credential_id: int, refresh_token: str) -> None:
+    """Trade the refresh token at the platform's token endpoint (under the caller's lock) and
+    store the result. No transaction is open while the endpoint answers."""
     spec = platform.oauth_spec()
     client = OAuth2Session(
         client_id=spec.client_id, client_secret=spec.client_secret, scope=" ".join(spec.scopes)
     )
+    db.session.commit()
+    platform_calls.check(f"{platform.key} token refresh")
     try:
         token = client.refresh_token(
-            spec.token_url, refresh_token=credential.refresh_token, timeout=HTTP_TIMEOUT
+            spec.token_url, refresh_token=refresh_token, timeout=HTTP_TIMEOUT
         )
     except OAuthError as exc:
         if exc.error in PERMANENT_OAUTH_ERRORS:
             revoke(
-                credential.id,
+                credential_id,
                 f"{platform.display_name} refused the stored grant "
                 f"({exc.error}). Sign in again to reconnect.",
             )
@@ -145,9 +158,10 @@ def _refresh(platform: Platform, credential: Credential) -> None:
         raise TransientError(f"token refresh failed: {exc.error}", code=exc.error) from None
     except requests.RequestException as exc:
         raise TransientError(f"token endpoint unreachable: {type(exc).__name__}") from None
+    credential = db.session.get(Credential, credential_id)
     apply_token(credential, token)
     db.session.commit()
-    log.info("refreshed grant %s for %s", credential.id, platform.key)
+    log.info("refreshed grant %s for %s", credential_id, platform.key)
 
 
 def mark_reconnect_needed(
@@ -206,6 +220,11 @@ class CredentialSession(OAuth2Session):
     def force_refresh(self) -> None:
         self.token = fresh_token(self.credential_id, force=True)
 
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Every request to the platform passes here: none may leave inside a transaction."""
+        platform_calls.check(f"{request.method} {urlsplit(request.url or '').path}")
+        return super().send(request, **kwargs)
+
 
 # The grant the current job (or request) last built a session for, so that a refusal can be
 # pinned on that grant and not on one a person attached while the job ran.
@@ -221,10 +240,15 @@ def forget_last_used() -> None:
 
 
 def session_for_credential(credential_id: int) -> CredentialSession:
+    """The grant's authenticated session; returns with no transaction open (the caller's next
+    step is a platform call)."""
     _last_used.set(credential_id)
-    token = fresh_token(credential_id)
     credential = db.session.get(Credential, credential_id)
-    return CredentialSession(credential_id, _platform(credential.platform_key), token)
+    if credential is None:
+        raise ReconnectRequired("The connection has no stored grant; reconnect it.")
+    platform = _platform(credential.platform_key)
+    token = fresh_token(credential_id)
+    return CredentialSession(credential_id, platform, token)
 
 
 def session_for_connection(connection_id: int) -> CredentialSession:

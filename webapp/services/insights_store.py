@@ -117,6 +117,9 @@ def sync_entities(connection_id: int, entities: Iterable[Entity]) -> tuple[int, 
                 for e in batch
             ],
         )
+        # Committed per batch: the platform's iterator fetches the next page when asked, and
+        # no transaction may be open while it does (webapp.services.platform_calls).
+        db.session.commit()
         seen += len(batch)
     removed = db.session.execute(
         update(AdEntity)

@@ -121,6 +121,7 @@ def diagnostic_goal_ids(connection_id: int, platform: Platform, session, account
             select(GoalMapping.goal_id).where(GoalMapping.connection_id == connection_id).distinct()
         )
     )
+    db.session.commit()  # the platform calls that follow hold no transaction
     if mapped:
         return sorted(mapped)
     return [goal.id for goal in platform.list_conversion_goals(session, account)]

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from jobs.enqueue import enqueue_job, is_pending
 from webapp.extensions import db
-from webapp.models import Connection, JobRun
+from webapp.models import Connection, InsightSyncState, JobRun, PushRun
 from webapp.models.types import utcnow
 
 
@@ -150,29 +150,74 @@ def recent(
     return list(db.session.scalars(query))
 
 
-ABANDONED_AFTER = timedelta(minutes=15)
+ABANDONED_AFTER = timedelta(minutes=15)  # runs RQ cannot vouch for (no job id)
+GRACE = timedelta(minutes=1)  # a run RQ says is dead, but that only just started
+PULL_STARTS_WITHIN = timedelta(minutes=10)  # from a pull job's start to its sync state's
+ABANDONED_MESSAGE = (
+    "Abandoned: the worker stopped while running this job (killed or restarted). Nothing is "
+    "lost: the next run picks up its work."
+)
 
 
 def reap_abandoned(is_alive: Callable[[str], bool], older_than: timedelta = ABANDONED_AFTER) -> int:
-    """Close run records whose worker died mid-job (SIGKILL, dyno restart).
+    """Close every run record whose worker died mid-job (SIGKILL, dyno restart), so no page says
+    "running" forever: the job run, the push run it was writing and the connection's pull state.
 
     Their rows are safe (the push ledger's leases expire and the next run takes them); only the
-    record would otherwise say "running" forever. ``is_alive(rq_job_id)`` asks RQ.
-    """
-    cutoff = utcnow() - older_than
-    stale = db.session.scalars(
-        select(JobRun).where(JobRun.status == JobRun.RUNNING, JobRun.started_at < cutoff)
+    records would stay open. ``is_alive(rq_job_id)`` asks RQ (a job whose worker is gone is
+    dead); a run without an RQ job id is given ``older_than``. Returns the job runs closed."""
+    now = utcnow()
+    running = db.session.scalars(
+        select(JobRun).where(JobRun.status == JobRun.RUNNING, JobRun.started_at < now - GRACE)
     ).all()
     reaped = 0
-    for run in stale:
-        if run.rq_job_id and is_alive(run.rq_job_id):
+    for run in running:
+        if run.rq_job_id:
+            if is_alive(run.rq_job_id):
+                continue
+        elif run.started_at >= now - older_than:
             continue
-        run.status = JobRun.FAILED
-        run.error = (
-            "The worker stopped while running this job (restarted or killed). Nothing is lost: "
-            "the next run picks up its work."
-        )
-        run.finished_at = utcnow()
+        run.status = JobRun.ABANDONED
+        run.error = ABANDONED_MESSAGE
+        run.message = "Abandoned"
+        run.finished_at = now
         reaped += 1
+    db.session.flush()
+
+    open_pushes = db.session.execute(
+        select(PushRun, JobRun)
+        .outerjoin(JobRun, JobRun.id == PushRun.job_run_id)
+        .where(PushRun.finished_at.is_(None))
+    ).all()
+    for push_run, job_run in open_pushes:
+        over = (
+            job_run.is_finished if job_run is not None else push_run.started_at < now - older_than
+        )
+        if over:
+            push_run.finished_at = now
+            push_run.outcome = PushRun.ABANDONED_OUTCOME
+
+    pulling = db.session.scalars(
+        select(InsightSyncState).where(InsightSyncState.last_status == InsightSyncState.RUNNING)
+    ).all()
+    for state in pulling:
+        latest = db.session.scalars(
+            select(JobRun)
+            .where(JobRun.connection_id == state.connection_id, JobRun.kind == "pull")
+            .where(JobRun.started_at.is_not(None))
+            .order_by(JobRun.started_at.desc(), JobRun.id.desc())
+            .limit(1)
+        ).first()
+        # The state is that job run's pull when it started right after the run did (a pull
+        # started by hand from the CLI has no job run, and is left alone).
+        if (
+            latest is not None
+            and latest.status == JobRun.ABANDONED
+            and state.last_started_at is not None
+            and latest.started_at <= state.last_started_at <= latest.started_at + PULL_STARTS_WITHIN
+        ):
+            state.last_status = InsightSyncState.ABANDONED
+            state.last_finished_at = now
+            state.last_error = ABANDONED_MESSAGE
     db.session.commit()
     return reaped

@@ -228,6 +228,7 @@ def _send(
         if not rows:
             return
         batch = lane.build(rows)
+        db.session.commit()  # claim and commit, call, record and commit: nothing held meanwhile
         try:
             outcomes = call(lambda b=batch: lane.send(session, account, b))
         except BaseException:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from platforms.base import Platform, PushOutcome
 from webapp.extensions import db
@@ -206,10 +207,19 @@ def claim(model, connection_id: int, limit: int, lease: timedelta, now: datetime
     if model is D:
         # Plain rows, not ORM objects: a push reads a thousand of them per call and changes
         # them with UPDATE statements, so identity-map bookkeeping would only cost time.
-        return token, db.session.execute(
+        rows = db.session.execute(
             select(*D.__table__.columns).where(D.claim_token == token).order_by(D.id)
         ).all()
-    return token, list(db.session.scalars(mine))
+    else:
+        rows = list(db.session.scalars(mine.options(joinedload(model.delivery))))
+        for row in rows:  # read as values from here on; the ledger changes by UPDATE
+            db.session.expunge(row)
+            if row.delivery in db.session:
+                db.session.expunge(row.delivery)
+    # The claim is committed and the rows are read: end this read's transaction too, so the
+    # platform call that comes next holds no lock (webapp.services.platform_calls).
+    db.session.commit()
+    return token, rows
 
 
 @dataclass

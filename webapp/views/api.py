@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from webapp.extensions import csrf, db
+from webapp.extensions import db
 from webapp.models import Conversion
 from webapp.services import api_keys, conversions, tracking
+from webapp.web_extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from webapp.extensions import csrf
 from webapp.services import api_keys, privacy
 from webapp.services.conversions import loads_strict
 from webapp.services.errors import ServiceError
+from webapp.web_extensions import csrf
 
 bp = Blueprint("api_privacy", __name__, url_prefix="/api/v1/privacy")
 csrf.exempt(bp)

@@ -18,11 +18,11 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from redis.exceptions import RedisError
 
-from webapp.extensions import limiter
 from webapp.forms import AcceptInviteForm, ConfirmForm, LoginForm
 from webapp.models import User
 from webapp.services import accounts, login_throttle, members
 from webapp.services.errors import ServiceError
+from webapp.web_extensions import limiter
 
 bp = Blueprint("auth", __name__)
 

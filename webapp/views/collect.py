@@ -13,10 +13,10 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp.extensions import csrf, limiter
 from webapp.services import click_ids, collect, tracking
 from webapp.services.channels import host_of
 from webapp.services.conversions import loads_strict
+from webapp.web_extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
 

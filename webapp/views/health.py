@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.queues import redis_connection
-from webapp.extensions import db, limiter
+from webapp.extensions import db
+from webapp.web_extensions import limiter
 
 bp = Blueprint("health", __name__)
 

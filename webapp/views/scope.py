@@ -11,10 +11,10 @@ from flask import Blueprint, abort, g
 from flask_login import current_user
 
 from webapp import policy
-from webapp.extensions import login_manager
 from webapp.models import Membership
 from webapp.policy import Action
 from webapp.services.members import membership_of
+from webapp.web_extensions import login_manager
 
 
 def workspace_blueprint(name: str, import_name: str, prefix: str = "") -> Blueprint:

@@ -7,8 +7,8 @@ import logging
 
 from flask import Blueprint, abort, jsonify, request
 
-from webapp.extensions import csrf
 from webapp.services import stripe_webhooks
+from webapp.web_extensions import csrf
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+FLASK_APP=webapp.core:create_base_app

@@ -1,0 +1,71 @@
+"""The web application (gunicorn ``wsgi:app``): the shared app plus views, forms, sign-in,
+security headers and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Settings
+from platforms.base import Platform
+from webapp import (
+    models,  # noqa: F401  (registers every table on the metadata)
+    sqlite,
+)
+from webapp.core import create_base_app
+from webapp.errors import register_error_handlers
+from webapp.inputs import BoundedIntConverter, refuse_nul_characters
+from webapp.security import register_security
+from webapp.sessions import client_fingerprint, load_session_user
+from webapp.views import register_blueprints
+from webapp.web_extensions import csrf, limiter, login_manager
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    extra_platforms: Iterable[type[Platform]] = (),
+) -> Flask:
+    app = create_base_app(settings, overrides=overrides, extra_platforms=extra_platforms)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    _init_web_extensions(app)
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul_characters)
+    register_security(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    return app
+
+
+def _init_web_extensions(app: Flask) -> None:
+    # Registered first, before any hook touches the database: a request that changes data
+    # begins its transactions with SQLite's write lock (webapp/sqlite.py says why).
+    app.before_request(_writes_take_the_lock)
+    app.teardown_request(_release_write_mode)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    # Flask-Login's own fingerprint reads the client's X-Forwarded-For; ours reads the address
+    # ProxyFix derived from trusted hops only.
+    login_manager._session_identifier_generator = client_fingerprint
+    login_manager.user_loader(load_session_user)
+
+
+def _writes_take_the_lock() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        g.sqlite_writing = sqlite.set_writing(True)
+
+
+def _release_write_mode(exc: BaseException | None) -> None:
+    token = g.pop("sqlite_writing", None)
+    if token is not None:
+        sqlite.reset_writing(token)
