@@ -14,7 +14,7 @@ from webapp.models import Workspace
 from webapp.services import privacy
 from webapp.services.errors import ServiceError
 
-privacy_cli = AppGroup("privacy", help="Erase or export what is held about one person.")
+privacy_cli = AppGroup("privacy", help="Erase or export a person's data.")
 
 
 def _selector(func):  # noqa: ANN001, ANN202
