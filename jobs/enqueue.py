@@ -37,6 +37,7 @@ JOBS: dict[str, JobSpec] = {
     "push": JobSpec("jobs.push.push_connection", PUSH),
     "pull": JobSpec("jobs.pull.pull", PULL),
     "attribution": JobSpec("jobs.attribution.attribute_workspace", DEFAULT),
+    "retention": JobSpec("jobs.retention.retention_run", DEFAULT),
     "check_connection": JobSpec("jobs.connection_jobs.check_connection", DEFAULT),
     "set_auto_tagging": JobSpec("jobs.connection_jobs.set_auto_tagging", DEFAULT),
     "push_fanout": JobSpec("jobs.fanout.push_fanout", DEFAULT),

@@ -73,6 +73,13 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         DEFAULT,
         "Alerts: open and resolve incidents, tell Owners and Admins once each, every 5 minutes",
     ),
+    ScheduledJob(
+        "schedule-retention",
+        "30 3 * * *",
+        "jobs.retention.retention_run",
+        DEFAULT,
+        "Retention: delete page views and conversions older than each workspace keeps them",
+    ),
 )
 
 

@@ -139,6 +139,12 @@ class IdentityRules:
         return hashlib.sha256(normal.encode("utf-8")).hexdigest() if normal else None
 
 
+# The visitor's consent to ad storage (cookies, click ids), as the host recorded it. "unknown":
+# nothing said; a workspace that requires consent never sends such a row.
+ConsentState = Literal["granted", "denied", "unknown"]
+CONSENT_STATES: tuple[str, ...] = ("granted", "denied", "unknown")
+
+
 @dataclass(frozen=True)
 class ConversionUpload:
     """One row to push. ``row_id`` is the host's ledger id and comes back in the outcome."""
@@ -155,6 +161,8 @@ class ConversionUpload:
     attribution_credit: Decimal | None = None
     # Which of the plugin's own ``click_ids`` parameters ``click_id`` came from.
     click_param: str | None = None
+    # Consent to ad storage; a plugin whose API takes a consent signal maps it.
+    ad_storage_consent: ConsentState = "unknown"
 
 
 @dataclass(frozen=True)
@@ -309,6 +317,8 @@ class Reason(StrEnum):
     GOAL_SETTLING = "goal_settling"
     ELIGIBLE_BY_CLICK = "eligible_by_click"
     ELIGIBLE_BY_HASH = "eligible_by_hash"
+    # The workspace requires consent and the conversion's is denied or unknown.
+    CONSENT_MISSING = "consent_missing"
     # Delivery, from the push ledger.
     QUEUED = "queued"
     SENDING = "sending"
@@ -336,6 +346,7 @@ class ReasonFacts:
     click_time_known: bool = True
     # For REFUSED / RETRY_LATER: the plugin's explanation of the row error (``explain_error``).
     error_message: str | None = None
+    consent: str = ""  # For CONSENT_MISSING: "denied" or "unknown"
     at: datetime | None = None  # SENT: when; RETRY_LATER: the next attempt
 
 

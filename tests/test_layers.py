@@ -29,6 +29,7 @@ CAPABILITIES = (
     "webapp.accounts",
     "webapp.connections",
     "webapp.background",
+    "webapp.privacy",
     "webapp.common",
 )
 # Multi-touch attribution's models: pure functions, nothing of Flask, the database or the host.

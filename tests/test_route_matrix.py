@@ -158,6 +158,13 @@ MATRIX: tuple[Row, ...] = (
     Row(
         "api.get_conversion", "GET", "/api/v1/conversions?external_id=x", (401, 401, 401, 401, 401)
     ),
+    Row("api_privacy.erase", "POST", "/api/v1/privacy/erase", (401, 401, 401, 401, 401)),
+    Row(
+        "api_privacy.export",
+        "GET",
+        "/api/v1/privacy/export?email=a@example.com",
+        (401, 401, 401, 401, 401),
+    ),
     Row("webhooks.stripe", "POST", "/webhooks/stripe/pk_nope", (404, 404, 404, 404, 404)),
     Row("tracking.index", "GET", "/w/{ws}/setup/tracking/", (LOGIN, 200, 200, 200, 404)),
     Row(
@@ -166,6 +173,13 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/setup/tracking/domains",
         (LOGIN, 403, 303, 303, 404),
         (("domains", "example.com"),),
+    ),
+    Row(
+        "tracking.consent",
+        "POST",
+        "/w/{ws}/setup/tracking/consent",
+        (LOGIN, 403, 303, 303, 404),
+        (("required", "1"),),
     ),
     Row(
         "tracking.forms",
@@ -206,6 +220,28 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/setup/tracking/stripe",
         (LOGIN, 403, 303, 303, 404),
         (("secret", "whsec_abcdefgh12345"),),
+    ),
+    Row("privacy.index", "GET", "/w/{ws}/setup/privacy/", (LOGIN, 200, 200, 200, 404)),
+    Row(
+        "privacy.retention_limits",
+        "POST",
+        "/w/{ws}/setup/privacy/retention",
+        (LOGIN, 403, 303, 303, 404),
+        (("pageview_days", "200"), ("conversion_days", "700")),
+    ),
+    Row(
+        "privacy.export",
+        "POST",
+        "/w/{ws}/setup/privacy/export",
+        (LOGIN, 403, 200, 200, 404),
+        (("kind", "email"), ("value", "a@example.com")),
+    ),
+    Row(
+        "privacy.erase",
+        "POST",
+        "/w/{ws}/setup/privacy/erase",
+        (LOGIN, 403, 303, 303, 404),
+        (("kind", "email"), ("value", "a@example.com")),
     ),
     Row("apikeys.index", "GET", "/w/{ws}/setup/api-keys/", (LOGIN, 200, 200, 200, 404)),
     Row(

@@ -49,7 +49,7 @@ def test_every_signed_in_page_and_api_answer_is_no_store(login_as, world, client
     assert "max-age=3600" in client.get("/t.js").headers["Cache-Control"]
 
 
-def _access_line(raw_uri: str, referer: str = "-") -> str:
+def _access_line(raw_uri: str, referer: str = "-", ua: str = "-") -> str:
     from gunicorn.config import Config
 
     from webapp.access_log import ScrubbingLogger
@@ -71,8 +71,9 @@ def _access_line(raw_uri: str, referer: str = "-") -> str:
         "PATH_INFO": path,
         "QUERY_STRING": query,
         "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
         "HTTP_REFERER": referer,
+        "HTTP_USER_AGENT": ua,
+        "REMOTE_ADDR": "203.0.113.7",
     }
     response = SimpleNamespace(status="302 FOUND", sent=0, headers=[])
     logger.access(response, SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=5))
@@ -100,3 +101,12 @@ def test_gunicorn_uses_the_scrubbing_logger(repo_root) -> None:
 
     config = runpy.run_path(str(repo_root / "gunicorn.conf.py"))
     assert config["logger_class"] == "webapp.access_log.ScrubbingLogger"
+
+
+def test_site_visitors_address_and_browser_do_not_reach_the_access_log() -> None:
+    ua = "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0"
+    for path in ("/collect?k=pk_x", "/t.js"):
+        line = _access_line(path, ua=ua)
+        assert "203.0.113.7" not in line and "Chrome" not in line, line
+    admin = _access_line("/w/1/setup/", ua=ua)
+    assert "203.0.113.7" in admin  # the app's own users are still logged for security

@@ -28,6 +28,7 @@ CAPABILITIES = (
     "webapp.accounts",
     "webapp.connections",
     "webapp.background",
+    "webapp.privacy",
     "webapp.common",
 )
 HEAVY = ("alembic", "flask_migrate", "webapp.views", *CAPABILITIES, "webapp.models", "wtforms")

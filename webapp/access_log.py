@@ -13,6 +13,9 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 _INVITE = re.compile(r"(/invite/)[^/?#\s]+")
+# Site visitors' requests (the pixel and what it reports): their address and browser are not
+# kept anywhere, the log included (docs/privacy.md).
+_VISITOR_PATHS = ("/collect", "/t.js", "/webhooks/")
 _MASKED_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i", "{set-cookie}o")
 
 
@@ -41,4 +44,9 @@ class ScrubbingLogger(Logger):
         for key in _MASKED_HEADERS:
             if key in atoms:
                 atoms[key] = "[redacted]"
+        if (environ.get("PATH_INFO") or "").startswith(_VISITOR_PATHS):
+            atoms["h"], atoms["a"] = "-", "-"
+            for key in ("{x-forwarded-for}i", "{user-agent}i", "{remote_addr}e"):
+                if key in atoms:
+                    atoms[key] = "-"
         return atoms

@@ -28,6 +28,7 @@ class Action(StrEnum):
     EDIT_WORKSPACE = "edit_workspace"
     RUN_JOBS = "run_jobs"  # push now, sync now, retry failed
     DELETE_WORKSPACE = "delete_workspace"
+    MANAGE_PRIVACY = "manage_privacy"  # erase or export a person's data
 
 
 _GRANTS: dict[Role, frozenset[Action]] = {
@@ -42,6 +43,7 @@ _REASONS: dict[Action, str] = {
     "platforms.",
     Action.MANAGE_MEMBERS: "Only Admins and Owners can invite or manage members.",
     Action.DELETE_WORKSPACE: "Only Owners can delete the workspace.",
+    Action.MANAGE_PRIVACY: "Only Admins and Owners can erase or export a person's data.",
 }
 
 

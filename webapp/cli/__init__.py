@@ -19,6 +19,7 @@ COMMANDS: dict[str, CommandPath] = {
     "demo": CommandPath("webapp.cli.demo", "demo_cli", "The local demo."),
     "jobs": CommandPath("webapp.cli.jobs", "jobs_cli", "Background jobs and their schedule."),
     "platforms": CommandPath("webapp.cli.platforms", "platforms_cli", "Ad platform plugins."),
+    "privacy": CommandPath("webapp.cli.privacy", "privacy_cli", "Erase or export a person's data."),
     "tokens": CommandPath(
         "webapp.cli.connections", "tokens_cli", "Stored OAuth tokens and secrets."
     ),

@@ -16,10 +16,12 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask
 from sqlalchemy import bindparam, case, literal, select, union_all, update
@@ -34,6 +36,7 @@ from webapp.intake.channels import classify, host_of
 from webapp.intake.tracking import PixelSite
 from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
 from webapp.models.types import utcnow
+from webapp.privacy import consent
 from webapp.sqlite import writing
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ MAX_BODY = 8 * 1024
 SESSION_TIMEOUT = timedelta(minutes=30)
 INSTALL_STATUS_EVERY = 60.0  # seconds between "last hit" writes per workspace and process
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id")
-PAYLOAD_KEYS = frozenset({"v", "t", "u", "r", "c", "m", "e", "id", "p", "ts"})
+PAYLOAD_KEYS = frozenset({"v", "t", "u", "r", "c", "m", "e", "id", "p", "ts", "cs"})
 EVENT_KEYS = frozenset({"value", "currency", "email", "phone"})
 _BOTS = re.compile(
     r"bot|crawl|spider|slurp|headless|phantom|puppeteer|playwright|selenium|lighthouse|"
@@ -67,12 +70,13 @@ def is_bot(user_agent: str) -> bool:
 @dataclass
 class Hit:
     visitor_uid: str
-    kind: str  # pageview | event
+    kind: str  # pageview | event | consent (the visitor's consent changed on the page)
     url: str
     referrer: str = ""
     click_ids: dict[str, str] = field(default_factory=dict)
     utm: dict[str, str] = field(default_factory=dict)
     event: conversions.ConversionInput | None = None
+    consent: consent.Consent = consent.DEFAULT
 
 
 def _text(payload: dict, key: str, max_len: int, default: str | None = None) -> str:
@@ -116,6 +120,15 @@ def _click_ids(payload: dict, catalog: click_catalog.ClickIdCatalog) -> dict[str
     return out
 
 
+def without_params(url: str, names: Iterable[str]) -> str:
+    """``url`` without the query parameters ``names`` (the click ids of a visitor who has not
+    consented)."""
+    parts = urlsplit(url)
+    drop = set(names)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not isinstance(payload, dict):
         raise Rejected("malformed", "the payload must be a JSON object")
@@ -126,23 +139,34 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not conversions.VISITOR_UID.match(uid):
         raise Rejected("malformed", "v must be a visitor id")
     kind = payload.get("t")
-    if kind not in ("pageview", "event"):
-        raise Rejected("malformed", "t must be pageview or event")
+    if kind not in ("pageview", "event", "consent"):
+        raise Rejected("malformed", "t must be pageview, event or consent")
     url = _text(payload, "u", 2048)
     if not url.startswith(("http://", "https://")) or not host_of(url):
         raise Rejected("malformed", "u must be the page's absolute http(s) URL")
     hit = Hit(uid, kind, url, _text(payload, "r", 2048, ""))
     hit.click_ids = _click_ids(payload, click_catalog.catalog())
+    given = consent.parse_pixel(payload.get("cs"))
+    if given is None:
+        raise Rejected("malformed", "cs must be {a: granted|denied|unknown, s: pixel|tcf|default}")
+    hit.consent = given
+    if site.require_consent and given.state != consent.GRANTED:
+        # The pixel holds click ids back until consent; an old cached pixel may not, so the
+        # server drops them too, from the page address as well.
+        hit.click_ids = {}
+        hit.url = without_params(hit.url, click_catalog.catalog().names)
     hit.utm = _str_map(payload, "m", UTM_KEYS)
     ts = payload.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
         raise Rejected("malformed", "ts must be a number")
     if kind == "event":
-        hit.event = _parse_event(payload, site, uid)
+        hit.event = _parse_event(payload, site, uid, given)
     return hit
 
 
-def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.ConversionInput:
+def _parse_event(
+    payload: dict, site: PixelSite, uid: str, given: consent.Consent
+) -> conversions.ConversionInput:
     name = _text(payload, "e", 64)
     if name not in site.events:
         raise Rejected("malformed", f"unknown event {name[:64]!r}")
@@ -178,6 +202,8 @@ def _parse_event(payload: dict, site: PixelSite, uid: str) -> conversions.Conver
         email_sha256=digests.email,
         phone_sha256=digests.phone,
         identity_digests=digests.by_rules,
+        consent_state=given.state,
+        consent_source=given.source,
     )
 
 
@@ -239,15 +265,29 @@ def _statements(dialect: str) -> SimpleNamespace:
     them); values arrive as bound parameters."""
     upsert = postgresql.insert(visitors_t) if dialect == "postgresql" else sqlite.insert(visitors_t)
     p = bindparam
+    visitor = upsert.values(
+        workspace_id=p("ws"),
+        uid=p("uid"),
+        first_seen_at=p("now"),
+        last_seen_at=p("now"),
+        consent_state=p("cs"),
+        consent_source=p("csrc"),
+    )
     return SimpleNamespace(
-        visitor=upsert.values(
-            workspace_id=p("ws"), uid=p("uid"), first_seen_at=p("now"), last_seen_at=p("now")
-        )
-        .on_conflict_do_update(
+        visitor=visitor.on_conflict_do_update(
             index_elements=["workspace_id", "uid"],
             set_={"last_seen_at": upsert.excluded.last_seen_at},
-        )
-        .returning(visitors_t.c.id),
+        ).returning(visitors_t.c.id),
+        # A hit that says granted or denied also updates the visitor's consent; "unknown" (a
+        # page where nothing was said yet) keeps what an earlier page recorded.
+        visitor_consent=visitor.on_conflict_do_update(
+            index_elements=["workspace_id", "uid"],
+            set_={
+                "last_seen_at": upsert.excluded.last_seen_at,
+                "consent_state": upsert.excluded.consent_state,
+                "consent_source": upsert.excluded.consent_source,
+            },
+        ).returning(visitors_t.c.id),
         # The session in effect when the hit happened (the latest that began by then) and the
         # one after it, in one round trip: hits of one visitor reach the database out of order
         # (two web workers, two write-behind batches), so "the latest session" may have begun
@@ -304,9 +344,19 @@ def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa:
     workspace_id = site.workspace_id
     sql = _statements(conn.dialect.name)
     visitor_id = conn.execute(
-        sql.visitor, {"ws": workspace_id, "uid": hit.visitor_uid, "now": now}
+        sql.visitor_consent if hit.consent.explicit else sql.visitor,
+        {
+            "ws": workspace_id,
+            "uid": hit.visitor_uid,
+            "now": now,
+            "cs": hit.consent.state,
+            "csrc": hit.consent.source,
+        },
     ).scalar_one()
-    _record_session(conn, sql, workspace_id, visitor_id, hit, now)
+    if hit.kind == "consent":
+        _attach_clicks(conn, sql, workspace_id, visitor_id, hit, now)
+    else:
+        _record_session(conn, sql, workspace_id, visitor_id, hit, now)
     if hit.event is not None:
         conversions.insert(conn, workspace_id, [hit.event], "pixel")
 
@@ -337,6 +387,64 @@ def lock_order(item: tuple) -> tuple:
     while holding what the other waits for; a visitor's hits are written in time order."""
     site, hit, at = item
     return (site.workspace_id, hit.visitor_uid, at)
+
+
+def _attach_clicks(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
+    """Consent granted after the page view: the click ids the pixel held back for the page join
+    the session that page view started (its touchpoint had none), not a new session."""
+    if not hit.click_ids:
+        return
+    last = next(
+        (r for r in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now})
+         if not r.later),
+        None,
+    )  # fmt: skip
+    if last is None or last.touchpoint_id is None or last.click_id is not None:
+        _record_session(conn, sql, workspace_id, visitor_id, hit, now)
+        return
+    catalog = click_catalog.catalog()
+    click_param = next(p for p in catalog.names if p in hit.click_ids)
+    channel, source, medium = classify(
+        hit.click_ids, hit.utm, hit.referrer, host_of(hit.url), catalog
+    )
+    conn.execute(
+        update(touchpoints_t)
+        .where(touchpoints_t.c.id == last.touchpoint_id)
+        .values(
+            channel=channel,
+            source=source[:255],
+            medium=medium[:255],
+            click_param=click_param,
+            click_id=hit.click_ids[click_param],
+        )
+    )
+    _insert_clicks(conn, sql, workspace_id, visitor_id, last.touchpoint_id, hit, now)
+
+
+def _insert_clicks(
+    conn: Any,
+    sql: SimpleNamespace,
+    workspace_id: int,
+    visitor_id: int,
+    touchpoint_id: int,
+    hit: Hit,
+    now: datetime,
+) -> None:
+    conn.execute(
+        sql.click,
+        [
+            {
+                "workspace_id": workspace_id,
+                "visitor_id": visitor_id,
+                "touchpoint_id": touchpoint_id,
+                "click_param": param,
+                "click_id": value,
+                "clicked_at": now,
+                "landing_url": hit.url,
+            }
+            for param, value in hit.click_ids.items()
+        ],
+    )
 
 
 def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
@@ -402,21 +510,7 @@ def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now
     attribution = SimpleNamespace(click_id=click_id, campaign=campaign[:255], source=source[:255])
     _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, session_id, attribution)
     if hit.click_ids:
-        conn.execute(
-            sql.click,
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "visitor_id": visitor_id,
-                    "touchpoint_id": touchpoint_id,
-                    "click_param": param,
-                    "click_id": value,
-                    "clicked_at": now,
-                    "landing_url": hit.url,
-                }
-                for param, value in hit.click_ids.items()
-            ],
-        )
+        _insert_clicks(conn, sql, workspace_id, visitor_id, touchpoint_id, hit, now)
 
 
 def _absorb_followers(

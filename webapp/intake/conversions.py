@@ -26,6 +26,7 @@ from webapp.intake import identity
 from webapp.intake.currencies import ISO_4217
 from webapp.models import AdClick, Conversion, ConversionClickId, Visitor
 from webapp.models.types import utcnow
+from webapp.privacy import consent
 
 MAX_BATCH = 1000
 MAX_VALUE = Decimal("100000000000000")  # Numeric(18, 4)
@@ -49,6 +50,7 @@ API_FIELDS = frozenset(
         "email_sha256",
         "phone_sha256",
         "properties",
+        "consent",
     }
 )
 
@@ -84,6 +86,10 @@ class ConversionInput:
     properties: Mapping[str, Any] = field(default_factory=dict)
     # {identity rules id: {"email": digest, "phone": digest}} (webapp.intake.identity).
     identity_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Consent to ad storage and where it came from (services.consent); "unknown" from "default"
+    # means the sender said nothing and the visitor's consent applies.
+    consent_state: str = "unknown"
+    consent_source: str = "default"
 
 
 def loads_strict(body: bytes | str) -> Any:
@@ -272,6 +278,10 @@ def parse_row(
                 "visitor_id", "an identity is required: visitor_id, click_ids, email or phone"
             )
         )
+    given_consent, problem = consent.parse_api(raw.get("consent"))
+    if problem:
+        errors.append(FieldError("consent", problem))
+    given_consent = given_consent or consent.DEFAULT
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         errors.append(FieldError("properties", "must be a JSON object"))
@@ -292,6 +302,8 @@ def parse_row(
             phone_sha256=digests.phone,
             identity_digests=digests.by_rules,
             properties=json.loads(json.dumps(properties, default=str)),
+            consent_state=given_consent.state,
+            consent_source=given_consent.source,
         ),
         [],
     )
@@ -459,6 +471,8 @@ def insert(
                 "phone_sha256": row.phone_sha256,
                 "identity_digests": {k: dict(v) for k, v in row.identity_digests.items()} or None,
                 "properties": dict(row.properties),
+                "consent_state": row.consent_state,
+                "consent_source": row.consent_source,
                 "created_at": now,
             }
         )
@@ -569,6 +583,7 @@ def as_json(conversion: Conversion, *, with_delivery: bool = False) -> dict[str,
         "source": conversion.source,
         "visitor_id": conversion.visitor.uid if conversion.visitor else None,
         "click_ids": conversion.click_ids,
+        "consent": {"ad_storage": conversion.consent_state, "source": conversion.consent_source},
         "created_at": conversion.created_at.isoformat(),
     }
     # Each declared parameter also as a top-level field, as responses had before click ids

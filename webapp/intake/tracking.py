@@ -120,6 +120,32 @@ def set_auto_track_forms(workspace_id: int, actor: Membership, enabled: bool) ->
     db.session.commit()
 
 
+def set_require_consent(workspace_id: int, actor: Membership, enabled: bool) -> None:
+    """Require consent before storing: the pixel stores nothing and the push sends nothing for
+    a visitor who has not granted ad storage (webapp.privacy.consent)."""
+    _require(actor, Action.MANAGE_TRACKING)
+    settings = settings_for(workspace_id)
+    if settings.require_consent != enabled:
+        settings.require_consent = enabled
+        audit.record(
+            "tracking.consent_required" if enabled else "tracking.consent_not_required",
+            workspace_id=workspace_id,
+            actor_id=actor.user_id,
+        )
+    db.session.commit()
+    forget_site(settings.public_key)
+
+
+def consent_required(workspace_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(TrackingSettings.require_consent).where(
+                TrackingSettings.workspace_id == workspace_id
+            )
+        )
+    )
+
+
 def rotate_public_key(workspace_id: int, actor: Membership) -> str:
     _require(actor, Action.MANAGE_TRACKING)
     settings = settings_for(workspace_id)
@@ -239,6 +265,7 @@ class PixelSite:
     allowed_domains: tuple[str, ...]
     events: frozenset[str]
     phone_region: str | None = None
+    require_consent: bool = False
 
     def allows(self, host: str) -> bool:
         if not self.allowed_domains:
@@ -261,6 +288,7 @@ def pixel_site(public_key: str) -> PixelSite | None:
             TrackingSettings.workspace_id,
             TrackingSettings.allowed_domains,
             TrackingSettings.default_phone_region,
+            TrackingSettings.require_consent,
         ).where(TrackingSettings.public_key == public_key)
     ).first()
     site = None
@@ -271,6 +299,7 @@ def pixel_site(public_key: str) -> PixelSite | None:
             tuple(row.allowed_domains or ()),
             frozenset(event_names(row.workspace_id)),
             row.default_phone_region,
+            bool(row.require_consent),
         )
     db.session.rollback()  # end the read transaction; /collect writes on its own connection
     with _cache_lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.crypto import EncryptedText
@@ -36,6 +36,13 @@ class TrackingSettings(db.Model):
     stripe_signing_secret: Mapped[str | None] = mapped_column(EncryptedText)
     # ISO 3166 region for phone numbers written without a country code (None: refused).
     default_phone_region: Mapped[str | None] = mapped_column(String(2))
+    # Require consent before storing: no cookie, no click id and nothing sent to a platform
+    # until the visitor grants ad storage (webapp.privacy.consent).
+    require_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Retention in days (webapp.privacy.retention): page views (sessions, touchpoints, click
+    # ids, idle visitors) and conversions older than this are deleted every night.
+    retention_pageview_days: Mapped[int] = mapped_column(default=395, server_default="395")
+    retention_conversion_days: Mapped[int] = mapped_column(default=1095, server_default="1095")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

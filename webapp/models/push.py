@@ -105,6 +105,8 @@ class ConversionDelivery(db.Model):
     click_param: Mapped[str | None] = mapped_column(String(16))
     hashed_email: Mapped[str | None] = mapped_column(String(64))
     hashed_phone: Mapped[str | None] = mapped_column(String(64))
+    # The consent to ad storage the row was planned with (granted, denied, unknown).
+    consent: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
     conversion_time: Mapped[datetime] = mapped_column(UTCDateTime)
     value: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))

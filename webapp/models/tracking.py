@@ -43,6 +43,14 @@ class Visitor(db.Model):
     phone_sha256: Mapped[str | None] = mapped_column(String(64))
     # {identity rules id: {"email": digest, "phone": digest}} (webapp.intake.identity).
     identity_digests: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Consent to ad storage (granted, denied, unknown) and where it came from (pixel, tcf, api,
+    # default): webapp.privacy.consent.
+    consent_state: Mapped[str] = mapped_column(
+        String(8), default="unknown", server_default="unknown"
+    )
+    consent_source: Mapped[str] = mapped_column(
+        String(8), default="default", server_default="default"
+    )
 
 
 class VisitSession(db.Model):
@@ -138,6 +146,14 @@ class Conversion(db.Model):
     # {identity rules id: {"email": digest, "phone": digest}} (webapp.intake.identity).
     identity_digests: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Consent to ad storage (granted, denied, unknown) and where it came from (pixel, tcf, api,
+    # default): webapp.privacy.consent.
+    consent_state: Mapped[str] = mapped_column(
+        String(8), default="unknown", server_default="unknown"
+    )
+    consent_source: Mapped[str] = mapped_column(
+        String(8), default="default", server_default="default"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visitor = relationship("Visitor")

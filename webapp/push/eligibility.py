@@ -84,10 +84,14 @@ def decide(
     enhanced_opt_in: bool = False,
     has_hash: bool = False,
     click_params: tuple[str, ...] = (),
+    consent_required: bool = False,
+    consent: str = "unknown",
 ) -> Verdict:
     """One state with a reason code, checked in the order platforms do; the waits and the window
     are the platform's ``upload_rules``. ``has_hash``: the conversion (or its visitor) has an
-    email or phone digest, whether or not the workspace opted in to sending it."""
+    email or phone digest, whether or not the workspace opted in to sending it. A workspace that
+    requires consent (``consent_required``) sends only conversions whose ``consent`` is granted:
+    checked first, so nothing else about such a conversion matters."""
     facts = ReasonFacts(
         goal_name=goal.name if goal else "",
         goal_status=goal.status if goal else "",
@@ -96,6 +100,8 @@ def decide(
         click_settle=rules.click_settle,
         goal_settle=rules.goal_settle,
     )
+    if consent_required and consent != "granted":
+        return Verdict(NOT_ELIGIBLE, Reason.CONSENT_MISSING, facts=replace(facts, consent=consent))
     if goal is None or goal.missing:
         return Verdict(NOT_ELIGIBLE, Reason.GOAL_MISSING, facts=facts)
     if not goal.is_active:
@@ -213,6 +219,17 @@ def generic_wording(reason: Reason, facts: ReasonFacts, platform_name: str) -> W
             "it was created.",
             WAIT_FIX,
         ),
+        Reason.CONSENT_MISSING: Wording(
+            "This workspace requires consent before storing, and the visitor's consent to ad "
+            + (
+                "storage was denied, so the conversion is never sent."
+                if facts.consent == "denied"
+                else "storage is unknown, so the conversion is not sent."
+            ),
+            "Nothing, if that is what the visitor chose. Otherwise send the consent with the "
+            'conversion (consent: {"ad_storage": "granted"}) or call sourceloop(\'consent\', '
+            "...) on your site once the visitor agrees.",
+        ),
         Reason.ELIGIBLE_BY_CLICK: Wording(f"Has a {platform_name} click id."),
         Reason.ELIGIBLE_BY_HASH: Wording("Sent by hashed email/phone (enhanced conversions)."),
         Reason.QUEUED: Wording("Eligible; goes out with the next push (every 2 minutes)."),
@@ -256,6 +273,8 @@ class Candidate:
     # Digests under the platform's own identity rules: the conversion's, else its visitor's.
     email_sha256: str | None
     phone_sha256: str | None
+    # The conversion's consent to ad storage, else its visitor's (``consent.effective``).
+    consent: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -264,6 +283,7 @@ class Assessment:
     # What the upload carries: digests only when the workspace opted in to enhanced conversions.
     hashed_email: str | None
     hashed_phone: str | None
+    consent: str = "unknown"
 
 
 def assess(
@@ -273,6 +293,7 @@ def assess(
     goal_for_event: Mapping[str, GoalFacts | None],
     enhanced_opt_in: bool,
     now: datetime,
+    consent_required: bool = False,
 ) -> dict[int, Assessment]:
     """The verdict for each candidate, by conversion id: the platform's own click (never another
     platform's), its rules, and hashes that count for matching only when opted in."""
@@ -294,10 +315,13 @@ def assess(
             enhanced_opt_in=enhanced_opt_in,
             has_hash=bool(c.email_sha256 or c.phone_sha256),
             click_params=tuple(params),
+            consent_required=consent_required,
+            consent=c.consent,
         )
         result[c.conversion_id] = Assessment(
             verdict,
             c.email_sha256 if enhanced_opt_in else None,
             c.phone_sha256 if enhanced_opt_in else None,
+            c.consent,
         )
     return result

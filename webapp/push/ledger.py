@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from platforms.base import Platform, PushOutcome
 from webapp.extensions import db
-from webapp.intake import identity
+from webapp.intake import identity, tracking
 from webapp.models import (
     AdjustmentDelivery,
     Connection,
@@ -31,6 +31,7 @@ from webapp.models import (
     PushConfig,
     Visitor,
 )
+from webapp.privacy import consent
 from webapp.push.eligibility import Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
@@ -80,6 +81,7 @@ def plan(
     rules = platform.upload_rules
     goal_for_event = {event: goals.get(m.goal_id) for event, m in by_event.items()}
     currency_default = config.default_currency or connection.currency
+    consent_required = tracking.consent_required(connection.workspace_id)
     last_id = 0
     while True:
         rows = db.session.execute(
@@ -92,6 +94,8 @@ def plan(
                 Conversion.currency,
                 Conversion.identity_digests,
                 Visitor.identity_digests,
+                Conversion.consent_state,
+                Visitor.consent_state,
             )
             .outerjoin(Visitor, Visitor.id == Conversion.visitor_id)
             .where(
@@ -112,8 +116,10 @@ def plan(
             Candidate(
                 cid, vid, occurred, event, supplied.get(cid, {}),
                 *identity.digests_for(platform, c_digests, v_digests),
+                consent.effective(c_consent, v_consent),
             )
-            for cid, vid, occurred, event, _v, _c, c_digests, v_digests in rows
+            for cid, vid, occurred, event, _v, _c, c_digests, v_digests, c_consent, v_consent
+            in rows
         ]  # fmt: skip
         assessed = assess(
             platform,
@@ -121,6 +127,7 @@ def plan(
             goal_for_event=goal_for_event,
             enhanced_opt_in=config.enhanced_conversions,
             now=now,
+            consent_required=consent_required,
         )
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:
@@ -143,6 +150,7 @@ def plan(
                     "click_param": verdict.click.param if verdict.click else None,
                     "hashed_email": assessed[cid].hashed_email,
                     "hashed_phone": assessed[cid].hashed_phone,
+                    "consent": assessed[cid].consent,
                     "conversion_time": occurred,
                     "value": amount,
                     "currency": currency,

@@ -36,6 +36,7 @@ from webapp.connections.credentials import CredentialSession, session_for_connec
 from webapp.extensions import db
 from webapp.models import AdjustmentDelivery, Connection, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
+from webapp.privacy import data_requests as privacy
 from webapp.push import config as push_config
 from webapp.push import ledger as push_ledger
 
@@ -137,6 +138,7 @@ def run(
         if platform.capabilities.adjustments:
             push_ledger.plan_adjustments(connection, mappings, utcnow())
             _send_adjustments(summary, platform, session, account, call)
+            privacy.finish_retractions(connection.workspace_id)
         summary.waiting += _count_waiting(connection_id)
         return summary
     except Exception as exc:
@@ -172,6 +174,7 @@ def _conversion_lane(platform: Platform, external_goals: frozenset[str]) -> Lane
                 currency=row.currency,
                 hashed_email=row.hashed_email,
                 hashed_phone=row.hashed_phone,
+                ad_storage_consent=row.consent,
                 **upload_fields(row.conversion_id, row.click_id, row.goal_id in external_goals),
             )
             for row in rows

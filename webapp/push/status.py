@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from platforms.base import Platform, Reason, ReasonFacts
 from webapp.extensions import db, platform_registry
-from webapp.intake import identity
+from webapp.intake import identity, tracking
 from webapp.intake.click_matching import platform_params, resolve_clicks
 from webapp.models import Connection, Conversion, ConversionDelivery, PushRun
 from webapp.models.types import utcnow
+from webapp.privacy import consent
 from webapp.push import config as push_config
 from webapp.push.eligibility import (
     Candidate,
@@ -145,12 +146,14 @@ def conversion_states(
                 *identity.digests_for(
                     platform, c.identity_digests, c.visitor.identity_digests if c.visitor else None
                 ),
+                consent.effective(c.consent_state, c.visitor.consent_state if c.visitor else None),
             )
             for c in undecided
         ],  # fmt: skip
         goal_for_event={e: goals.get(m.goal_id) for e, m in mappings.items()},
         enhanced_opt_in=config.enhanced_conversions,
         now=now,
+        consent_required=tracking.consent_required(connection.workspace_id),
     )
     result = []
     for conversion, delivery in rows:

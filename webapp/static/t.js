@@ -1,7 +1,11 @@
 /* SourceLoop pixel. Paste the snippet from Setup → Tracking; it never throws into your page.
    API: sourceloop('track', 'form_submitted', {value: 49.9, currency: 'USD', email: '...', phone: '...'})
         sourceloop('page')          report a page view (single-page apps after a route change)
-        sourceloop.visitorId()      the first-party visitor id (pass it to Stripe as client_reference_id) */
+        sourceloop('consent', {ad_storage: 'granted'|'denied'})   the visitor's choice
+        sourceloop.visitorId()      the first-party visitor id (pass it to Stripe as client_reference_id)
+   With data-consent="required" on the script tag, nothing is stored in the browser (no cookie, no
+   local storage) and no ad click id leaves the page until ad storage is granted, by the consent
+   call or by the IAB TCF v2.2 API (__tcfapi, purposes 1 and 7) when the page has one. */
 (function (w, d) {
   "use strict";
   var COOKIE = "_sl_vid", TWO_YEARS = 63072000;
@@ -9,7 +13,9 @@
   var CLICK = /*CLICK_PARAMS*/[];
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"];
   var PROPS = ["value", "currency", "email", "phone"];
-  var endpoint, vid;
+  var endpoint, vid, required = false, held = null;
+  // Consent to ad storage and where it came from: pixel call, tcf, default (nothing said yet).
+  var consent = { a: "unknown", s: "default" };
 
   function noop() {}
   function guard(fn) {
@@ -41,7 +47,22 @@
     }
     d.cookie = base;
   }
+  function forget() {
+    // Consent withdrawn: remove what an earlier page stored, on every domain it may be set on.
+    var parts = location.hostname.split("."), i;
+    d.cookie = COOKIE + "=; path=/; max-age=0";
+    for (i = parts.length - 2; i >= 0; i--) {
+      d.cookie = COOKIE + "=; path=/; max-age=0; domain=" + parts.slice(i).join(".");
+    }
+    try { w.localStorage.removeItem(COOKIE); } catch (e) { /* storage blocked */ }
+  }
+  function allowed() { return !required || consent.a === "granted"; }
   function visitor() {
+    if (!allowed()) {
+      // Not even read: an id for this page only, forgotten when the visitor leaves it.
+      vid = vid || rid();
+      return vid;
+    }
     if (!vid) {
       vid = readCookie(COOKIE);
       try { vid = vid || w.localStorage.getItem(COOKIE); } catch (e) { /* storage blocked */ }
@@ -62,11 +83,21 @@
     } catch (e) { /* old browser */ }
     return any ? out : null;
   }
+  function scrub(href) {
+    // Without consent the page address is sent without its click-id parameters.
+    if (allowed() || !CLICK.length) { return href; }
+    try {
+      var url = new URL(href), i;
+      for (i = 0; i < CLICK.length; i++) { url.searchParams["delete"](CLICK[i]); }
+      return url.href;
+    } catch (e) { return href.split("?")[0]; }
+  }
   function send(data) {
     if (!endpoint) { return; }
     data.v = visitor();
-    data.u = location.href.slice(0, 2048);
+    data.u = scrub(location.href).slice(0, 2048);
     data.ts = Date.now();
+    data.cs = { a: consent.a, s: consent.s };
     var body = JSON.stringify(data);
     var nav = w.navigator;
     // text/plain keeps the request "simple": no CORS preflight, and beacons survive unload.
@@ -79,6 +110,7 @@
   function page() {
     var data = { t: "pageview", r: d.referrer.slice(0, 2048) };
     var c = pick(location.search, CLICK), m = pick(location.search, UTM);
+    if (c && !allowed()) { held = c; c = null; }  // kept in memory for this page only
     if (c) { data.c = c; }
     if (m) { data.m = m; }
     send(data);
@@ -108,9 +140,32 @@
       phone: field(form, "input[type=tel], input[name*=phone i]")
     });
   }
+  function setConsent(state, source, report) {
+    if ((state !== "granted" && state !== "denied") ||
+        (state === consent.a && source === consent.s)) { return; }
+    consent = { a: state, s: source };
+    if (required && state === "denied") { forget(); }
+    if (!report) { return; }
+    var data = { t: "consent" };
+    if (state === "granted" && held) { data.c = held; held = null; }
+    send(data);  // when granted, send() -> visitor() now writes the cookie
+  }
+  function readTcf(report) {
+    if (typeof w.__tcfapi !== "function") { return; }
+    w.__tcfapi("addEventListener", 2, guard(function (tc, ok) {
+      if (!ok || !tc || (tc.eventStatus !== "tcloaded" && tc.eventStatus !== "useractioncomplete")) {
+        return;
+      }
+      var p = (tc.purpose && tc.purpose.consents) || {};
+      // GDPR not applying needs no consent; else storage (1) and measurement (7) must be given.
+      setConsent(tc.gdprApplies === false || (p[1] && p[7]) ? "granted" : "denied", "tcf",
+        report.on);
+    }));
+  }
   function api(command, a, b) {
     if (command === "track") { track(a, b); }
     else if (command === "page") { page(); }
+    else if (command === "consent" && a) { setConsent(a.ad_storage, "pixel", true); }
   }
 
   guard(function () {
@@ -125,7 +180,8 @@
     var key = script.getAttribute("data-key");
     if (!key) { return; }
     endpoint = script.src.replace(/\/t\.js(\?.*)?$/, "/collect") + "?k=" + encodeURIComponent(key);
-    var queued = (w.sourceloop && w.sourceloop.q) || [];
+    required = script.getAttribute("data-consent") === "required";
+    var queued = (w.sourceloop && w.sourceloop.q) || [], report = { on: false };
     var fn = guard(api);
     fn.visitorId = guard(visitor);
     fn.loaded = true;
@@ -133,7 +189,18 @@
     if (script.getAttribute("data-forms") === "auto") {
       d.addEventListener("submit", guard(onSubmit), true);
     }
+    // Consent said before the pixel loaded (queued, or a CMP that answers at once) applies to
+    // the first page view rather than following it.
+    for (var j = 0; j < queued.length; j++) {
+      if (queued[j][0] === "consent" && queued[j][1]) {
+        guard(setConsent)(queued[j][1].ad_storage, "pixel", false);
+      }
+    }
+    guard(readTcf)(report);
     page();
-    for (var j = 0; j < queued.length; j++) { fn.apply(null, queued[j]); }
+    report.on = true;
+    for (j = 0; j < queued.length; j++) {
+      if (queued[j][0] !== "consent") { fn.apply(null, queued[j]); }
+    }
   })();
 })(window, document);

@@ -1,6 +1,7 @@
 """Blueprints, one per area, grouped like the capabilities they show (``intake/``, ``push``,
-``insights/``, ``attribution``, ``accounts/``, ``connections/``) plus the shell (home, dashboard,
-health, job status, navigation). Views parse input, call a service, and render; nothing more."""
+``insights/``, ``attribution``, ``accounts/``, ``connections/``, ``privacy/``) plus the shell
+(home, dashboard, health, job status, navigation). Views parse input, call a service, and render;
+nothing more."""
 
 from flask import Flask
 
@@ -11,6 +12,8 @@ from webapp.views.insights import api as insights_api
 from webapp.views.insights import dashboard as insights_dashboard
 from webapp.views.intake import conversion_api, conversions, pixel, tracking, webhooks
 from webapp.views.nav import register_nav
+from webapp.views.privacy import api as privacy_api
+from webapp.views.privacy import setup as privacy_setup
 
 
 def register_blueprints(app: Flask) -> None:
@@ -28,9 +31,9 @@ def register_blueprints(app: Flask) -> None:
         workspace_settings,
     ):
         app.register_blueprint(module.bp)
-    for module in (pixel, conversion_api, webhooks, tracking, api_keys, conversions):
+    for module in (pixel, conversion_api, webhooks, tracking, api_keys, conversions, privacy_setup):
         app.register_blueprint(module.bp)
-    for module in (insights_dashboard, insights_api):
+    for module in (insights_dashboard, insights_api, privacy_api):
         app.register_blueprint(module.bp)
     app.register_blueprint(push.bp)
     register_nav(app)

@@ -17,6 +17,7 @@ SETUP_TABS: list[tuple[str, str]] = [
     ("tracking.index", "Tracking"),
     ("apikeys.index", "API keys"),
     ("members.index", "Members"),
+    ("privacy.index", "Privacy"),
     ("workspace.index", "Workspace"),
 ]
 

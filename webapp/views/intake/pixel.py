@@ -30,6 +30,15 @@ PIXEL_CACHE_SECONDS = 3600
 CLICK_PARAMS_MARKER = "/*CLICK_PARAMS*/[]"
 
 
+def _compact(source: str) -> str:
+    """The served pixel without its opening documentation comment, whole-line ``//`` comments and
+    indentation: the same code, in fewer bytes on every page of every site."""
+    if source.startswith("/*"):
+        source = "/* SourceLoop pixel */" + source[source.index("*/") + 2 :]
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
 def _script_body() -> bytes:
     """t.js with the capture list of the installed plugins' click-id parameters, built once per
     app (the registry does not change while the app runs)."""
@@ -37,8 +46,8 @@ def _script_body() -> bytes:
     if cached is None:
         source = (Path(current_app.static_folder) / "t.js").read_text(encoding="utf-8")
         names = json.dumps(list(click_ids.catalog().names))
-        cached = current_app.extensions["pixel_script"] = source.replace(
-            CLICK_PARAMS_MARKER, names
+        cached = current_app.extensions["pixel_script"] = _compact(
+            source.replace(CLICK_PARAMS_MARKER, names)
         ).encode("utf-8")
     return cached
 

@@ -66,6 +66,23 @@ def domains():  # noqa: ANN201
     return _apply(change)
 
 
+@bp.post("/consent")
+def consent():  # noqa: ANN201
+    actor = require(Action.MANAGE_TRACKING)
+
+    def change() -> str:
+        required = bool(request.form.get("required"))
+        tracking.set_require_consent(actor.workspace_id, actor, required)
+        if required:
+            return (
+                "Consent is now required before storing. Paste the updated snippet, and call "
+                "sourceloop('consent', ...) from your consent banner (or use an IAB TCF CMP)."
+            )
+        return "Consent is no longer required before storing."
+
+    return _apply(change)
+
+
 @bp.post("/forms")
 def forms():  # noqa: ANN201
     actor = require(Action.MANAGE_TRACKING)

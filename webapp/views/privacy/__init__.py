@@ -1,0 +1,1 @@
+"""Setup → Privacy and the ``/api/v1/privacy`` endpoints."""
