@@ -145,7 +145,7 @@ def test_the_worker_and_the_scheduler_run_over_tls(
             )
             wait_for(
                 lambda: len(list(scheduler.get_jobs())) == len(SCHEDULE),
-                timeout=30,
+                timeout=90,
                 what="the scheduler to register its entries over TLS",
             )
         finally:
