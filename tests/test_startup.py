@@ -15,22 +15,12 @@ import click
 import pytest
 from werkzeug.security import generate_password_hash
 
+from tests.test_layers import CAPABILITIES
 from webapp.accounts.users import DUMMY_HASH
 from webapp.cli import COMMANDS
 from webapp.cli.lazy import LazyCommand
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPABILITIES = (
-    "webapp.intake",
-    "webapp.push",
-    "webapp.insights",
-    "webapp.attribution",
-    "webapp.accounts",
-    "webapp.connections",
-    "webapp.background",
-    "webapp.privacy",
-    "webapp.common",
-)
 HEAVY = ("alembic", "flask_migrate", "webapp.views", *CAPABILITIES, "webapp.models", "wtforms")
 
 

@@ -52,19 +52,18 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
         process.wait(5)
 
 
-def start_redis(tmp_dir: Path) -> tuple[subprocess.Popen, int]:
+def _redis_server(tmp_dir: Path, listen: list[str], what: str, port: int) -> subprocess.Popen:
+    """A throwaway redis-server (no persistence, loopback only) with ``listen`` arguments."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server is not installed: the tests need a real Redis. "
             "Install it with `apt-get install redis-server` (scripts/test does this)."
         )
-    port = free_port()
     process = subprocess.Popen(
         [
             binary,
-            "--port",
-            str(port),
+            *listen,
             "--bind",
             "127.0.0.1",
             "--save",
@@ -81,8 +80,13 @@ def start_redis(tmp_dir: Path) -> tuple[subprocess.Popen, int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
-    wait_for(lambda: port_open(port), what=f"redis-server on port {port}")
-    return process, port
+    wait_for(lambda: port_open(port), what=f"{what} on port {port}")
+    return process
+
+
+def start_redis(tmp_dir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    return _redis_server(tmp_dir, ["--port", str(port)], "redis-server", port), port
 
 
 def python_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
@@ -141,41 +145,10 @@ def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[P
 def start_tls_redis(tmp_dir: Path) -> tuple[subprocess.Popen, int, Path]:
     """A Redis that only speaks TLS (no plain port), with a self-signed certificate; returns the
     process, its port and the certificate."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     cert, key = self_signed_certificate(tmp_dir)
     port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            "0",
-            "--tls-port",
-            str(port),
-            "--tls-cert-file",
-            str(cert),
-            "--tls-key-file",
-            str(key),
-            "--tls-ca-cert-file",
-            str(cert),
-            "--tls-auth-clients",
-            "no",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_dir),
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    wait_for(lambda: port_open(port), what=f"TLS redis-server on port {port}")
+    listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert)]
+    listen += ["--tls-key-file", str(key), "--tls-ca-cert-file", str(cert)]
+    listen += ["--tls-auth-clients", "no"]
+    process = _redis_server(tmp_dir, listen, "TLS redis-server", port)
     return process, port, cert
