@@ -312,8 +312,10 @@ def _instant(raw: str | None, name: str, *, end_of_day: bool = False) -> datetim
         if len(raw) == 10:
             day = date.fromisoformat(raw)
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if end_of_day:
+                moment += timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
         raise BadQuery(
             f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time (2026-12-01T10:00:00Z)"
