@@ -1,5 +1,5 @@
-"""Migration a9d3c5e7f1b2 (push decisions and Troubleshoot's search indexes) goes up over data
-and comes back down, on a scratch database of the suite's engine (SQLite, or PostgreSQL in CI)."""
+"""Migration a9d3c5e7f1b2 (push decisions, the ledger's event, the state model's and
+Troubleshoot's indexes) goes up over data and comes back down, on a scratch database of the suite's engine (SQLite, or PostgreSQL in CI)."""
 
 from __future__ import annotations
 
@@ -34,9 +34,15 @@ def test_push_decisions_up_and_down(database_url: str, redis_url: str, tmp_path)
             with db.engine.begin() as conn:
                 insert(conn, "workspaces", id=1, name="W")
                 insert(conn, "connections", id=1, workspace_id=1, platform_key="microsoft_ads")
-                insert(conn, "conversions", id=1, workspace_id=1, external_id="a")
+                insert(conn, "conversions", id=1, workspace_id=1, external_id="a",
+                       event="purchase")  # fmt: skip
+                insert(conn, "conversion_deliveries", id=1, connection_id=1, conversion_id=1,
+                       goal_id="g", status="sent")  # fmt: skip
             upgrade(revision=AFTER)
             with db.engine.begin() as conn:
+                # The ledger row got its conversion's event.
+                event = conn.execute(sa.text("SELECT event FROM conversion_deliveries")).scalar()
+                assert event == "purchase"
                 assert all(name in _indexes(conn, t) for t, name in INDEXES.items())
                 insert(conn, "push_decisions", id=1, connection_id=1, conversion_id=1,
                        state="not_eligible", reason="no_click", facts={})  # fmt: skip
@@ -49,6 +55,8 @@ def test_push_decisions_up_and_down(database_url: str, redis_url: str, tmp_path)
             downgrade(revision=BEFORE)
             with db.engine.connect() as conn:
                 assert "push_decisions" not in sa.inspect(conn).get_table_names()
+                ledger = {c["name"] for c in sa.inspect(conn).get_columns("conversion_deliveries")}
+                assert "event" not in ledger
                 assert not any(name in _indexes(conn, t) for t, name in INDEXES.items())
                 count = conn.execute(sa.text("SELECT count(*) FROM conversions")).scalar()
                 assert count == 1

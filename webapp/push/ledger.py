@@ -131,7 +131,9 @@ def plan(
             consent_required=consent_required,
         )
         # What the state model counts for conversions without a ledger row (webapp.push.states).
-        states.record_decisions(connection.id, {cid: a.verdict for cid, a in assessed.items()}, now)
+        states.record_decisions(
+            connection.id, {r[0]: (assessed[r[0]].verdict, r[3], r[2]) for r in rows}, now
+        )
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:
             mapping = by_event[event]
@@ -149,6 +151,7 @@ def plan(
                     "conversion_id": cid,
                     "goal_id": mapping.goal_id,
                     "goal_name": mapping.goal_name,
+                    "event": event,
                     "click_id": verdict.click_id,
                     "click_param": verdict.click.param if verdict.click else None,
                     "hashed_email": assessed[cid].hashed_email,
