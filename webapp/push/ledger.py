@@ -132,7 +132,9 @@ def plan(
         )
         # What the state model counts for conversions without a ledger row (webapp.push.states).
         states.record_decisions(
-            connection.id, {r[0]: (assessed[r[0]].verdict, r[3], r[2]) for r in rows}, now
+            connection.id,
+            {r[0]: (assessed[r[0]].verdict, r[3], r[2], assessed[r[0]].has_click) for r in rows},
+            now,
         )
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:

@@ -389,6 +389,25 @@ def count_states(
     }
 
 
+def match_counts(connection: Connection, days: int = 30) -> tuple[int, int]:
+    """(rows with a click of the platform, rows) among the connection's checked conversions of
+    the last ``days``: ledger rows (with a click id) and decisions (the plan found a click,
+    whatever it decided). Not-yet-checked conversions are left out until the plan has seen
+    them. Index counts, like every other figure here."""
+    scope, since = scope_for(connection), utcnow() - timedelta(days=days)
+    ledger = [D.connection_id == connection.id, D.conversion_time >= since]
+    decided = [
+        PD.connection_id == connection.id,
+        _mapped(scope, PD.event),
+        PD.occurred_at >= since,
+    ]
+    total = _count(*ledger) + (_count(*decided) if scope.events else 0)
+    matched = _count(D.click_id.is_not(None), *ledger) + (
+        _count(PD.has_click.is_(True), *decided) if scope.events else 0
+    )
+    return matched, total
+
+
 def counts_by_connection(workspace_id: int) -> dict[int, dict[str, int]]:
     """connection id → state → count, for the connections API."""
     return {
@@ -691,10 +710,16 @@ def _first(selects: Sequence[Select], n: int, *, per_conversion: bool = False) -
     return db.session.execute(query.order_by(*(k.desc() for k in keys)).limit(n)).all()
 
 
-def _search_ids(workspace_id: int, filters: Filters, scopes: Sequence[Scope]):  # noqa: ANN202
+SEARCH_LIMIT = 1000  # conversions one search may match (an email can match many)
+
+
+def _search_ids(workspace_id: int, filters: Filters, scopes: Sequence[Scope]) -> list | None:
+    """The conversions a search matches, read first (a handful of index lookups), so the page
+    query looks up these rows instead of testing every row against the search."""
     if not filters.search:
         return None
-    return _matching(workspace_id, filters.search, [s.platform for s in scopes])
+    query = _matching(workspace_id, filters.search, [s.platform for s in scopes])
+    return list(db.session.scalars(query.limit(SEARCH_LIMIT))) or [0]
 
 
 @dataclass
@@ -919,10 +944,10 @@ def _diagnostics(connection_id: int, sent: Sequence[ConversionDelivery]) -> dict
 
 
 def record_decisions(
-    connection_id: int, verdicts: dict[int, tuple[Any, str, datetime]], now: datetime
+    connection_id: int, verdicts: dict[int, tuple[Any, str, datetime, bool]], now: datetime
 ) -> None:
     """Keep ``push_decisions`` equal to the plan's verdicts (conversion id → (verdict, event,
-    time)): a waiting or not-eligible verdict is stored (written only when it changed), an
+    time, a click found)): a waiting or not-eligible verdict is stored (written only when it changed), an
     eligible one removes the row (the conversion now has a ledger row, and a conversion never
     has both). Runs in the plan's transaction."""
     if not verdicts:
@@ -934,7 +959,7 @@ def record_decisions(
         )
     }
     gone, new = [], []
-    for conversion_id, (verdict, event, occurred_at) in verdicts.items():
+    for conversion_id, (verdict, event, occurred_at, has_click) in verdicts.items():
         current = existing.get(conversion_id)
         if verdict.eligible:
             if current is not None:
@@ -950,7 +975,7 @@ def record_decisions(
             if v not in ("", True)
         }
         until = verdict.retry_at if verdict.state == PD.WAITING else None
-        values = (verdict.state, verdict.code.value, until, facts)
+        values = (verdict.state, verdict.code.value, until, facts, has_click)
         if current is None:
             new.append(
                 {
@@ -962,11 +987,19 @@ def record_decisions(
                     "reason": verdict.code.value,
                     "until": until,
                     "facts": facts,
+                    "has_click": has_click,
                     "decided_at": now,
                 }
             )
-        elif (current.state, current.reason, current.until, current.facts or {}) != values:
-            current.state, current.reason, current.until, current.facts = values
+        elif (
+            current.state,
+            current.reason,
+            current.until,
+            current.facts or {},
+            current.has_click,
+        ) != values:
+            (current.state, current.reason, current.until, current.facts,
+             current.has_click) = values  # fmt: skip
             current.decided_at = now
     if gone:
         db.session.execute(delete(PD).where(PD.id.in_(gone)))
