@@ -142,7 +142,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
         page=page,
         counts=counts,
         reasons=reasons,
-        reason_labels=push_states.reason_labels(platform),
+        reason_labels=push_states.reason_labels(),
         matched=matched,
         total=total,
         filters=filters,
