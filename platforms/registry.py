@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -43,23 +44,33 @@ class PlatformRegistry:
         self._platforms: dict[str, Platform] = {}
         self._disabled: list[str] = []
         self._loader = loader
+        self._loaded = loader is None
+        self._loading = False
+        self._lock = threading.RLock()  # threads of one web process may race to the first use
 
     def load(self) -> PlatformRegistry:
         """Run the loader now if it has not run; a loader that fails runs again next time."""
-        loader, self._loader = self._loader, None
-        if loader is not None:
+        if self._loaded:
+            return self
+        with self._lock:
+            if self._loaded or self._loading or self._loader is None:
+                return self  # (_loading: the loader itself registering, on this thread)
+            self._loading = True
             try:
-                loader(self)
+                self._loader(self)
             except BaseException:
                 self._platforms.clear()
                 self._disabled.clear()
-                self._loader = loader
                 raise
+            else:
+                self._loaded = True
+            finally:
+                self._loading = False
         return self
 
     @property
     def loaded(self) -> bool:
-        return self._loader is None
+        return self._loaded
 
     @property
     def disabled(self) -> list[str]:

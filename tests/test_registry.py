@@ -183,3 +183,25 @@ def test_load_registry_deferred_waits_for_first_use() -> None:
     assert not registry.loaded
     assert FakePlatform.key in registry
     assert registry.loaded
+
+
+def test_threads_racing_to_a_deferred_registry_load_it_once() -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow(registry: PlatformRegistry) -> None:
+        calls.append(1)
+        time.sleep(0.05)
+        registry.register(FakePlatform())
+
+    registry = PlatformRegistry(loader=slow)
+    seen: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: seen.append(registry.keys())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1]
+    assert seen == [[FakePlatform.key]] * 8
