@@ -47,7 +47,7 @@ def smtp(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         tmp_path / "smtpd.log",
     )  # fmt: skip
     try:
-        wait_for(lambda: port_open(port), timeout=90, what="aiosmtpd")
+        wait_for(lambda: port_open(port), timeout=30, what="aiosmtpd")
         yield f"smtp://127.0.0.1:{port}", maildir
     finally:
         stop(process)
