@@ -138,7 +138,9 @@ def _not_ads_user(ctx: CallContext) -> None:
     if not ctx.user.customer_ids:
         raise ads_failure("UNAUTHENTICATED", "Request had invalid authentication credentials.", [
             ads_error("authenticationError", "NOT_ADS_USER",
-                      "User in the cookie is not a valid Ads user.")], g.request_id)  # fmt: skip
+                      "The Google account that generated the OAuth access token is not "
+                      "associated with a Google Ads account. Create a new account, or add the "
+                      "Google account to an existing Google Ads account.")], g.request_id)  # fmt: skip
 
 
 def reachable_customer(ctx: CallContext, customer_id: str) -> Customer:
@@ -146,7 +148,7 @@ def reachable_customer(ctx: CallContext, customer_id: str) -> Customer:
     world = ctx.world
     if not re.fullmatch(r"\d{10}", customer_id):
         raise _invalid(
-            "requestError", "INVALID_CUSTOMER_ID", "Customer id is invalid.", customer_id
+            "requestError", "INVALID_CUSTOMER_ID", "Customer ID is invalid.", customer_id
         )
     _not_ads_user(ctx)
     login = request.headers.get("login-customer-id", "").strip()
@@ -178,7 +180,7 @@ def reachable_customer(ctx: CallContext, customer_id: str) -> Customer:
 
 def _run(ctx: CallContext, customer: Customer, query_text: Any) -> tuple[list[dict[str, Any]], str]:
     if not isinstance(query_text, str) or not query_text.strip():
-        raise _invalid("requestError", "REQUIRED_FIELD_MISSING", "Required field was not specified.",
+        raise _invalid("requestError", "REQUIRED_FIELD_MISSING", "Required field is missing.",
                        location=[("query", None)])  # fmt: skip
     try:
         query = parse(query_text)
@@ -207,7 +209,10 @@ def _offset(token: str, query: str) -> int:
         return int(offset)
     except (ValueError, UnicodeDecodeError):
         raise _invalid(
-            "requestError", "INVALID_PAGE_TOKEN", "Page token is invalid.", token
+            "requestError",
+            "INVALID_PAGE_TOKEN",
+            "Next page token specified in user request is invalid.",
+            token,
         ) from None
 
 
@@ -229,7 +234,7 @@ def search(customer_id: str) -> Any:
                        "fixed page size of 10000 rows.", location=[("page_size", None)])  # fmt: skip
     if body.get("validateOnly") and body.get("pageToken"):
         raise _invalid("requestError", "VALIDATE_ONLY_REQUEST_HAS_PAGE_TOKEN",
-                       "Validate only requests can't have a page token.")  # fmt: skip
+                       "page_token is set in the validate only request")  # fmt: skip
     rows, mask = _run(ctx, customer, body.get("query"))
     if body.get("validateOnly"):
         return jsonify({"fieldMask": mask})
