@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import (
     and_,
     case,
+    cast,
     delete,
     exists,
     false,
@@ -66,7 +67,7 @@ from webapp.models import (
     PushDecision,
     Visitor,
 )
-from webapp.models.types import utcnow
+from webapp.models.types import UTCDateTime, utcnow
 from webapp.push import config as push_config
 from webapp.push.eligibility import generic_wording, wording
 
@@ -203,7 +204,7 @@ def _case(rules: Sequence[Rule]):  # noqa: ANN202
     return (
         case(*((r.when, r.state) for r in rules)),
         case(*((r.when, r.reason) for r in rules)),
-        case(*waits, else_=None) if waits else null(),
+        case(*waits, else_=None) if waits else cast(null(), UTCDateTime),  # typed for UNION
     )
 
 
