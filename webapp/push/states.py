@@ -803,11 +803,34 @@ def conversions_page(
     after = decode_cursor(cursor)
     after = after[:2] if after is not None else None
     ids = _search_ids(workspace_id, filters, scopes)
+    if connection_id is None and not filters.state and not filters.reason:
+        # Every conversion of the workspace, mapped anywhere or not (its delivery may be empty).
+        keys = (Conversion.occurred_at.label("occurred_at"), Conversion.id.label("conversion_id"))
+        selects = [
+            select(*keys)
+            .where(
+                Conversion.workspace_id == workspace_id,
+                *_in_range(Conversion.occurred_at, filters.since, filters.until),
+                *([Conversion.id.in_(ids)] if ids is not None else []),
+                *_keyset((Conversion.occurred_at, Conversion.id), after),
+            )
+            .order_by(Conversion.occurred_at.desc(), Conversion.id.desc())
+            .limit(limit + 1)
+        ]
+        found = _first(selects, limit + 1, per_conversion=True)
+        return _api_page(scopes, found, limit, now)
     # Each source's first limit+1 conversions (a conversion has at most a few rows per source).
     selects = [
         s for scope in scopes for s in _listing(scope, filters, now, after, 3 * limit + 3, ids)
     ]
     found = _first(selects, limit + 1, per_conversion=True)
+    return _api_page(scopes, found, limit, now)
+
+
+def _api_page(
+    scopes: Sequence[Scope], found: Sequence, limit: int, now: datetime
+) -> tuple[list[tuple[Conversion, list[Row]]], str | None]:
+    """The found conversions (one more than a page: the cursor's sign) with their rows."""
     more = len(found) > limit
     found = found[:limit]
     chosen = [r.conversion_id for r in found]
