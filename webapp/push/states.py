@@ -278,10 +278,14 @@ def _count(*where: Any) -> int:
 
 
 def _counts(conditions: Sequence[Any], *where: Any) -> list[int]:
-    """One count per condition, in one pass over the rows ``where`` selects
-    (``count(*) FILTER (WHERE ...)``: one scan per table, whatever the number of rules)."""
+    """One count per condition over the rows ``where`` selects. PostgreSQL: one pass
+    (``count(*) FILTER (WHERE ...)``, its planner scans the table once anyway); SQLite: one count
+    per condition, each an index range (a single pass there evaluates every condition on every
+    row and was ten times slower at 100,000 rows)."""
     if not conditions:
         return []
+    if db.engine.dialect.name != "postgresql":
+        return [_count(c, *where) for c in conditions]
     row = db.session.execute(select(*(func.count().filter(c) for c in conditions)).where(*where))
     return [n or 0 for n in row.one()]
 
