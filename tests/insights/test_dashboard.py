@@ -101,7 +101,9 @@ def test_dashboard_totals_charts_drilldown_and_sourceloop_revenue(
     assert 'data-testid="campaign-unknown"' in html
     # The cross-platform table above shows the same account's figures for its platform.
     cross = html.split('data-testid="cross-platform-table"')[1].split("</table>")[0]
-    row = re.search(r'<tr data-platform="microsoft_ads" data-currency="USD">(.*?)</tr>', cross, re.S)
+    row = re.search(
+        r'<tr data-platform="microsoft_ads" data-currency="USD">(.*?)</tr>', cross, re.S
+    )
     assert _money(want["spend"]) in row.group(1) and "$150.00" in row.group(1)
     assert f"{want['clicks']:,}" in row.group(1)
     # Drill down: campaign → ad groups → ads, with the emulator's ad-group numbers.
