@@ -88,8 +88,13 @@ def seed(ws: int) -> dict[str, int]:
     ms_b = account(ws, "microsoft_ads", "B", "USD", {"21": ("Other", "50.00", 30, "0", "0")})
     ex_usd = account(ws, "example_ads", "X1", "USD", {"31": ("Spring", "25.00", 20, "2", "90")})
     ex_eur = account(ws, "example_ads", "X2", "EUR", {"41": ("Herbst", "8.00", 5, "1", "30")})
+    for group_id, name in (("111", "Tents"), ("112", "Boots")):
+        db.session.add(AdEntity(connection_id=ms_a, level="ad_group", entity_id=group_id,
+                                parent_id="11", name=name))  # fmt: skip
+    db.session.commit()
     v = data.visitor(ws, "ms-brand")
-    data.touch(ws, v, 2, "microsoft_ads", "Brand - US", click_id="a" * 32)
+    data.touch(ws, v, 2, "microsoft_ads", "Brand - US", click_id="a" * 32,
+               utm={"utm_campaign": "Brand - US", "utm_content": "Tents"})  # fmt: skip
     data.conversion(ws, v, "100.00", external_id="ms-1")  # Microsoft, Brand - US (account A)
     v = data.visitor(ws, "ms-unknown")
     data.touch(ws, v, 2, "microsoft_ads", "", click_id="b" * 32)
@@ -175,6 +180,34 @@ def test_cross_platform_rows_are_the_sum_of_the_per_account_pages(two_platform_a
     assert channels["microsoft_ads"].revenue == ms.sl_revenue
     assert channels["example_ads"].conversions == ex.sl_conversions
     assert channels["(none)"].revenue == Decimal(20)  # only the conversion with no touch at all
+
+
+def test_ad_group_rows_add_up_to_their_campaign(two_platform_app, world) -> None:
+    ws = world.workspace_id
+    ids = seed(ws)
+    v = data.visitor(ws, "ms-brand-2")  # Brand - US again, naming no ad group of it
+    data.touch(ws, v, 2, "microsoft_ads", "Brand - US", click_id="f" * 32)
+    data.conversion(ws, v, "10.00", external_id="ms-7")
+    multitouch.run(ws)
+    top = insights_report.dashboard(ws, START, END, model="linear")
+    brand = next(
+        r for a in top.accounts if a.connection.id == ids["ms_a"] for r in a.rows
+        if r.entity_id == "11"
+    )  # fmt: skip
+    assert (brand.totals.sl_conversions, brand.totals.sl_revenue) == (2, Decimal(110))
+    drill = insights_report.dashboard(
+        ws, START, END, model="linear", connection_id=ids["ms_a"],
+        parent_level="campaign", parent_id="11",
+    )  # fmt: skip
+    (page,) = drill.accounts
+    groups = {r.entity_id: r.totals for r in page.rows}
+    assert page.level == "ad_group" and set(groups) == {"111", "112"}
+    assert (groups["111"].sl_conversions, groups["111"].sl_revenue) == (1, Decimal(100))
+    assert groups["112"].sl_conversions == 0 and groups["111"].sl_roas is None  # no ad group spend
+    assert page.unattributed.sl_revenue == Decimal(10)  # no ad group named
+    assert sum((t.sl_revenue for t in groups.values()), page.unattributed.sl_revenue) == (
+        brand.totals.sl_revenue
+    )
 
 
 def test_one_account_per_platform_takes_the_unknown_campaign_credit(

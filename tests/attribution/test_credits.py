@@ -197,11 +197,26 @@ def test_auto_tagged_ad_group_name_joins_the_campaign_when_the_name_does_not(app
                         utm={"utm_campaign": "old name", "utm_content": "Shared"}, click_id="s" * 32)  # fmt: skip
     c = data.conversion(ws, v, "30.00", external_id="o1")
     multitouch.run(ws)
-    found = dict(
-        db.session.execute(
-            select(AttributionCredit.touchpoint_id, AttributionCredit.campaign_entity_id).where(
-                AttributionCredit.conversion_id == c, AttributionCredit.model == "linear"
-            )
-        ).all()
-    )
-    assert found == {tents: "50000111", shared: None}
+    found = {
+        touch: (campaign, group)
+        for touch, campaign, group in db.session.execute(
+            select(
+                AttributionCredit.touchpoint_id,
+                AttributionCredit.campaign_entity_id,
+                AttributionCredit.ad_group_entity_id,
+            ).where(AttributionCredit.conversion_id == c, AttributionCredit.model == "linear")
+        )
+    }
+    assert found == {tents: ("50000111", "41"), shared: (None, None)}
+    # By campaign id, the ad group name picks the campaign's own ad group of that name.
+    v2 = data.visitor(ws, "v2")
+    by_id = data.touch(ws, v2, 1, "microsoft_ads", "x",
+                       utm={"utm_id": "50000112", "utm_content": "Shared"}, click_id="i" * 32)  # fmt: skip
+    c2 = data.conversion(ws, v2, "10.00", external_id="o2")
+    multitouch.run(ws)
+    row = db.session.execute(
+        select(AttributionCredit.touchpoint_id, AttributionCredit.campaign_entity_id,
+               AttributionCredit.ad_group_entity_id)
+        .where(AttributionCredit.conversion_id == c2, AttributionCredit.model == "linear")
+    ).one()  # fmt: skip
+    assert tuple(row) == (by_id, "50000112", "43")

@@ -132,6 +132,30 @@ def credited(
     return found
 
 
+def credited_ad_groups(
+    workspace_id: int, start: date, end: date, model: str, connection_id: int, campaign_id: str
+) -> dict[tuple[str | None, str], Credited]:
+    """SourceLoop's figures credited to one pulled campaign, per ad group and currency (ad group
+    None: the landing named no ad group of that campaign). They add up to the campaign's."""
+    low, high = _bounds(start, end)
+    c = AttributionCredit
+    rows = db.session.execute(
+        select(c.ad_group_entity_id, c.currency, func.sum(c.conversions_e6), func.sum(c.value_e4))
+        .join(Conversion, Conversion.id == c.conversion_id)
+        .where(c.workspace_id == workspace_id, c.model == model,
+               c.connection_id == connection_id, c.campaign_entity_id == campaign_id,
+               Conversion.occurred_at >= low, Conversion.occurred_at < high)
+        .group_by(c.ad_group_entity_id, c.currency)
+    )  # fmt: skip
+    return {
+        (group, currency or ""): Credited(
+            Decimal(int(conv_e6 or 0)).scaleb(-SHARE_PLACES),
+            Decimal(int(value_e4 or 0)).scaleb(-VALUE_PLACES),
+        )
+        for group, currency, conv_e6, value_e4 in rows
+    }
+
+
 def insights_connections(workspace_id: int) -> list[Connection]:
     """The workspace's connections to every installed platform that pulls insights."""
     keys = [p.key for p in platform_registry() if p.capabilities.pull_insights]

@@ -26,6 +26,7 @@ class Campaign:
     label: str
     connection_id: int | None = None
     entity_id: str | None = None
+    ad_group_id: str | None = None  # the campaign's pulled ad group the landing named
 
 
 def _key(name: str | None) -> str:
@@ -62,10 +63,15 @@ class CampaignResolver:
                 self._by_id.setdefault((platform_key, entity_id), campaign)
                 self._by_name.setdefault((platform_key, _key(name)), campaign)
         groups: dict[tuple[str, str], set[Campaign]] = {}
-        for platform_key, connection_id, level, _, parent_id, name in rows:
+        # (connection, campaign id, ad group name) → ad group ids with that name
+        self._groups_in: dict[tuple[int, str, str], set[str]] = {}
+        for platform_key, connection_id, level, entity_id, parent_id, name in rows:
             parent = by_entity.get((connection_id, parent_id or ""))
             if level == "ad_group" and parent is not None and _key(name):
                 groups.setdefault((platform_key, _key(name)), set()).add(parent)
+                self._groups_in.setdefault((connection_id, parent_id or "", _key(name)), set()).add(
+                    entity_id
+                )
         # An ad group name shared by several campaigns does not say which one.
         self._by_group = {k: next(iter(v)) for k, v in groups.items() if len(v) == 1}
         self._cache: dict[tuple[str, str, str, str], Campaign] = {}
@@ -85,6 +91,15 @@ class CampaignResolver:
         return found
 
     def _resolve(self, channel: str, campaign: str, utm_id: str, ad_group: str) -> Campaign:
+        found = self._campaign(channel, campaign, utm_id, ad_group)
+        if found.connection_id is None or not _key(ad_group):
+            return found
+        ids = self._groups_in.get((found.connection_id, found.entity_id or "", _key(ad_group)))
+        if not ids or len(ids) != 1:
+            return found  # no such ad group in that campaign, or two of the same name
+        return Campaign(found.label, found.connection_id, found.entity_id, next(iter(ids)))
+
+    def _campaign(self, channel: str, campaign: str, utm_id: str, ad_group: str) -> Campaign:
         if utm_id and (channel, utm_id.strip()) in self._by_id:
             return self._by_id[(channel, utm_id.strip())]
         name = campaign.strip()

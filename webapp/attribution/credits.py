@@ -202,11 +202,12 @@ def _credit_rows(
         for model, i, money, share in split(touches, to_units(value, places), settings):
             if i < 0:
                 touch_id, channel, label, connection_id, entity_id = None, NONE, "", None, None
+                ad_group_id = None
             else:
                 touch, campaign = touches[i], campaigns[i]
                 touch_id, channel = touch.id, touch.channel
                 label, connection_id = campaign.label, campaign.connection_id
-                entity_id = campaign.entity_id
+                entity_id, ad_group_id = campaign.entity_id, campaign.ad_group_id
             yield (
                 workspace_id,
                 conversion_id,
@@ -216,6 +217,7 @@ def _credit_rows(
                 label,
                 connection_id,
                 entity_id,
+                ad_group_id,
                 currency,
                 money * scale,
                 share,
@@ -224,7 +226,8 @@ def _credit_rows(
 
 _CREDIT_COLUMNS = (
     "workspace_id", "conversion_id", "model", "touchpoint_id", "channel", "campaign",
-    "connection_id", "campaign_entity_id", "currency", "value_e4", "conversions_e6",
+    "connection_id", "campaign_entity_id", "ad_group_entity_id", "currency", "value_e4",
+    "conversions_e6",
 )  # fmt: skip
 
 

@@ -190,11 +190,25 @@ def _credit(
         if mine and entity_id in rows:
             rows[entity_id].totals.sl_conversions += figures.conversions
             rows[entity_id].totals.sl_revenue += figures.revenue
-        elif not mine:
+        elif not mine and account.level == "campaign":
             account.unattributed.sl_conversions += figures.conversions
             account.unattributed.sl_revenue += figures.revenue
         account.totals.sl_conversions += figures.conversions
         account.totals.sl_revenue += figures.revenue
+
+
+def _credit_ad_groups(
+    account: AccountInsights, groups: dict[tuple[str | None, str], by_platform.Credited]
+) -> None:
+    """One campaign's SourceLoop figures per ad group row; the part whose ad group is not known
+    in ``unattributed`` (the rows and that part add up to the campaign's figures)."""
+    rows = {r.entity_id: r for r in account.rows}
+    for (group, currency), figures in groups.items():
+        if currency != account.currency:
+            continue  # counted in the account's "other currency" note already
+        bucket = rows[group].totals if group in rows else account.unattributed
+        bucket.sl_conversions += figures.conversions
+        bucket.sl_revenue += figures.revenue
 
 
 def _diagnostics(connection_id: int, start: date, end: date) -> list[dict]:
@@ -333,22 +347,28 @@ def dashboard(
         per_platform[c.platform_key] = per_platform.get(c.platform_key, 0) + 1
     credited = by_platform.credited(workspace_id, start, end, cross.model.key, sorted(per_platform))
     shown = [c for c in accounts if connection_id is None or c.id == connection_id]
-    return Dashboard(
-        [
-            account_insights(
-                c,
-                start,
-                end,
-                parent_level=parent_level if connection_id == c.id else None,
-                parent_id=parent_id if connection_id == c.id else None,
-                credited=credited,
-                claim_unmatched=per_platform[c.platform_key] == 1,
-            )
-            for c in shown
-        ],
-        cross,
-        {key: n == 1 for key, n in per_platform.items()},
-    )
+    pages = [
+        account_insights(
+            c,
+            start,
+            end,
+            parent_level=parent_level if connection_id == c.id else None,
+            parent_id=parent_id if connection_id == c.id else None,
+            credited=credited,
+            claim_unmatched=per_platform[c.platform_key] == 1,
+        )
+        for c in shown
+    ]
+    for page in pages:
+        if page.level == "ad_group" and page.parent is not None:
+            _credit_ad_groups(
+                page,
+                by_platform.credited_ad_groups(
+                    workspace_id, start, end, cross.model.key, page.connection.id,
+                    page.parent.entity_id,
+                ),
+            )  # fmt: skip
+    return Dashboard(pages, cross, {key: n == 1 for key, n in per_platform.items()})
 
 
 def api_rows(workspace_id: int, start: date, end: date, level: str) -> list[dict]:
