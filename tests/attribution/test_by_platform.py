@@ -249,3 +249,21 @@ def test_both_pages_show_the_table_with_every_platform(two_platform_app, world) 
         usd = re.search(r'<tr data-total="USD">(.*?)</tr>', table, re.S).group(1)
         assert "$125.00" in usd and "$210.00" in usd and "1.68×" in usd
         assert "€40.00" in table and "Linear" in html
+
+
+def test_an_account_without_a_currency_takes_its_metrics_currency(two_platform_app, world) -> None:
+    """The account's details named no currency, its pulled spend is in USD: one USD row, with
+    the spend beside the revenue and a ROAS (not a "no currency" row with the spend alone)."""
+    ws = world.workspace_id
+    data.microsoft_campaign(ws, "50000111", "Brand - US", {date(2026, 2, 27): "25.00"})
+    v = data.visitor(ws)
+    data.touch(ws, v, 2, "microsoft_ads", "Brand - US", click_id="d" * 32)
+    data.conversion(ws, v, "100.00", external_id="o1")
+    multitouch.run(ws)
+    cross = by_platform.cross_platform(ws, START, END)
+    assert [(r.platform_key, r.currency, r.accounts) for r in cross.rows] == [
+        ("microsoft_ads", "USD", 1)
+    ]
+    assert cross.rows[0].roas == 4
+    (account,) = insights_report.dashboard(ws, START, END).accounts
+    assert account.currency == "USD" and account.totals.sl_revenue == 100

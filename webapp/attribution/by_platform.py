@@ -156,6 +156,21 @@ def credited_ad_groups(
     }
 
 
+def currencies_of(connections: list[Connection]) -> dict[int, str]:
+    """Each connection's currency: the account's, else the one its pulled metrics are in (an
+    account whose details did not name one), else "" (one query for all)."""
+    found = {c.id: (c.currency or "").upper() for c in connections}
+    missing = [cid for cid, code in found.items() if not code]
+    if missing:
+        for connection_id, code in db.session.execute(
+            select(InsightDaily.connection_id, func.max(InsightDaily.currency))
+            .where(InsightDaily.connection_id.in_(missing))
+            .group_by(InsightDaily.connection_id)
+        ):
+            found[connection_id] = (code or "").upper()
+    return found
+
+
 def insights_connections(workspace_id: int) -> list[Connection]:
     """The workspace's connections to every installed platform that pulls insights."""
     keys = [p.key for p in platform_registry() if p.capabilities.pull_insights]
@@ -186,8 +201,9 @@ def cross_platform(
             found = rows[(platform_key, currency)] = Figures(platform_key, label, currency)
         return found
 
+    currency = currencies_of(connections)
     for connection in connections:
-        row(connection.platform_key, (connection.currency or "").upper()).accounts += 1
+        row(connection.platform_key, currency[connection.id]).accounts += 1
     if by_id:
         metrics = db.session.execute(
             select(InsightDaily.connection_id, func.sum(InsightDaily.impressions),
@@ -199,7 +215,7 @@ def cross_platform(
         )  # fmt: skip
         for connection_id, impressions, clicks, spend, conversions, revenue in metrics:
             connection = by_id[connection_id]
-            target = row(connection.platform_key, (connection.currency or "").upper())
+            target = row(connection.platform_key, currency[connection_id])
             target.impressions += int(impressions or 0)
             target.clicks += int(clicks or 0)
             target.spend += Decimal(str(spend or 0))

@@ -285,7 +285,7 @@ def account_insights(
         for i in ids
     ]
     rows.sort(key=lambda r: (-r.totals.spend, r.name.lower()))
-    currency = (connection.currency or "").upper()
+    currency = by_platform.currencies_of([connection])[connection.id]
     account = AccountInsights(
         connection=connection,
         currency=currency,
