@@ -108,7 +108,7 @@ def customer_info(api: AdsApi, customer_id: str) -> CustomerInfo:
 def metrics_query(id_fields: str, resource: str, window: DateWindow) -> str:
     """GAQL, not SQL: the fields and resource are this module's constants, the dates ISO."""
     start, end = window.start.isoformat(), window.end.isoformat()
-    select = f"SELECT {id_fields}, {_METRICS} FROM {resource} "
+    select = f"SELECT {id_fields}, {_METRICS} FROM {resource} "  # noqa: S608
     return select + f"WHERE segments.date BETWEEN '{start}' AND '{end}'"
 
 
