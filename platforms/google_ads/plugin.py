@@ -44,7 +44,7 @@ from platforms.base import (
 from platforms.errors import InvalidRequest
 from platforms.google_ads import explanations as why
 from platforms.google_ads import hashing, mapping, wording
-from platforms.google_ads.ads_api import AdsApi
+from platforms.google_ads.ads_api import AccountAccessLost, AdsApi, CloudProjectNotApproved
 from platforms.google_ads.datamanager import DataManagerClient
 from platforms.google_ads.delivery import Delivery, refused
 from platforms.google_ads.settings import GoogleAdsSettings
@@ -202,7 +202,10 @@ class GoogleAdsPlatform(Platform):
             try:
                 rows = self.ads_api(session, root).search_stream(root, CLIENT_QUERY)
                 clients = [c for c in (mapping.ClientRow.from_row(r) for r in rows) if c]
-            except InvalidRequest as exc:  # e.g. CUSTOMER_NOT_ENABLED: shown, not pickable
+            except CloudProjectNotApproved:
+                raise  # the operator's project, not this account: say so once, not per row
+            except (InvalidRequest, AccountAccessLost) as exc:
+                # e.g. CUSTOMER_NOT_ENABLED (cancelled or not yet set up): shown, not pickable
                 unreachable[root] = exc.message
                 continue
             trees.append((root, clients))
