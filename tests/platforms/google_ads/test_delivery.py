@@ -64,7 +64,7 @@ class ScriptedSession(requests.Session):
         self.decide = decide
         self.bodies: list[dict[str, Any]] = []
 
-    def request(self, method, url, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def request(self, method, url, **kwargs):
         body = json.loads(kwargs["data"])
         self.bodies.append(body)
         return self.decide(body)
