@@ -172,6 +172,15 @@ def recorded_day(name: str) -> date:
     return datetime.fromisoformat(first["recorded_at"].replace("Z", "+00:00")).date()
 
 
+def recorded_on_emulator(name: str) -> bool:
+    """Whether the cassette came from the emulator (its seed may then be asserted on) or from
+    Google (only Google's contract may)."""
+    if RECORDING:
+        return TARGET.on_emulator
+    first = json.loads((CASSETTES / f"{name}.json").read_text())["http_interactions"][0]
+    return first["request"]["uri"].startswith("<GOOGLE_ADS_EMULATOR_URL>")
+
+
 def arm_fault(operation: str, kind: str, count: int = 1) -> None:
     """Make the emulator fail the next ``count`` calls (only while recording: on replay the
     fault is in the cassette)."""
