@@ -2,7 +2,7 @@
 Redis and the Google emulator process. The stored hierarchy and daily totals equal what the
 emulator serves (read here with plain HTTP, not the plugin's client), Performance Max shows its
 asset groups, a re-pull duplicates nothing, and a quota error or an expired token mid-pull is
-ridden out by the job's retry."""
+ridden out by the job's retry (scheduled through the real scheduler process)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,7 @@ def env(_migrated: str, redis_url: str, google: str) -> dict[str, str]:
     return test_environ(
         _migrated,
         redis_url,
+        SCHEDULER_INTERVAL="1",  # retries are scheduled: the scheduler moves them within 1 s
         JOB_RETRY_SCALE="0.01",  # Google's 30 s retryDelay → 0.3 s
         PUBLIC_URL=PUBLIC_URL,
         **google_environ(google),
@@ -214,15 +215,27 @@ def sync_state(connection_id: int) -> InsightSyncState | None:
     return state
 
 
-def succeeded(connection_id: int, runs: int = 1) -> bool:
-    state = sync_state(connection_id)
-    if state is None or state.last_status != InsightSyncState.SUCCEEDED:
-        return False
-    done = db.session.scalar(
-        select(func.count()).select_from(JobRun).where(JobRun.status == "succeeded")
-    )
+def pull_runs(connection_id: int) -> dict[int, str]:
+    db.session.expire_all()
+    runs = db.session.execute(
+        select(JobRun.id, JobRun.status).where(
+            JobRun.kind == "pull", JobRun.connection_id == connection_id
+        )
+    ).all()
     db.session.commit()
-    return done >= runs
+    return dict(runs)
+
+
+def pulled(connection_id: int) -> bool:
+    """Every pull of the connection so far has ended, and the last one succeeded."""
+    runs = pull_runs(connection_id)
+    state = sync_state(connection_id)
+    return (
+        bool(runs)
+        and all(s in (JobRun.SUCCEEDED, JobRun.FAILED) for s in runs.values())
+        and state is not None
+        and state.last_status == InsightSyncState.SUCCEEDED
+    )
 
 
 def test_a_pull_through_a_real_worker_stores_what_google_serves(
@@ -235,7 +248,7 @@ def test_a_pull_through_a_real_worker_stores_what_google_serves(
     worker = python_process(["-m", "jobs.worker"], env, tmp_path / "worker.log")
     try:
         enqueue_pull(connection_id)
-        wait_for(lambda: succeeded(connection_id), timeout=120, interval=0.5, what="the pull")
+        wait_for(lambda: pulled(connection_id), timeout=120, interval=0.5, what="the pull")
     finally:
         stop(worker)
 
@@ -272,9 +285,10 @@ def test_a_repull_overwrites_in_place_and_rides_out_quota_and_expired_tokens(
     world = make_world()
     connection_id = connect(world)
     worker = python_process(["-m", "jobs.worker"], env, tmp_path / "worker.log")
+    scheduler = python_process(["-m", "jobs.scheduler"], env, tmp_path / "scheduler.log")
     try:
         enqueue_pull(connection_id)
-        wait_for(lambda: succeeded(connection_id), timeout=120, interval=0.5, what="first pull")
+        wait_for(lambda: pulled(connection_id), timeout=120, interval=0.5, what="first pull")
         first = stored_totals(connection_id)
         rows_before = db.session.scalar(select(func.count()).select_from(InsightDaily))
         db.session.commit()
@@ -285,11 +299,17 @@ def test_a_repull_overwrites_in_place_and_rides_out_quota_and_expired_tokens(
             {"operation": "SearchStream", "kind": "expired_token", "count": 1},
         ):
             requests.post(f"{google}/_emulator/faults", json=fault, timeout=10).raise_for_status()
-        assert enqueue_pull_now(connection_id, world.workspace_id) is not None
+        run_id = enqueue_pull_now(connection_id, world.workspace_id)
+        assert run_id is not None
         wait_for(
-            lambda: succeeded(connection_id, runs=2), timeout=180, interval=0.5, what="re-pull"
+            lambda: pull_runs(connection_id).get(run_id) in (JobRun.SUCCEEDED, JobRun.FAILED),
+            timeout=180,
+            interval=0.5,
+            what="the re-pull",
         )
+        assert pull_runs(connection_id)[run_id] == JobRun.SUCCEEDED
     finally:
+        stop(scheduler)
         stop(worker)
     state = sync_state(connection_id)
     assert (state.window_end - state.window_start).days == 13  # then a rolling 14 days
