@@ -135,10 +135,12 @@ class World:
             self.requests: dict[str, dict[str, Any]] = {}  # Data Manager requestId -> record
             self.events: list[dict[str, Any]] = []  # every ingested event, in order
             # (conversion action id, transaction id) -> event record (de-duplication)
-            self.transactions: dict[tuple[str, str], dict[str, Any]] = {}
+            self.transactions: dict[tuple[str, ...], dict[str, Any]] = {}
             self.faults: list[InjectedFault] = []
             self.calls: list[dict[str, Any]] = []
             self.ingest_times: list[datetime] = []
+            # (ad or asset group id, local day) -> metrics.Stats of matched uploads
+            self.uploaded_stats: dict[tuple[str, Any], Any] = {}
             for gclid, (cust, camp, group, hours) in seed.clicks.items():
                 at = self.seeded_at - timedelta(hours=hours)
                 self.clicks[gclid] = Click(gclid, "gclid", cust, camp, group, None, at)
