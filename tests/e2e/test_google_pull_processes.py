@@ -25,7 +25,7 @@ from tests.conftest import _limit_prefix, make_world, test_environ
 from tests.fake_platform import FakePlatform
 from tests.helpers.processes import free_port, port_open, python_process, stop, wait_for
 from webapp.extensions import db
-from webapp.models import AdEntity, InsightDaily, InsightSyncState, JobRun
+from webapp.models import AdEntity, Connection, InsightDaily, InsightSyncState, JobRun
 
 pytestmark = pytest.mark.e2e
 
@@ -255,6 +255,10 @@ def test_a_pull_through_a_real_worker_stores_what_google_serves(
     state = sync_state(connection_id)
     start, end = state.window_start.isoformat(), state.window_end.isoformat()
     assert (state.window_end - state.window_start).days == 89  # the first pull backfills 90 days
+    # The days are the account's own: its time zone is declared on the connection.
+    seeded = requests.get(f"{google}/_emulator/state", timeout=10).json()["customers"]
+    zone = next(c["time_zone"] for c in seeded if c["id"] == CUSTOMER)
+    assert db.session.get(Connection, connection_id).time_zone == zone == "America/Los_Angeles"
     token = grant(google)["access_token"]
     expected = expected_totals(google, token, start, end)
     quantized = {k: [i, c, s.quantize(Decimal("0.0001"))] for k, (i, c, s) in expected.items()}
