@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import control, oauth
+from . import ads_api, control, oauth
 from .config import EmulatorConfig
 from .guard import ConnectionDropped
 from .rpc import ApiError, new_request_id, status_error
@@ -38,7 +38,7 @@ def create_app(
 
 
 def _blueprints() -> list[Any]:
-    return [oauth.bp, control.bp]
+    return [oauth.bp, ads_api.bp, control.bp]
 
 
 def _register_hooks(app: Flask, world: World) -> None:

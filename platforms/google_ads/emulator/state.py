@@ -139,6 +139,8 @@ class World:
             self.faults: list[InjectedFault] = []
             self.calls: list[dict[str, Any]] = []
             self.ingest_times: list[datetime] = []
+            # (ad or asset group id, local day) -> metrics.Stats of matched uploads
+            self.uploaded_stats: dict[tuple[str, Any], Any] = {}
             for gclid, (cust, camp, group, hours) in seed.clicks.items():
                 at = self.seeded_at - timedelta(hours=hours)
                 self.clicks[gclid] = Click(gclid, "gclid", cust, camp, group, None, at)
