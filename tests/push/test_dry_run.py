@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.conftest import client_as, csrf_token, make_world
 from tests.connections.test_connect_google_ads import connect
-from tests.helpers.google_ads import CLOSED_WON, US, add_conversion, configure
+from tests.helpers.google_ads import CLOSED_WON, US, add_conversion, configure, received
 from webapp.extensions import db
 from webapp.models import Connection, ConversionDelivery, JobRun
 from webapp.models.types import utcnow
