@@ -43,7 +43,7 @@ from platforms.base import (
 )
 from platforms.errors import InvalidRequest
 from platforms.google_ads import explanations as why
-from platforms.google_ads import hashing, mapping, wording
+from platforms.google_ads import hashing, mapping, reporting, wording
 from platforms.google_ads.ads_api import AccountAccessLost, AdsApi, CloudProjectNotApproved
 from platforms.google_ads.datamanager import DataManagerClient
 from platforms.google_ads.delivery import Delivery, refused
@@ -108,6 +108,7 @@ class GoogleAdsPlatform(Platform):
         dry_run=True,
     )
     max_batch_size = mapping.MAX_EVENTS
+    report_limits = reporting.REPORT_LIMITS
     upload_rules = UploadRules(
         window=timedelta(days=90),
         click_settle=timedelta(minutes=DEFAULT_CLICK_WAIT_MINUTES),
@@ -344,14 +345,17 @@ class GoogleAdsPlatform(Platform):
     # --- pull ---------------------------------------------------------------------------------
 
     def pull_structure(self, session: requests.Session, account: AccountRef) -> Iterator[Entity]:
-        # TODO(g3): delegate to platforms.google_ads.reporting.pull_structure.
-        raise NotImplementedError("Google Ads reporting is wired by the reporting module (g3)")
+        """Campaigns of every type, their ad groups (asset groups for Performance Max) and ads."""
+        api = self.ads_api(session, account.customer_id)
+        return reporting.pull_structure(api, account.account_id)
 
     def pull_insights(
         self, session: requests.Session, account: AccountRef, window: DateWindow
     ) -> Iterator[DailyMetric]:
-        # TODO(g3): delegate to platforms.google_ads.reporting.pull_insights.
-        raise NotImplementedError("Google Ads reporting is wired by the reporting module (g3)")
+        """Daily metrics of every level for ``window``, in the account's own days and currency
+        (Google reports in the account's time zone; ``list_accounts`` declares it)."""
+        api = self.ads_api(session, account.customer_id)
+        return reporting.pull_insights(api, account.account_id, window)
 
     # --- wording ------------------------------------------------------------------------------
 
