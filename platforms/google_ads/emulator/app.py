@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import ads_api, control, oauth
+from . import ads_api, control, datamanager, oauth
 from .config import EmulatorConfig
 from .guard import ConnectionDropped
 from .rpc import ApiError, new_request_id, status_error
@@ -38,7 +38,7 @@ def create_app(
 
 
 def _blueprints() -> list[Any]:
-    return [oauth.bp, ads_api.bp, control.bp]
+    return [oauth.bp, ads_api.bp, datamanager.bp, control.bp]
 
 
 def _register_hooks(app: Flask, world: World) -> None:
@@ -51,7 +51,8 @@ def _register_hooks(app: Flask, world: World) -> None:
         operation = getattr(g, "operation", None)
         if operation:
             world.record_call(operation, response.status_code,
-                              {"path": request.path, "request_id": g.request_id})  # fmt: skip
+                              {"path": request.path, "query": request.query_string.decode(errors="replace"),
+                               "request_id": g.request_id})  # fmt: skip
         if request.path.startswith(API_PREFIXES):
             response.headers["request-id"] = g.request_id
         return response

@@ -8,6 +8,8 @@ received.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +18,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from flask import Blueprint, current_app, jsonify, redirect, request
 from werkzeug.wrappers import Response
 
+from . import datamanager
 from .guard import get_world
 from .oauth import SCOPES
+from .seed import KNOWN_PEOPLE
 from .state import ADWORDS_SCOPE, DATAMANAGER_SCOPE, Click, InjectedFault, World, iso
 from .tokens import expire_access_tokens, issue_code, revoke_grant
 
@@ -335,3 +339,115 @@ def click_redirect() -> Any:
     parts = urlsplit(landing)
     query = "&".join(filter(None, [parts.query, urlencode({result.kind: result.gclid})]))
     return redirect(urlunsplit(parts._replace(query=query)), code=302)
+
+
+# -- Data Manager read-back -------------------------------------------------------------------
+
+
+def _item_json(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k not in ("leaf", "day", "value_delta_cents")}
+    out["click_day"] = item["day"].isoformat() if item["day"] else None
+    return out
+
+
+def _request_json(world: World, record: dict[str, Any]) -> dict[str, Any]:
+    items = record["items"]
+    processed = not record["validate_only"] and world.now() >= record["due_at"]
+    succeeded = sum(1 for i in items if i["status"] == "SUCCESS")
+    return {
+        "request_id": record["request_id"], "user_id": record["user_id"],
+        "received_at": iso(record["received_at"]), "due_at": iso(record["due_at"]),
+        "validate_only": record["validate_only"], "processed": processed,
+        "event_count": record["event_count"], "destinations": record["destinations"],
+        "records": len(items), "succeeded": succeeded, "failed": len(items) - succeeded,
+    }  # fmt: skip
+
+
+@bp.get("/requests")
+def list_requests() -> Any:
+    """Every Data Manager request received: counts of records processed, succeeded, failed."""
+    world = get_world()
+    datamanager.process_due(world)
+    with world.lock:
+        return jsonify({"requests": [_request_json(world, r) for r in world.requests.values()]})
+
+
+@bp.get("/requests/<request_id>")
+def one_request(request_id: str) -> Any:
+    world = get_world()
+    datamanager.process_due(world)
+    with world.lock:
+        record = world.requests.get(request_id)
+        if record is None:
+            return _bad("unknown request_id", 404)
+        return jsonify({**_request_json(world, record),
+                        "events": [_item_json(i) for i in record["items"]]})  # fmt: skip
+
+
+@bp.get("/events")
+def list_events() -> Any:
+    """Every event per destination with its outcome (``status`` SUCCESS/FAILED, ``reason``,
+    ``adjustment``, ``pending`` until processed); filters: customer_id, conversion_action_id,
+    request_id, transaction_id."""
+    world = get_world()
+    datamanager.process_due(world)
+    filters = {k: request.args[k] for k in ("customer_id", "conversion_action_id", "request_id",
+                                            "transaction_id") if request.args.get(k)}  # fmt: skip
+    with world.lock:
+        found = [_item_json(i) for i in world.events
+                 if all(str(i.get(k)) == v for k, v in filters.items())]  # fmt: skip
+    return jsonify({"events": found, "count": len(found)})
+
+
+@bp.route("/processing_delay", methods=["GET", "POST"])
+def processing_delay() -> Any:
+    """``{"seconds": 0}``: how long requests received from now on stay PROCESSING."""
+    world = get_world()
+    if request.method == "POST":
+        seconds = _json().get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            return _bad("seconds must be a non-negative integer")
+        with world.lock:
+            world.processing_delay_seconds = seconds
+    return jsonify({"processing_delay_seconds": world.processing_delay_seconds})
+
+
+@bp.post("/process")
+def process_now() -> Any:
+    """Finish processing every pending request now (their status leaves PROCESSING)."""
+    world = get_world()
+    with world.lock:
+        now = world.now()
+        count = 0
+        for record in world.requests.values():
+            if record["due_at"] > now:
+                record["due_at"] = now
+                count += 1
+    datamanager.process_due(world)
+    return jsonify({"processed": count})
+
+
+@bp.route("/click_min_age", methods=["GET", "POST"])
+def click_min_age() -> Any:
+    """``{"minutes": 0}``: clicks younger than this fail with TOO_RECENT_CLICK."""
+    world = get_world()
+    if request.method == "POST":
+        minutes = _json().get("minutes")
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 0:
+            return _bad("minutes must be a non-negative integer")
+        with world.lock:
+            world.click_min_age_minutes = minutes
+    return jsonify({"click_min_age_minutes": world.click_min_age_minutes})
+
+
+@bp.get("/people")
+def people() -> Any:
+    """The people whose hashed e-mail or phone match (enhanced conversions for leads): the
+    normalised values and their SHA-256 in hex and base64."""
+
+    def hashes(value: str) -> dict[str, str]:
+        digest = hashlib.sha256(value.encode()).digest()
+        return {"value": value, "sha256_hex": digest.hex(),
+                "sha256_base64": base64.b64encode(digest).decode()}  # fmt: skip
+
+    return jsonify({"people": [{"email": hashes(e), "phone": hashes(p)} for e, p in KNOWN_PEOPLE]})

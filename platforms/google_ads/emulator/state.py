@@ -135,7 +135,7 @@ class World:
             self.requests: dict[str, dict[str, Any]] = {}  # Data Manager requestId -> record
             self.events: list[dict[str, Any]] = []  # every ingested event, in order
             # (conversion action id, transaction id) -> event record (de-duplication)
-            self.transactions: dict[tuple[str, str], dict[str, Any]] = {}
+            self.transactions: dict[tuple[str, ...], dict[str, Any]] = {}
             self.faults: list[InjectedFault] = []
             self.calls: list[dict[str, Any]] = []
             self.ingest_times: list[datetime] = []
