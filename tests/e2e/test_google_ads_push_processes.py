@@ -71,7 +71,7 @@ def test_conversions_reach_google_through_a_worker_and_a_bad_one_is_isolated(
         stop(worker)
 
     events = received(google_emulator)
-    gclids = Counter(e["adIdentifiers"]["gclid"] for e in events if e.get("adIdentifiers"))
+    gclids = Counter(e["ad_identifiers"].get("gclid") for e in events)
     assert {g: gclids[g] for g in good} == dict.fromkeys(good, 1)  # each delivered once
     failed = db.session.scalar(
         select(D).where(D.connection_id == connection_id, D.status == "failed")
