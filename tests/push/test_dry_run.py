@@ -31,6 +31,7 @@ def test_dry_run_asks_google_to_validate_and_changes_nothing(
 
     connection_id = connect(gads_app, world, google_emulator, US)
     configure(world, connection_id, {"purchase": CLOSED_WON})
+    burst_worker()  # the checks and the push that connecting queued, with nothing to send yet
     add_conversion(world, "Cj0KCQiA-dry-run-good-0001")
     add_conversion(world, "Cj0KCQiA-dry-run-bad-0002", currency="ZZZ")
     connection = db.session.get(Connection, connection_id)
@@ -50,6 +51,7 @@ def test_dry_run_asks_google_to_validate_and_changes_nothing(
 
     assert "Dry run of 2 conversion(s) at Google Ads: 1 would be accepted, 1 refused." in answer
     assert "INVALID_CURRENCY_CODE" in answer
+    assert answer.count("three-letter ISO code") == 1  # Google's words once, not nested
     db.session.expire_all()
     assert {r.id: (r.status, r.attempts) for r in db.session.scalars(select(D))} == before
     assert received(google_emulator) == []  # validated, nothing ingested
