@@ -290,6 +290,8 @@ class Capability:
     - ``diagnostics``: ``offline_conversion_diagnostics`` (the platform's own attribution count)
     - ``external_attribution``: uploads for goals whose ``ConversionGoal.external_attribution``
       is on carry ``attribution_model``/``attribution_credit`` (the host's multi-touch credit)
+    - ``dry_run``: ``validate_conversions`` (the platform checks uploads and stores nothing;
+      Troubleshoot runs it on the rows waiting to be sent)
     """
 
     push_conversions: bool = True
@@ -300,6 +302,7 @@ class Capability:
     auto_tagging: bool = False
     diagnostics: bool = False
     external_attribution: bool = False
+    dry_run: bool = False
 
 
 class Reason(StrEnum):
@@ -487,6 +490,14 @@ class Platform(abc.ABC):
         """Capability ``diagnostics``: the platform's own count of uploaded conversions it
         attributed, per goal and day, with its reasons for the others."""
         raise NotSupported(f"{self.display_name} has no offline-conversion diagnostics")
+
+    def validate_conversions(
+        self, session: requests.Session, account: AccountRef, batch: Sequence[ConversionUpload]
+    ) -> list[PushOutcome]:
+        """Capability ``dry_run``: what ``push_conversions`` would answer for ``batch`` (at most
+        ``max_batch_size`` rows, one outcome per row in order), checked by the platform without
+        storing anything. ``accepted`` means the row would pass the platform's checks."""
+        raise NotSupported(f"{self.display_name} has no dry run")
 
 
 def human_span(span: timedelta) -> str:

@@ -23,7 +23,9 @@ Items = list[tuple[int, dict[str, Any]]]
 
 
 def refused(row_id: int, code: str, google_message: str | None = None) -> PushOutcome:
-    return PushOutcome(row_id, False, code, why.explain(code, google_message))
+    """The row's outcome carries Google's own words when Google gave some (the host words them
+    through ``explain_error``), else this plugin's explanation."""
+    return PushOutcome(row_id, False, code, google_message or why.explain(code))
 
 
 @dataclass

@@ -130,7 +130,9 @@ def explain(code: str | None, google_message: str | None = None) -> str:
     """The marketer-facing text for a row error code; Google's own text when we have none."""
     if code and code in EXPLANATIONS:
         text = EXPLANATIONS[code]
-        return f"{text} (Google: {google_message})" if google_message else text
+        if not google_message or google_message.startswith(text):
+            return google_message or text
+        return f"{text} (Google: {google_message})"
     if google_message:
         return f"Google rejected this conversion: {google_message}"
     return "Google rejected this conversion without saying why."

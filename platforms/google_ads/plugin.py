@@ -105,6 +105,7 @@ class GoogleAdsPlatform(Platform):
         auto_tagging=False,
         diagnostics=False,
         external_attribution=False,
+        dry_run=True,
     )
     max_batch_size = mapping.MAX_EVENTS
     report_limits = reporting.REPORT_LIMITS
@@ -176,9 +177,12 @@ class GoogleAdsPlatform(Platform):
             rehearsal and self.settings.get("GOOGLE_ADS_ENVIRONMENT") == "emulator"
         ):
             problems.append("GOOGLE_ADS_ENVIRONMENT is 'emulator' (its default): set 'production'")
+        # The emulator's defaults do not count: a deployment names its own OAuth client.
         required = {
-            "GOOGLE_ADS_CLIENT_ID": self.config.client_id,
-            "GOOGLE_ADS_CLIENT_SECRET": self.config.client_secret,
+            "GOOGLE_ADS_CLIENT_ID": (self.settings.get("GOOGLE_ADS_CLIENT_ID") or "").strip(),
+            "GOOGLE_ADS_CLIENT_SECRET": (
+                self.settings.get("GOOGLE_ADS_CLIENT_SECRET") or ""
+            ).strip(),
         }
         problems.extend(f"{name} is not set" for name, value in required.items() if not value)
         return problems

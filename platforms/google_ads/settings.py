@@ -33,6 +33,10 @@ SCOPE_ADWORDS = "https://www.googleapis.com/auth/adwords"
 SCOPE_DATAMANAGER = "https://www.googleapis.com/auth/datamanager"
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:5056"
+# The emulator's own OAuth client (its README): not a secret of anything real, so the emulator
+# environment works without configuration. Production has no defaults.
+EMULATOR_CLIENT_ID = "sourceloop-dev.apps.googleusercontent.com"
+EMULATOR_CLIENT_SECRET = "GOCSPX-sourceloop-dev-secret"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,15 @@ class GoogleAdsSettings:
                 f"GOOGLE_ADS_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {raw_env!r}"
             )
         environment: Environment = raw_env
+        client_id = (values.get("GOOGLE_ADS_CLIENT_ID") or "").strip()
+        client_secret = (values.get("GOOGLE_ADS_CLIENT_SECRET") or "").strip()
+        if environment == "emulator":
+            client_id = client_id or EMULATOR_CLIENT_ID
+            client_secret = client_secret or EMULATOR_CLIENT_SECRET
         return cls(
             environment=environment,
-            client_id=(values.get("GOOGLE_ADS_CLIENT_ID") or "").strip(),
-            client_secret=(values.get("GOOGLE_ADS_CLIENT_SECRET") or "").strip(),
+            client_id=client_id,
+            client_secret=client_secret,
             emulator_url=(values.get("GOOGLE_ADS_EMULATOR_URL") or DEFAULT_EMULATOR_URL)
             .strip()
             .rstrip("/"),

@@ -30,7 +30,7 @@ INVALID_ARGUMENT = "Request contains an invalid argument."
 NO_PERMISSION = "The caller does not have permission"
 SEARCH_FIELDS = {"customerId", "query", "pageToken", "pageSize", "validateOnly", "searchSettings"}
 STREAM_FIELDS = {"customerId", "query", "summaryRowSetting"}
-SETTINGS_FIELDS = {"omitResultsStatistics", "returnSummaryRow", "returnTotalResultsCount"}
+SETTINGS_FIELDS = {"omitResults", "returnSummaryRow", "returnTotalResultsCount"}
 SUMMARY_ROW_SETTINGS = ("UNSPECIFIED", "UNKNOWN", "NO_SUMMARY_ROW", "SUMMARY_ROW_WITH_RESULTS",
                         "SUMMARY_ROW_ONLY")  # fmt: skip
 
@@ -190,11 +190,11 @@ def search(customer_id: str) -> Any:
     start = _offset(body["pageToken"], body["query"]) if body.get("pageToken") else 0
     page = rows[start : start + PAGE_SIZE]
     reply: dict[str, Any] = {}
-    if page:
+    settings = body.get("searchSettings") or {}
+    if page and not settings.get("omitResults"):
         reply["results"] = page
     if start + PAGE_SIZE < len(rows):
         reply["nextPageToken"] = _page_token(body["query"], start + PAGE_SIZE)
-    settings = body.get("searchSettings") or {}
     if settings.get("returnTotalResultsCount"):
         reply["totalResultsCount"] = str(len(rows))
     reply["fieldMask"] = mask

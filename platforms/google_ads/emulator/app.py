@@ -51,7 +51,8 @@ def _register_hooks(app: Flask, world: World) -> None:
         operation = getattr(g, "operation", None)
         if operation:
             world.record_call(operation, response.status_code,
-                              {"path": request.path, "request_id": g.request_id})  # fmt: skip
+                              {"path": request.path, "query": request.query_string.decode(errors="replace"),
+                               "request_id": g.request_id})  # fmt: skip
         if request.path.startswith(API_PREFIXES):
             response.headers["request-id"] = g.request_id
         return response

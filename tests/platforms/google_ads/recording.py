@@ -25,6 +25,7 @@ import betamax
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from betamax.configure import Configuration
 
 from platforms.base import AccountRef
 from platforms.google_ads.plugin import GoogleAdsPlatform
@@ -135,21 +136,27 @@ def cassette_session(name: str, platform: GoogleAdsPlatform) -> Iterator[OAuth2S
         placeholders.append(
             {"placeholder": "<LOGIN_CUSTOMER_ID>", "replace": TARGET.account.customer_id}
         )
+    # Betamax keeps the library directory on a class: set it for this cassette and put back
+    # whatever the other platforms' tests configured, so their cassettes are found after ours.
+    saved_dir = Configuration.CASSETTE_LIBRARY_DIR
     recorder = betamax.Betamax(session, cassette_library_dir=str(CASSETTES))
-    with recorder.use_cassette(
-        name,
-        record="all" if RECORDING else "none",
-        match_requests_on=["method", "path", "query", "body"],
-        serialize_with="json",
-        placeholders=placeholders,
-    ):
-        yield session
-        cassette = recorder.current_cassette
-        assert cassette is not None
-        if RECORDING:
-            assert cassette.interactions, f"cassette {name} recorded nothing"
-        else:
-            assert any(i.used for i in cassette.interactions), f"cassette {name} played nothing"
+    try:
+        with recorder.use_cassette(
+            name,
+            record="all" if RECORDING else "none",
+            match_requests_on=["method", "path", "query", "body"],
+            serialize_with="json",
+            placeholders=placeholders,
+        ):
+            yield session
+            cassette = recorder.current_cassette
+            assert cassette is not None
+            if RECORDING:
+                assert cassette.interactions, f"cassette {name} recorded nothing"
+            else:
+                assert any(i.used for i in cassette.interactions), f"cassette {name} played nothing"
+    finally:
+        Configuration.CASSETTE_LIBRARY_DIR = saved_dir
     if RECORDING:
         _replace_ids(path)
 

@@ -230,3 +230,12 @@ def test_transient_server_error_first_raises() -> None:
     session = ScriptedSession(lambda body: _response(500, {"error": {"code": 500}}))
     with pytest.raises(TransientError):
         run(session, events(2))
+
+
+def test_googles_words_are_kept_and_worded_once() -> None:
+    text = why.explain("INVALID_CURRENCY_CODE", "The currency code is not supported.")
+    assert text.startswith("Google does not accept this currency code")
+    assert text.endswith("(Google: The currency code is not supported.)")
+    assert why.explain("INVALID_CURRENCY_CODE", text) == text  # the host may word it again
+    assert why.explain(why.LOCAL_NO_IDENTIFIER, None) == why.EXPLANATIONS[why.LOCAL_NO_IDENTIFIER]
+    assert why.explain("SOMETHING_NEW", "raw words") == "Google rejected this conversion: raw words"
