@@ -14,7 +14,8 @@ levels it has (README, "Reporting"):
 Money: ``metrics.cost_micros`` is an int64 (a JSON string) in millionths of the account's
 currency, turned into an exact ``Decimal``. ``metrics.conversions`` and ``conversions_value``
 are doubles (JSON numbers), read through their shortest ``repr`` so no binary noise is stored.
-Dates: ``segments.date`` is the account's own day (its ``customer.time_zone``); the plugin
+Dates: ``segments.date`` is the account's own day ("All date ranges and time periods are
+evaluated relative to the serving account's time zone", Google's date-ranges guide); the plugin
 declares that zone as the account's ``time_zone`` and the host shows it next to the numbers.
 """
 
