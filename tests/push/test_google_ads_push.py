@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from platforms.base import AccountRef
 from tests.conftest import make_world
 from tests.connections.test_connect_google_ads import connect
 from tests.helpers.google_ads import CLOSED_WON, US, add_conversion, click, configure, received
@@ -106,3 +107,38 @@ def test_a_partial_refund_restates_under_the_original_transaction_id(
     assert rows["retract"].status == "failed" and rows["retract"].error_code == "SL_NO_RETRACTION"
     assert "no way to retract" in rows["retract"].error_message
     assert push.run(connection_id).adjustments_sent == 0  # sent once only
+
+
+def test_googles_processing_status_is_pulled_back_per_goal_and_day(
+    gads_app, world, google_emulator, connection_id
+) -> None:
+    from webapp.connections.credentials import session_for_connection
+    from webapp.extensions import platform_registry
+    from webapp.insights import sync
+    from webapp.models import Connection, GoalDiagnosticsDaily
+
+    known = [click(google_emulator) for _ in range(2)]
+    for gclid in known:
+        add_conversion(world, gclid)
+    add_conversion(world, "Cj0KCQiA-never-clicked-0001")  # well formed, unknown to Google
+    assert push.run(connection_id).sent == 3  # accepted: Google checks clicks later
+
+    book = ledger(connection_id)
+    requests_seen = {e["request_id"] for e in received(google_emulator)}
+    assert {r.receipt for r in book.values()} == requests_seen  # the request id, per row
+
+    connection = db.session.get(Connection, connection_id)
+    platform = platform_registry().get("google_ads")
+    stored = sync.pull_diagnostics(
+        connection_id,
+        platform,
+        session_for_connection(connection_id),
+        AccountRef(connection.account_id, connection.customer_id),
+        utcnow().date(),
+    )
+
+    assert stored == 1
+    [day] = db.session.scalars(select(GoalDiagnosticsDaily)).all()
+    assert (day.goal_id, day.goal_name) == (CLOSED_WON, "Closed won (offline)")
+    assert (day.success_count, day.unattributed_count) == (2, 1)
+    assert day.reasons == {"INVALID_GCLID": 1}
