@@ -77,8 +77,11 @@ class Delivery:
                 continue
             if isinstance(answer, Ingested):
                 self.delivered += len(items)
+                # The request id is the receipt the processing status is asked for later
+                # (a validate-only request has none that Google keeps).
+                receipt = None if self.validate_only else answer.request_id
                 for row_id, _ in items:
-                    self.outcomes[row_id] = PushOutcome(row_id, True)
+                    self.outcomes[row_id] = PushOutcome(row_id, True, receipt=receipt)
                 continue
             self._refusal(dest, items, answer)
         return self.outcomes

@@ -32,18 +32,20 @@ from platforms.base import (
     DailyMetric,
     DateWindow,
     Entity,
+    GoalDiagnostics,
     LabelKind,
     OAuthSpec,
     Platform,
     PushOutcome,
     Reason,
     ReasonFacts,
+    Receipt,
     UploadRules,
     Wording,
 )
 from platforms.errors import InvalidRequest
 from platforms.google_ads import explanations as why
-from platforms.google_ads import hashing, mapping, reporting, wording
+from platforms.google_ads import hashing, mapping, processing, reporting, wording
 from platforms.google_ads.ads_api import AccountAccessLost, AdsApi, CloudProjectNotApproved
 from platforms.google_ads.datamanager import DataManagerClient
 from platforms.google_ads.delivery import Delivery, refused
@@ -106,6 +108,7 @@ class GoogleAdsPlatform(Platform):
         diagnostics=False,
         external_attribution=False,
         dry_run=True,
+        processing_status=True,
     )
     max_batch_size = mapping.MAX_EVENTS
     report_limits = reporting.REPORT_LIMITS
@@ -298,6 +301,29 @@ class GoogleAdsPlatform(Platform):
     def request_status(self, session: requests.Session, request_id: str) -> list[dict[str, Any]]:
         """Google's asynchronous processing result of one ingest request, per destination."""
         return self.data_manager(session).retrieve_request_status(request_id)
+
+    def processing_status(
+        self, session: requests.Session, account: AccountRef, receipts: Sequence[Receipt]
+    ) -> list[GoalDiagnostics]:
+        """What Google made of the accepted rows, per conversion action and day: processed,
+        refused and why (``requestStatus:retrieve`` per request; rows still processing are in
+        neither count). A request Google no longer knows (older than ~50 days) is skipped."""
+        if not receipts:
+            return []
+        client = self.data_manager(session)
+        newest = sorted(receipts, key=lambda r: r.day, reverse=True)[: processing.MAX_CHECKS]
+        results = []
+        for receipt in newest:
+            try:
+                entries = client.retrieve_request_status(receipt.id)
+            except InvalidRequest as exc:  # INVALID_REQUEST_ID, REQUEST_TOO_OLD
+                log.info("google request status %s unavailable: %s", receipt.id, exc.code)
+                continue
+            success, reasons = processing.outcome(receipt, entries)
+            if success or reasons:
+                results.append((receipt, success, reasons))
+        names = {t.id: t.name for t in self._targets(session, account)} if results else {}
+        return processing.merge(results, names)
 
     def _deliver(
         self,

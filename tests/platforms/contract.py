@@ -44,6 +44,7 @@ CAPABILITY_METHODS = {
     "auto_tagging": "get_auto_tagging",
     "diagnostics": "offline_conversion_diagnostics",
     "dry_run": "validate_conversions",
+    "processing_status": "processing_status",
 }
 
 
