@@ -70,7 +70,53 @@ def _body(allowed: set[str], nested: dict[str, set[str]] | None = None) -> dict[
             out[name] = value
         return out
 
-    return normalise(body, allowed, "")
+    parsed = normalise(body, allowed, "")
+    _check_types(parsed, "")
+    return parsed
+
+
+FIELD_TYPES = {"customerId": ("TYPE_STRING", str), "query": ("TYPE_STRING", str),
+               "pageToken": ("TYPE_STRING", str), "pageSize": ("TYPE_INT32", int),
+               "validateOnly": ("TYPE_BOOL", bool), "omitResults": ("TYPE_BOOL", bool),
+               "returnSummaryRow": ("TYPE_BOOL", bool), "returnTotalResultsCount": ("TYPE_BOOL", bool)}  # fmt: skip
+
+
+def _check_types(body: dict[str, Any], prefix: str) -> None:
+    """Proto3 JSON types of the request fields (int32 also as a numeric string)."""
+    for name, value in list(body.items()):
+        path = prefix + _snake(name)
+        if value is None:
+            del body[name]
+            continue
+        if name == "searchSettings":
+            if not isinstance(value, dict):
+                raise _bad_value(
+                    path,
+                    "type.googleapis.com/google.ads.googleads.v26.services.SearchSettings",
+                    value,
+                )
+            _check_types(value, path + ".")
+            continue
+        if name == "summaryRowSetting":
+            if not (isinstance(value, str) and value in SUMMARY_ROW_SETTINGS) and not (
+                isinstance(value, int) and not isinstance(value, bool)):  # fmt: skip
+                raise _bad_value(path, "type.googleapis.com/google.ads.googleads.v26.enums."
+                                 "SummaryRowSettingEnum.SummaryRowSetting", value)  # fmt: skip
+            continue
+        type_name, python_type = FIELD_TYPES[name]
+        if python_type is int and isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            body[name] = int(value)
+            continue
+        if not isinstance(value, python_type) or (python_type is int and isinstance(value, bool)):
+            raise _bad_value(path, type_name, value)
+
+
+def _bad_value(path: str, type_name: str, value: Any) -> Any:
+    shown = f'"{value}"' if isinstance(value, str) else json.dumps(value)
+    message = f"Invalid value at '{path}' ({type_name}), {shown}"
+    return status_error("INVALID_ARGUMENT", message, [{
+        "@type": "type.googleapis.com/google.rpc.BadRequest",
+        "fieldViolations": [{"field": path, "description": message}]}])  # fmt: skip
 
 
 def _snake(name: str) -> str:
@@ -92,7 +138,9 @@ def _not_ads_user(ctx: CallContext) -> None:
     if not ctx.user.customer_ids:
         raise ads_failure("UNAUTHENTICATED", "Request had invalid authentication credentials.", [
             ads_error("authenticationError", "NOT_ADS_USER",
-                      "User in the cookie is not a valid Ads user.")], g.request_id)  # fmt: skip
+                      "The Google account that generated the OAuth access token is not "
+                      "associated with a Google Ads account. Create a new account, or add the "
+                      "Google account to an existing Google Ads account.")], g.request_id)  # fmt: skip
 
 
 def reachable_customer(ctx: CallContext, customer_id: str) -> Customer:
@@ -100,7 +148,7 @@ def reachable_customer(ctx: CallContext, customer_id: str) -> Customer:
     world = ctx.world
     if not re.fullmatch(r"\d{10}", customer_id):
         raise _invalid(
-            "requestError", "INVALID_CUSTOMER_ID", "Customer id is invalid.", customer_id
+            "requestError", "INVALID_CUSTOMER_ID", "Customer ID is invalid.", customer_id
         )
     _not_ads_user(ctx)
     login = request.headers.get("login-customer-id", "").strip()
@@ -132,7 +180,7 @@ def reachable_customer(ctx: CallContext, customer_id: str) -> Customer:
 
 def _run(ctx: CallContext, customer: Customer, query_text: Any) -> tuple[list[dict[str, Any]], str]:
     if not isinstance(query_text, str) or not query_text.strip():
-        raise _invalid("requestError", "REQUIRED_FIELD_MISSING", "Required field was not specified.",
+        raise _invalid("requestError", "REQUIRED_FIELD_MISSING", "Required field is missing.",
                        location=[("query", None)])  # fmt: skip
     try:
         query = parse(query_text)
@@ -161,7 +209,10 @@ def _offset(token: str, query: str) -> int:
         return int(offset)
     except (ValueError, UnicodeDecodeError):
         raise _invalid(
-            "requestError", "INVALID_PAGE_TOKEN", "Page token is invalid.", token
+            "requestError",
+            "INVALID_PAGE_TOKEN",
+            "Next page token specified in user request is invalid.",
+            token,
         ) from None
 
 
@@ -183,7 +234,7 @@ def search(customer_id: str) -> Any:
                        "fixed page size of 10000 rows.", location=[("page_size", None)])  # fmt: skip
     if body.get("validateOnly") and body.get("pageToken"):
         raise _invalid("requestError", "VALIDATE_ONLY_REQUEST_HAS_PAGE_TOKEN",
-                       "Validate only requests can't have a page token.")  # fmt: skip
+                       "page_token is set in the validate only request")  # fmt: skip
     rows, mask = _run(ctx, customer, body.get("query"))
     if body.get("validateOnly"):
         return jsonify({"fieldMask": mask})
@@ -208,10 +259,6 @@ def search_stream(customer_id: str) -> Any:
     ctx = authenticate(get_world(), "SearchStream", "ads")
     body = _body(STREAM_FIELDS)
     customer = reachable_customer(ctx, customer_id)
-    setting = body.get("summaryRowSetting")
-    if setting is not None and setting not in SUMMARY_ROW_SETTINGS and setting not in range(5):
-        raise status_error("INVALID_ARGUMENT", f'Invalid value at \'summary_row_setting\' '
-                           f'(type.googleapis.com/google.ads.googleads.v26.enums.SummaryRowSettingEnum.SummaryRowSetting), "{setting}"')  # fmt: skip
     rows, mask = _run(ctx, customer, body.get("query"))
     batches: list[dict[str, Any]] = []
     for start in range(0, max(len(rows), 1), PAGE_SIZE):

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, request
 from werkzeug.wrappers import Response
 
-from . import datamanager
+from . import datamanager, gaql, reporting
 from .guard import get_world
 from .oauth import SCOPES
 from .seed import KNOWN_PEOPLE
@@ -288,8 +288,6 @@ def _mint_click(world: World, args: dict[str, Any]) -> Click | tuple[Response, i
             return _bad("at must be an ISO 8601 date-time")
         at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     elif args.get("hours_ago") is not None:
-        from datetime import timedelta
-
         try:
             at = at - timedelta(hours=float(args["hours_ago"]))
         except (TypeError, ValueError):
@@ -451,3 +449,46 @@ def people() -> Any:
                 "sha256_base64": base64.b64encode(digest).decode()}  # fmt: skip
 
     return jsonify({"people": [{"email": hashes(e), "phone": hashes(p)} for e, p in KNOWN_PEOPLE]})
+
+
+@bp.get("/metrics")
+def metrics_totals() -> Any:
+    """Expected report totals for one customer, level and range, computed by the same GAQL
+    engine the API uses: ``?customer_id=1234567890&level=campaign&start=2026-10-01&end=2026-10-14``
+    (``level`` = customer, campaign, ad_group, ad_group_ad, asset_group)."""
+    world = get_world()
+    customer = world.customers.get(request.args.get("customer_id", ""))
+    level = request.args.get("level", "campaign")
+    if customer is None or customer.manager:
+        return _bad("customer_id must be a known client (non-manager) account")
+    if level not in ("customer", "campaign", "ad_group", "ad_group_ad", "asset_group"):
+        return _bad("level must be customer, campaign, ad_group, ad_group_ad or asset_group")
+    try:
+        start = date.fromisoformat(request.args["start"])
+        end = date.fromisoformat(request.args["end"])
+    except (KeyError, ValueError):
+        return _bad("need start and end as YYYY-MM-DD")
+    fields = "metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, metrics.conversions_value"
+    query = gaql.parse(" ".join(("SELECT", fields, "FROM", level, "WHERE segments.date BETWEEN",
+                                 f"'{start.isoformat()}' AND '{end.isoformat()}'")))  # fmt: skip
+    datamanager.process_due(world)
+    with world.lock:
+        rows = reporting.execute(world, customer, query)
+    sums = {
+        "impressions": 0,
+        "clicks": 0,
+        "cost_micros": 0,
+        "conversions": 0.0,
+        "conversions_value": 0.0,
+    }
+    for row in rows:
+        m = row.get("metrics", {})
+        sums["impressions"] += int(m.get("impressions", 0))
+        sums["clicks"] += int(m.get("clicks", 0))
+        sums["cost_micros"] += int(m.get("costMicros", 0))
+        sums["conversions"] += float(m.get("conversions", 0))
+        sums["conversions_value"] += float(m.get("conversionsValue", 0))
+    sums["conversions"] = round(sums["conversions"], 2)
+    sums["conversions_value"] = round(sums["conversions_value"], 2)
+    return jsonify({"customer_id": customer.id, "level": level, "start": start.isoformat(),
+                    "end": end.isoformat(), "rows": len(rows), **sums})  # fmt: skip

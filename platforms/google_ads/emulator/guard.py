@@ -107,9 +107,9 @@ def apply_fault(fault: InjectedFault, operation: str, api: str) -> None:
 def _unauthenticated(operation: str, api: str, reason: str, ads_code: str) -> None:
     if api == "ads":
         error = ads_error("authenticationError", ads_code, {
-            "OAUTH_TOKEN_EXPIRED": "Oauth token sent is expired.",
-            "OAUTH_TOKEN_REVOKED": "Oauth token sent is revoked.",
-        }.get(ads_code, "Oauth token sent is invalid."))  # fmt: skip
+            "OAUTH_TOKEN_EXPIRED": "OAuth token in the header has expired.",
+            "OAUTH_TOKEN_REVOKED": "OAuth token in the header has been revoked.",
+        }.get(ads_code, "OAuth token in the header is not valid."))  # fmt: skip
         raise ads_failure("UNAUTHENTICATED", INVALID_CREDENTIALS, [error], g.request_id)
     raise status_error("UNAUTHENTICATED", INVALID_CREDENTIALS,
                        [error_info(reason, "googleapis.com", _metadata(operation, api))])  # fmt: skip

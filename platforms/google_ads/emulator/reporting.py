@@ -599,7 +599,8 @@ def execute(world: World, customer: Customer, query: Query) -> list[dict[str, An
         if segmented:
             for day in days(start, end):
                 daily = total(leaf_stats(world, customer, lid, on, day) for lid, on in leaves)
-                if daily != Stats():  # days without activity have no row
+                # Segmented reports leave out rows whose selected metrics are all zero.
+                if _any_selected(query, Ctx(customer, entities, day, daily)):
                     contexts.append(Ctx(customer, entities, day, daily))
             continue
         stats: Stats | None = None
@@ -615,6 +616,13 @@ def execute(world: World, customer: Customer, query: Query) -> list[dict[str, An
     if query.limit is not None:
         contexts = contexts[: query.limit]
     return [render_row(ctx, query.select, query.resource) for ctx in contexts]
+
+
+def _any_selected(query: Query, ctx: Ctx) -> bool:
+    metrics = [FIELDS[n] for n in query.select if n.startswith("metrics.")]
+    if not metrics:
+        return ctx.stats != Stats()
+    return any(definition.get(ctx) for definition in metrics)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -147,8 +147,10 @@ class World:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def user_by_key(self, key: str) -> User | None:
+    def user_by_key(self, key: Any) -> User | None:
         """A user by id or e-mail (the control API accepts both)."""
+        if not isinstance(key, str):
+            return None
         with self.lock:
             if key in self.users:
                 return self.users[key]

@@ -450,3 +450,48 @@ def test_errors_map_to_api_core_exceptions_as_the_official_clients_raise_them(ad
     assert isinstance(
         core_exceptions.from_http_response(Reply(status, body)), core_exceptions.BadRequest
     )
+
+
+def test_segmented_rows_with_all_selected_metrics_zero_are_left_out(ads):
+    where = "WHERE segments.date BETWEEN '2026-10-01' AND '2026-10-31'"
+    with_clicks = ads.rows(
+        US,
+        q(
+            "SELECT campaign.id, segments.date, metrics.impressions, metrics.conversions FROM campaign",
+            where,
+        ),
+    )
+    conversions_only = ads.rows(
+        US, q("SELECT campaign.id, segments.date, metrics.conversions FROM campaign", where)
+    )
+    assert any(
+        r["metrics"]["conversions"] == 0 for r in with_clicks
+    )  # impressions but no conversion
+    assert conversions_only and all(r["metrics"]["conversions"] > 0 for r in conversions_only)
+    assert len(conversions_only) < len(with_clicks)
+    unsegmented = ads.rows(
+        US,
+        q(
+            "SELECT campaign.id, metrics.impressions FROM campaign",
+            "WHERE segments.date DURING TODAY",
+        ),
+    )
+    assert len(unsegmented) == 5  # every campaign, zeros included
+
+
+def test_control_metrics_gives_the_totals_a_pull_must_reach(ads, client):
+    start, end = "2026-10-01", "2026-10-31"
+    for level in ("campaign", "ad_group", "ad_group_ad", "asset_group", "customer"):
+        expected = client.get(
+            f"/_emulator/metrics?customer_id={US}&level={level}&start={start}&end={end}"
+        ).json
+        rows = ads.rows(US, q(f"SELECT {level}.resource_name, segments.date,", METRICS, "FROM", level,
+                              f"WHERE segments.date BETWEEN '{start}' AND '{end}'"))  # fmt: skip
+        assert _sum(rows) == (expected["impressions"], expected["clicks"], expected["cost_micros"],
+                              expected["conversions"], expected["conversions_value"]), level  # fmt: skip
+    assert (
+        client.get(
+            "/_emulator/metrics?customer_id=1112223333&level=campaign&start=a&end=b"
+        ).status_code
+        == 400
+    )
