@@ -264,6 +264,24 @@ def test_a_pull_through_a_real_worker_stores_what_google_serves(
     quantized = {k: [i, c, s.quantize(Decimal("0.0001"))] for k, (i, c, s) in expected.items()}
     assert expected, "the emulator served no metrics for the window"
     assert stored_totals(connection_id) == quantized
+    # And per level against the emulator's own totals (its control API, not the Ads API).
+    stored = stored_totals(connection_id)
+    resources = {"campaign": ["campaign"], "ad_group": ["ad_group", "asset_group"]}
+    resources["ad"] = ["ad_group_ad"]
+    for level, names in resources.items():
+        totals = [
+            requests.get(
+                f"{google}/_emulator/metrics",
+                params={"customer_id": CUSTOMER, "level": name, "start": start, "end": end},
+                timeout=10,
+            ).json()
+            for name in names
+        ]
+        mine = [v for (lv, _), v in stored.items() if lv == level]
+        assert sum(t["impressions"] for t in totals) == sum(v[0] for v in mine) > 0
+        assert sum(t["clicks"] for t in totals) == sum(v[1] for v in mine)
+        micros = sum(t["cost_micros"] for t in totals)
+        assert Decimal(micros) / 1_000_000 == sum(v[2] for v in mine)
 
     entities = {
         (e.level, e.entity_id): e
