@@ -13,11 +13,10 @@ is optional and ignored, and access levels belong to the Cloud project that owns
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
@@ -30,6 +29,7 @@ from platforms.errors import (
     ReconnectRequired,
     TransientError,
 )
+from platforms.google_ads.stream import stream_rows
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ class AdsApi:
         """GoogleAdsRow dicts (JSON, lowerCamelCase) of one GAQL query, read batch by batch.
 
         ``searchStream`` answers one JSON array of ``SearchGoogleAdsStreamResponse`` batches;
-        each is parsed as soon as it has arrived, so memory holds one batch (at most 10,000 rows),
-        never the whole report. An error Google sends inside the stream raises like any other."""
+        each row is decoded as soon as it has arrived (``stream.stream_rows``), so memory never
+        holds the whole report. An error Google sends inside the stream raises like any other."""
         customer = normalise_customer_id(customer_id)
         operation = "googleAds:searchStream"
         response = self._send(
@@ -126,16 +126,11 @@ class AdsApi:
             stream=True,
         )
         try:
-            for batch in _json_array_items(_chunks(response, operation), operation):
-                if not isinstance(batch, Mapping):
-                    raise TransientError(
-                        f"Google Ads {operation} sent a batch that is not an object"
-                    )
-                if "error" in batch:
-                    raise classify(batch, status=response.status_code, operation=operation)
-                for row in batch.get("results") or []:
-                    if isinstance(row, dict):
-                        yield row
+            yield from stream_rows(
+                _chunks(response, operation),
+                operation,
+                lambda body: classify(body, status=response.status_code, operation=operation),
+            )
         finally:
             response.close()
 
@@ -218,87 +213,6 @@ def _chunks(response: requests.Response, operation: str) -> Iterator[bytes]:
         raise TransientError(
             f"Google Ads {operation} stream broke off: {type(exc).__name__}"
         ) from None
-
-
-_STRUCTURAL = re.compile(r'["{}\[\]]')
-_IN_STRING = re.compile(r'["\\]')
-
-
-def _json_array_items(chunks: Iterable[bytes], operation: str) -> Iterator[Any]:
-    """The elements of a top-level JSON array of objects, each yielded as soon as its closing
-    brace has arrived (a scanner tracks nesting and strings across chunks, so every byte is
-    looked at once and a batch is handed out before the next one is read).
-
-    A top-level object (not an array) is yielded as the only element: error paths and some
-    proxies answer that way."""
-    text = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    buf = ""
-    pos = 0  # next character to look at
-    start = -1  # where the current element began (-1: between elements)
-    depth = 0
-    in_string = False
-    opened = False  # saw the array's "["
-    single = False  # the body is one object, not an array
-
-    def complete_element() -> Any:
-        try:
-            return json.loads(buf[start:pos])
-        except ValueError:
-            raise TransientError(f"Google Ads {operation} sent a batch that is not JSON") from None
-
-    for chunk in chunks:
-        try:
-            buf = buf[start if start >= 0 else pos :] + text.decode(chunk)
-        except UnicodeDecodeError:
-            raise TransientError(f"Google Ads {operation} sent text that is not UTF-8") from None
-        pos -= start if start >= 0 else pos
-        start = 0 if start >= 0 else -1
-        while pos < len(buf):
-            if start < 0:  # between elements: whitespace, commas, the brackets
-                char = buf[pos]
-                if char in " \t\r\n" or (opened and char == ","):
-                    pos += 1
-                elif not opened and not single and char == "[":
-                    opened = True
-                    pos += 1
-                elif opened and char == "]":
-                    return
-                elif char == "{" and (opened or not single):
-                    single = not opened
-                    start, depth = pos, 1
-                    pos += 1
-                else:
-                    raise TransientError(f"Google Ads {operation} did not answer a JSON array")
-                continue
-            pattern = _IN_STRING if in_string else _STRUCTURAL
-            match = pattern.search(buf, pos)
-            if match is None:
-                pos = len(buf)
-                break
-            char = match.group()
-            pos = match.end()
-            if in_string:
-                if char == "\\":
-                    if pos >= len(buf):  # the escaped character is in the next chunk
-                        pos -= 1
-                        break
-                    pos += 1
-                else:
-                    in_string = False
-            elif char == '"':
-                in_string = True
-            elif char in "{[":
-                depth += 1
-            else:
-                depth -= 1
-                if depth == 0:
-                    item = complete_element()
-                    start = -1
-                    yield item
-                    if single:
-                        return
-    if start >= 0 or opened:
-        raise TransientError(f"Google Ads {operation} stream ended before the array closed")
 
 
 # --- errors -----------------------------------------------------------------------------------

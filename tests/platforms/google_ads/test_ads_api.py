@@ -111,13 +111,17 @@ def test_customer_ids_must_have_ten_digits(bad):
 # --- searchStream -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("indent", [None, 2])
 @pytest.mark.parametrize("chunk", [1, 7, 64, 100_000])
-def test_search_stream_yields_the_rows_of_every_batch_whatever_the_chunking(chunk):
+def test_search_stream_yields_the_rows_of_every_batch_whatever_the_chunking(chunk, indent):
     tricky = campaign_row(2)
     tricky["campaign"]["name"] = 'Brand "}]," \\ Süd ✓ {['  # quotes, brackets, escapes, UTF-8
     batches = stream_batches([campaign_row(1), tricky], [campaign_row(3)], [])
+    # A bare number at the batch level must not be taken short when a chunk cuts it.
+    batches[-1]["queryResourceConsumption"] = 1234567
+    batches[0]["summaryRow"] = {"metrics": {"clicks": "7", "conversions": 1.5}}
     assert_official_stream(batches)
-    session = AdsFakeSession([(200, json.dumps(batches, indent=2).encode())], chunk=chunk)
+    session = AdsFakeSession([(200, json.dumps(batches, indent=indent).encode())], chunk=chunk)
 
     rows = list(AdsApi(session, BASE).search_stream("1234567890", "SELECT ..."))
 
@@ -148,6 +152,16 @@ def test_a_stream_that_breaks_off_after_a_batch_raises_transient_after_yielding_
     assert next(rows)["campaign"]["id"] == "1"
     with pytest.raises(TransientError, match="broke off"):
         next(rows)
+
+
+def test_a_single_object_body_is_read_as_one_batch_and_garbage_is_refused():
+    one = stream_batches([campaign_row(1), campaign_row(2)])[0]
+    rows = AdsApi(AdsFakeSession([(200, one)]), BASE).search_stream("1234567890", "SELECT ...")
+    assert [r["campaign"]["id"] for r in rows] == ["1", "2"]
+
+    for body in (b"<html>oops</html>", b'[{"results": [1, 2}]', b'{"results": []} {}'):
+        with pytest.raises(TransientError):
+            list(AdsApi(AdsFakeSession([(200, body)]), BASE).search_stream("1234567890", "S"))
 
 
 def test_a_stream_that_ends_mid_array_is_transient_not_silently_short():
