@@ -2,7 +2,7 @@
 platform that processes uploads later can be asked what became of them
 
 Revision ID: a9c4e7d21f03
-Revises: 8e4f0c2a7b19
+Revises: d1a9c4e7f203
 Create Date: 2026-12-01 13:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a9c4e7d21f03"
-down_revision = "8e4f0c2a7b19"
+down_revision = "d1a9c4e7f203"
 branch_labels = None
 depends_on = None
 
