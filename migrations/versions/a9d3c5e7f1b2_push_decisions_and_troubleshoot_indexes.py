@@ -4,7 +4,7 @@ with (ledger by state and time, decisions by time, conversions by event, click i
 email digest on conversions and visitors)
 
 Revision ID: a9d3c5e7f1b2
-Revises: d1a9c4e7f203
+Revises: a9c4e7d21f03
 Create Date: 2026-12-01 13:05:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a9d3c5e7f1b2"
-down_revision = "d1a9c4e7f203"
+down_revision = "a9c4e7d21f03"
 branch_labels = None
 depends_on = None
 

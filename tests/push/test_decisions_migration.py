@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from tests.conftest import make_app
 from tests.test_click_id_migration import insert, scratch_database
 
-BEFORE, AFTER = "d1a9c4e7f203", "a9d3c5e7f1b2"
+BEFORE, AFTER = "a9c4e7d21f03", "a9d3c5e7f1b2"
 INDEXES = {
     "conversion_deliveries": "ix_conversion_deliveries_click",
     "conversions": "ix_conversions_workspace_email",
