@@ -309,10 +309,14 @@ def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
     print(f"backlog                     {n:,} conversions, one connection and goal")
     print(f"upload requests (emulator)  {uploads[GOAL_ID]} for {n:,} rows = ceil(n/1,000) "
           f"{math.ceil(n / 1000)}; accepted {accepted[GOAL_ID]:,}, none twice")  # fmt: skip
-    print(f"floor: minimal pusher       median {floor_s:6.2f} s wall {floor_c:6.2f} s CPU  runs "
-          + " ".join(f"{t:.2f}" for t in floors))
-    print(f"flask jobs push (process)   median {push_s:6.2f} s wall {push_c:6.2f} s CPU  runs "
-          + " ".join(f"{t:.2f}" for t in pushes))
+    print(
+        f"floor: minimal pusher       median {floor_s:6.2f} s wall {floor_c:6.2f} s CPU  runs "
+        + " ".join(f"{t:.2f}" for t in floors)
+    )
+    print(
+        f"flask jobs push (process)   median {push_s:6.2f} s wall {push_c:6.2f} s CPU  runs "
+        + " ".join(f"{t:.2f}" for t in pushes)
+    )
     print(f"ratio, wall time            {push_s / floor_s:6.2f}×  (target ≤ 1.5×)")
     print(f"ratio, CPU of the process   {push_c / floor_c:6.2f}×  (the emulator's time left out)")
     print(f"peak RSS of the push        {rss_quarter / 1e6:6.1f} MB at {n // 4:,} rows, "
