@@ -2,9 +2,11 @@
 throwaway cluster of the test's own), a real Redis and the emulator process: every conversion
 reaches Microsoft exactly once per connection, none is lost, and both workers took part.
 
-Each connection's push is enqueued three times back to back, so both workers plan, claim and
-send on one connection at once: new rows are born claimed under ON CONFLICT DO NOTHING (one
-planner wins each row), due rows are claimed with FOR UPDATE SKIP LOCKED. ``bench/scale.py``
+Each connection's push is enqueued three times back to back, so both workers work on one
+connection at once: on the first, whose rows were planned beforehand, they meet in ``claim``
+(one UPDATE that re-checks each row, candidates locked with FOR UPDATE SKIP LOCKED); on the
+second they plan, and new rows are born claimed under ON CONFLICT DO NOTHING (one planner wins
+each row). ``bench/scale.py``
 is the larger version (50 connections, 1, 2 and 4 workers, throughput)."""
 
 from __future__ import annotations
@@ -63,8 +65,10 @@ def test_two_workers_on_the_same_connections_send_every_conversion_exactly_once(
     from webapp.cli.db import bind_migrate
     from webapp.extensions import db
     from webapp.factory import create_app
-    from webapp.models import Conversion, ConversionClickId, ConversionDelivery
+    from webapp.models import Connection, Conversion, ConversionClickId, ConversionDelivery
     from webapp.models.types import utcnow
+    from webapp.push import config as push_config
+    from webapp.push import ledger as push_ledger
 
     env = test_environ(cluster.url("sourceloop"), redis_url, **msads_environ(emulator))
     app = create_app(load_settings({**env, "PUBLIC_URL": "http://127.0.0.1:5000"}))
@@ -93,6 +97,18 @@ def test_two_workers_on_the_same_connections_send_every_conversion_exactly_once(
             for cid, click in clicks.items()
         ])  # fmt: skip
         db.session.commit()
+        # The first account's rows are planned (pending) before the workers start, so its pushes
+        # meet in ``claim``; the second account's are planned by the racing pushes themselves.
+        first = db.session.get(Connection, connections["80000011"])
+        planned = push_ledger.plan(
+            first,
+            push_config.config_for(first.id),
+            push_config.mappings_for(first.id),
+            push_config.goal_facts(first.id),
+            platform=push_config.platform_for(first),
+            now=utcnow(),
+        )
+        assert planned.planned == CONVERSIONS
 
         workers = [
             python_process(["-m", "jobs.worker", PUSH], env, tmp_path / f"worker{n}.log")

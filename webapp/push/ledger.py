@@ -99,7 +99,9 @@ def plan(
     for new_rows in _eligible(connection, config, mappings, goals, platform, now, result):
         if new_rows:
             # Two planners racing (a manual push beside the scheduled one) insert once.
-            result.planned += db.session.execute(_insert_rows(), new_rows).rowcount or 0
+            # Counted from RETURNING: an executemany's rowcount is -1 on some drivers (psycopg).
+            inserted = db.session.execute(_insert_rows().returning(D.id), new_rows).all()
+            result.planned += len(inserted)
         db.session.commit()
     return result
 
