@@ -383,14 +383,16 @@ def record(
     result = Recorded()
     accepted: list[int] = []
     too_recent: set[str] = set()
+    refused: set[int] = set()
     mine = model.claim_token == token
     for outcome in outcomes:
         row = by_id.get(outcome.row_id)
-        if row is None:
+        if row is None or row.id in refused:
             continue
         if outcome.accepted:
             accepted.append(row.id)
             continue
+        refused.add(row.id)
         message = explain(outcome.error_code, outcome.error_message)
         values = {
             "error_code": (outcome.error_code or "")[:32] or None,
@@ -412,20 +414,29 @@ def record(
             update(model).where(model.id == row.id, mine).values(**values),
             execution_options=_NO_SYNC,
         )
-    for start in range(0, len(accepted), 500):
+    sent = {
+        "status": D.SENT,
+        "sent_at": now,
+        "error_code": None,
+        "error_message": None,
+        "claim_token": None,
+        "claimed_until": None,
+    }
+    if accepted and len(set(accepted) | refused) == len(by_id) and not set(accepted) & refused:
+        # Every row has its verdict and the refused ones have left the claim: what the token
+        # still holds is exactly the accepted rows, so one statement without an id list.
         db.session.execute(
-            update(model)
-            .where(model.id.in_(accepted[start : start + 500]), mine)
-            .values(
-                status=D.SENT,
-                sent_at=now,
-                error_code=None,
-                error_message=None,
-                claim_token=None,
-                claimed_until=None,
-            ),
+            update(model).where(mine, model.status == D.SENDING).values(**sent),
             execution_options=_NO_SYNC,
         )
+    else:
+        for start in range(0, len(accepted), 500):
+            db.session.execute(
+                update(model)
+                .where(model.id.in_(accepted[start : start + 500]), mine)
+                .values(**sent),
+                execution_options=_NO_SYNC,
+            )
     result.sent = len(accepted)
     result.too_recent_goals = frozenset(too_recent)
     return result
