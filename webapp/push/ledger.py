@@ -2,9 +2,11 @@
 expiring lease, record the platform's verdicts, release what was not sent.
 
 pending → sending (claimed, lease running) → sent | failed | pending again (retryable, or the
-call never completed). A worker that dies mid-batch leaves rows in ``sending`` whose lease then
-expires, and the next claim takes them again; the platform ignores a repeat of the same
-(click id, goal name, time), so resending cannot double-count.
+call never completed). A push plans its new rows straight into ``sending`` under its own claim
+(``plan_claimed``): the same state, without a second write and read of every row. A worker that
+dies mid-batch leaves rows in ``sending`` whose lease then expires, and the next claim takes them
+again; the platform ignores a repeat of the same (click id, goal name, time), so resending cannot
+double-count.
 """
 
 from __future__ import annotations
