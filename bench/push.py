@@ -21,6 +21,7 @@ the push's peak RSS at a quarter of the backlog and at the whole backlog (flat =
     python -m bench.push                       # 20,000 conversions, 3 runs each
     python -m bench.push --conversions 5000 --runs 1
     python -m bench.push --profile             # one push under cProfile, the top functions
+    python -m bench.push --code ../main        # another checkout's push against the same floor
 """
 
 from __future__ import annotations
@@ -198,10 +199,10 @@ def install_token(db_path: Path, emulator: str, credential_id: int, token: dict)
         db.engine.dispose()
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+def timed(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float, int, str]:
     """Wall time, CPU time (user + system), peak RSS (bytes) and output of one process."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)  # fmt: skip
     out = proc.stdout.read() if proc.stdout else b""
     _pid, status, usage = os.wait4(proc.pid, 0)
@@ -226,8 +227,8 @@ def read_back(emulator: str) -> tuple[Counter, Counter, Counter]:
 
 
 class Bench:
-    def __init__(self, workdir: Path, emulator: str) -> None:
-        self.workdir, self.emulator = workdir, emulator
+    def __init__(self, workdir: Path, emulator: str, code: Path = ROOT) -> None:
+        self.workdir, self.emulator, self.code = workdir, emulator, code
         self.python = sys.executable
         self.flask = str(Path(sys.executable).with_name("flask"))
 
@@ -256,7 +257,7 @@ class Bench:
         argv = [self.flask, "jobs", "push"]
         if profile is not None:
             argv = [self.python, "-m", "cProfile", "-o", str(profile), self.flask, "jobs", "push"]
-        elapsed, cpu, rss, out = timed(argv, env)
+        elapsed, cpu, rss, out = timed(argv, env, self.code)
         received, accepted, uploads = read_back(self.emulator)
         return elapsed, cpu, rss, out.strip(), received, accepted, uploads
 
@@ -266,11 +267,13 @@ def main() -> None:
     parser.add_argument("--conversions", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="one push under cProfile")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="the source tree whose flask jobs push runs (compare a branch)")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
     emulator, url = start_emulator(workdir / "emulator.log")
     try:
-        run(Bench(workdir, url), args.conversions, args.runs, args.profile)
+        run(Bench(workdir, url, args.code.resolve()), args.conversions, args.runs, args.profile)
     finally:
         emulator.terminate()
         emulator.wait(10)
