@@ -35,6 +35,7 @@ class JobSpec:
 # names a job of that kind.
 JOBS: dict[str, JobSpec] = {
     "push": JobSpec("jobs.push.push_connection", PUSH),
+    "dry_run": JobSpec("jobs.push.dry_run", PUSH),
     "pull": JobSpec("jobs.pull.pull", PULL),
     "attribution": JobSpec("jobs.attribution.attribute_workspace", DEFAULT),
     "retention": JobSpec("jobs.retention.retention_run", DEFAULT),

@@ -43,6 +43,8 @@ CAPABILITY_METHODS = {
     "adjustments": "push_adjustments",
     "auto_tagging": "get_auto_tagging",
     "diagnostics": "offline_conversion_diagnostics",
+    "dry_run": "validate_conversions",
+    "processing_status": "processing_status",
 }
 
 

@@ -392,7 +392,8 @@ def record(
     anything else → failed with the platform's code and a plain explanation."""
     by_id = {row.id: row for row in rows}
     result = Recorded()
-    accepted: list[int] = []
+    # Accepted row ids by the platform's receipt (kept on conversion rows only).
+    accepted: dict[str | None, list[int]] = {}
     too_recent: set[str] = set()
     refused: set[int] = set()
     mine = model.claim_token == token
@@ -401,7 +402,8 @@ def record(
         if row is None or row.id in refused:
             continue
         if outcome.accepted:
-            accepted.append(row.id)
+            receipt = ((outcome.receipt or "")[:128] or None) if model is D else None
+            accepted.setdefault(receipt, []).append(row.id)
             continue
         refused.add(row.id)
         message = explain(outcome.error_code, outcome.error_message)
@@ -433,22 +435,28 @@ def record(
         "claim_token": None,
         "claimed_until": None,
     }
-    if accepted and len(set(accepted) | refused) == len(by_id) and not set(accepted) & refused:
-        # Every row has its verdict and the refused ones have left the claim: what the token
-        # still holds is exactly the accepted rows, so one statement without an id list.
+    accepted_ids = {row_id for ids in accepted.values() for row_id in ids}
+    complete = len(accepted_ids | refused) == len(by_id) and not accepted_ids & refused
+    if len(accepted) == 1 and complete:
+        # Every row has its verdict, the refused ones have left the claim and one receipt covers
+        # the rest: what the token still holds is exactly the accepted rows, so one statement.
+        (receipt,) = accepted
+        extra = {"receipt": receipt} if model is D else {}
         db.session.execute(
-            update(model).where(mine, model.status == D.SENDING).values(**sent),
+            update(model).where(mine, model.status == D.SENDING).values(**sent, **extra),
             execution_options=_NO_SYNC,
         )
     else:
-        for start in range(0, len(accepted), 500):
-            db.session.execute(
-                update(model)
-                .where(model.id.in_(accepted[start : start + 500]), mine)
-                .values(**sent),
-                execution_options=_NO_SYNC,
-            )
-    result.sent = len(accepted)
+        for receipt, ids in accepted.items():
+            extra = {"receipt": receipt} if model is D else {}
+            for start in range(0, len(ids), 500):
+                db.session.execute(
+                    update(model)
+                    .where(model.id.in_(ids[start : start + 500]), mine)
+                    .values(**sent, **extra),
+                    execution_options=_NO_SYNC,
+                )
+    result.sent = len(accepted_ids)
     result.too_recent_goals = frozenset(too_recent)
     return result
 
