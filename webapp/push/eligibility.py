@@ -86,20 +86,16 @@ def decide(
     click_params: tuple[str, ...] = (),
     consent_required: bool = False,
     consent: str = "unknown",
+    facts: ReasonFacts | None = None,
 ) -> Verdict:
     """One state with a reason code, checked in the order platforms do; the waits and the window
     are the platform's ``upload_rules``. ``has_hash``: the conversion (or its visitor) has an
     email or phone digest, whether or not the workspace opted in to sending it. A workspace that
     requires consent (``consent_required``) sends only conversions whose ``consent`` is granted:
-    checked first, so nothing else about such a conversion matters."""
-    facts = ReasonFacts(
-        goal_name=goal.name if goal else "",
-        goal_status=goal.status if goal else "",
-        click_params=click_params,
-        window=rules.window,
-        click_settle=rules.click_settle,
-        goal_settle=rules.goal_settle,
-    )
+    checked first, so nothing else about such a conversion matters. ``facts``: what
+    ``reason_facts`` gives for these rules, goal and parameters, when the caller has it already
+    (a batch shares it)."""
+    facts = facts or reason_facts(rules, goal, click_params)
     if consent_required and consent != "granted":
         return Verdict(NOT_ELIGIBLE, Reason.CONSENT_MISSING, facts=replace(facts, consent=consent))
     if goal is None or goal.missing:
@@ -158,6 +154,20 @@ def decide(
     if hash_only:
         return Verdict(ELIGIBLE, Reason.ELIGIBLE_BY_HASH, hash_only=True, facts=facts)
     return Verdict(ELIGIBLE, Reason.ELIGIBLE_BY_CLICK, click=click, facts=facts)
+
+
+def reason_facts(
+    rules: UploadRules, goal: GoalFacts | None, click_params: tuple[str, ...]
+) -> ReasonFacts:
+    """What every verdict about a conversion of ``goal`` may quote."""
+    return ReasonFacts(
+        goal_name=goal.name if goal else "",
+        goal_status=goal.status if goal else "",
+        click_params=click_params,
+        window=rules.window,
+        click_settle=rules.click_settle,
+        goal_settle=rules.goal_settle,
+    )
 
 
 # --- words -------------------------------------------------------------------------------------
@@ -320,20 +330,26 @@ def assess(
         click_params=params,
     )
     result: dict[int, Assessment] = {}
+    rules, param_names = platform.upload_rules, tuple(params)
+    facts = {
+        event: reason_facts(rules, goal, param_names) for event, goal in goal_for_event.items()
+    }
     for c in candidates:
         finding = clicks[c.conversion_id]
+        goal = goal_for_event.get(c.event)
         verdict = decide(
-            rules=platform.upload_rules,
+            rules=rules,
             occurred_at=c.occurred_at,
             now=now,
-            goal=goal_for_event.get(c.event),
+            goal=goal,
             click=finding.click,
             click_after_conversion=finding.click_after_conversion,
             enhanced_opt_in=enhanced_opt_in,
             has_hash=bool(c.email_sha256 or c.phone_sha256),
-            click_params=tuple(params),
+            click_params=param_names,
             consent_required=consent_required,
             consent=c.consent,
+            facts=facts.get(c.event) if goal is not None else None,
         )
         result[c.conversion_id] = Assessment(
             verdict,
