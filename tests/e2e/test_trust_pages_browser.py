@@ -102,7 +102,7 @@ def test_insights_default_range_includes_today_with_readable_charts(
         "ts => ts.map(t => t.getBoundingClientRect().height)"
     )
     assert len(heights) >= 5 and min(heights) >= 11
-    assert "SL CONV." in page.get_by_test_id("table-80000012").inner_text().upper()
+    assert "SOURCELOOP CONV." in page.get_by_test_id("table-80000012").inner_text().upper()
     page.screenshot(path=str(tmp_path / "insights.png"), full_page=True)
     assert problems == []
 
