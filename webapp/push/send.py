@@ -102,7 +102,7 @@ def run(
     if connection is None:
         raise NotFound("No such connection.")
     if connection.status != Connection.ACTIVE:
-        summary.skipped = f"connection is {connection.health.lower()}"
+        summary.skipped = f"connection is {connection.status_label.lower()}"
         return summary
     config = push_config.config_for(connection_id)
     if not config.enabled:
