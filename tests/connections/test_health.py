@@ -64,9 +64,7 @@ def failing(connection: Connection) -> dict[str, health.Check]:
     return {c.key: c for c in health.check(connection).failing}
 
 
-def test_a_fresh_connection_is_not_healthy_and_says_what_is_missing(
-    ms_app, connection_id
-) -> None:
+def test_a_fresh_connection_is_not_healthy_and_says_what_is_missing(ms_app, connection_id) -> None:
     result = health.check(db.session.get(Connection, connection_id))
     assert result.state == health.ATTENTION and result.label == "Needs attention"
     found = {c.key: c for c in result.failing}
@@ -185,8 +183,10 @@ def test_reconnect_needed_and_disconnected_offer_reconnect(ms_app, world, connec
     html = page.get_data(as_text=True)
     assert 'data-testid="reconnect"' in html and 'data-state="disconnected"' in html
     # a member sees the state but no button
-    html = client_as(ms_app, "member").get(f"/w/{world.workspace_id}/setup/platforms").get_data(
-        as_text=True
+    html = (
+        client_as(ms_app, "member")
+        .get(f"/w/{world.workspace_id}/setup/platforms")
+        .get_data(as_text=True)
     )
     assert 'data-state="disconnected"' in html and 'data-testid="reconnect"' not in html
 
@@ -244,12 +244,15 @@ def test_disconnect_cancels_a_running_pull_and_it_shows_as_cancelled(
     original = platform.pull_structure
     run_id = job_runs.create_queued("pull", rq_job_id=None, connection_id=connection_id)
 
-    def disconnect_meanwhile(session, account):  # noqa: ANN001, ANN202
+    def disconnect_meanwhile(session, account):
         admin = client_as(ms_app, "admin")
         page = f"/w/{world.workspace_id}/setup/connections/{connection_id}"
-        assert admin.post(
-            f"{page}/disconnect", data={"csrf_token": csrf_token(admin, page)}
-        ).status_code == 303
+        assert (
+            admin.post(
+                f"{page}/disconnect", data={"csrf_token": csrf_token(admin, page)}
+            ).status_code
+            == 303
+        )
         db.session.commit()  # the host's rule: no transaction open during a platform call
         return original(session, account)
 
