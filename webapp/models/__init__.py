@@ -13,6 +13,7 @@ from webapp.models.push import (
     GoalMapping,
     PlatformGoal,
     PushConfig,
+    PushDecision,
     PushRun,
 )
 from webapp.models.tracking import (
@@ -39,6 +40,7 @@ __all__ = [
     "GoalMapping",
     "PlatformGoal",
     "PushConfig",
+    "PushDecision",
     "PushRun",
     "AdEntity",
     "GoalDiagnosticsDaily",

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -89,6 +90,8 @@ class ConversionDelivery(db.Model):
         UniqueConstraint("connection_id", "conversion_id", "goal_id"),
         Index("ix_conversion_deliveries_claim", "connection_id", "status", "next_attempt_at"),
         Index("ix_conversion_deliveries_conversion", "conversion_id"),
+        # Troubleshoot's search by click id.
+        Index("ix_conversion_deliveries_click", "connection_id", "click_id"),
     )
 
     PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -122,6 +125,30 @@ class ConversionDelivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     conversion = relationship("Conversion")
+
+
+class PushDecision(db.Model):
+    """Why a mapped conversion has no ledger row for a connection yet: the last eligibility
+    verdict the push plan reached (waiting until ``until``, or not eligible), with its reason
+    code. Written by ``ledger.plan`` (only when it changes) and removed when the conversion is
+    planned, so the state model (``webapp.push.states``) counts and filters in SQL."""
+
+    __tablename__ = "push_decisions"
+    __table_args__ = (UniqueConstraint("connection_id", "conversion_id"),)
+
+    WAITING, NOT_ELIGIBLE = "waiting", "not_eligible"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    conversion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversions.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))  # a ``platforms.base.Reason`` value
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a wait's end
+    # What the wording quotes about this conversion (hash hint, consent, click time known).
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AdjustmentDelivery(db.Model):

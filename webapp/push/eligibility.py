@@ -200,7 +200,11 @@ def generic_wording(reason: Reason, facts: ReasonFacts, platform_name: str) -> W
                 "enhanced_off": " Turning on enhanced conversions would let it match by email "
                 "or phone.",
             }.get(facts.hash_hint, ""),
-            f"Turn auto-tagging on in {platform_name}, keep the tracking pixel on landing "
+            f"Auto-tagging is on, so this visitor most likely did not come from a {platform_name} "
+            "ad (organic or another channel): nothing to fix. If they did, keep the tracking "
+            "pixel on landing pages or send the click id with the conversion (click_ids)."
+            if facts.auto_tagging
+            else f"Turn auto-tagging on in {platform_name}, keep the tracking pixel on landing "
             "pages, or send the click id with the conversion (click_ids).",
         ),
         Reason.CLICK_SETTLING: Wording(
@@ -242,6 +246,17 @@ def generic_wording(reason: Reason, facts: ReasonFacts, platform_name: str) -> W
         ),
         Reason.REFUSED: Wording(
             facts.error_message or "Rejected.", "Fix the cause, then click Retry failed."
+        ),
+        Reason.ADJUSTED: Wording(
+            "Accepted by the platform, then adjusted (a refund or value change was sent)."
+        ),
+        Reason.UNCHECKED: Wording(
+            "Not checked yet: the next push (every 2 minutes) decides whether it can be sent.",
+            WAIT_FIX,
+        ),
+        Reason.PUSH_OFF: Wording(
+            f"Pushing to {platform_name} is off for this connection, so it is not sent.",
+            "Switch pushing on in Configure (and reconnect the account if it asks).",
         ),
         Reason.RETRY_LATER: Wording(
             facts.error_message or "Waiting before the next attempt.",

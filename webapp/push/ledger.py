@@ -32,6 +32,7 @@ from webapp.models import (
     Visitor,
 )
 from webapp.privacy import consent
+from webapp.push import states
 from webapp.push.eligibility import Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
@@ -129,6 +130,8 @@ def plan(
             now=now,
             consent_required=consent_required,
         )
+        # What the state model counts for conversions without a ledger row (webapp.push.states).
+        states.record_decisions(connection.id, {cid: a.verdict for cid, a in assessed.items()}, now)
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:
             mapping = by_event[event]

@@ -18,6 +18,7 @@ from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
 from webapp.inputs import db_int
 from webapp.policy import Action
+from webapp.push import states as push_states
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,8 @@ def connection(connection_id: int):  # noqa: ANN201
         health=health.check(conn),
         platform=platform_registry().get(conn.platform_key),
         runs=job_runs.recent(connection_id=conn.id, limit=20),
+        state_counts=push_states.count_states(conn.workspace_id, connection_id=conn.id),
+        state_labels=push_states.STATE_LABELS,
         # The run a button started: its outcome is shown once it has finished, and until then
         # the page says queued / running and polls (never "succeeded" while still queued).
         watch_run=_run_of(conn, watched) or _switch_in_progress(conn),

@@ -1,0 +1,754 @@
+"""The one state model: where each mapped conversion stands with each connection, with a reason
+code from ``platforms.base.Reason``. Every count and filter on Troubleshoot, the connection page
+and the read API comes from here, so two pages can never disagree.
+
+A conversion's state for a connection is one SQL ``CASE`` over three sources, in this order:
+
+1. its ledger row (``conversion_deliveries``): sent (accepted by the API), adjusted (sent, then a
+   refund/value change accepted), rejected (the platform's code), sending, queued (due, or a
+   stalled claim), waiting (a retryable refusal, until ``next_attempt_at``);
+2. no ledger row and older than the platform's window: not eligible, ``too_old``;
+3. the push plan's last verdict (``push_decisions``, written by ``ledger.plan`` whenever it
+   changes): waiting (why, until when; once ``until`` has passed: queued, it goes with the next
+   push) or not eligible (why);
+4. nothing yet: waiting, ``unchecked`` (the next push decides), or ``push_off`` when pushing is
+   off for the connection.
+
+The population of a connection is the workspace's conversions that have a ledger row for it or
+whose event is mapped to one of its goals. What the platform later said (its diagnostics for the
+goal and upload day) is attached to each sent row; it is the platform's count for that day, not
+a per-conversion verdict, because platforms report it that way.
+
+Words (text and fix) come from the reason code through the plugin's wording
+(``eligibility.wording``); nothing here reads a sentence back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Subquery
+
+from platforms.base import Platform, Reason, ReasonFacts, UploadRules
+from webapp.extensions import db, platform_registry
+from webapp.intake import identity
+from webapp.models import (
+    AdClick,
+    AdjustmentDelivery,
+    Connection,
+    Conversion,
+    ConversionClickId,
+    ConversionDelivery,
+    GoalDiagnosticsDaily,
+    PushDecision,
+    Visitor,
+)
+from webapp.models.types import utcnow
+from webapp.push import config as push_config
+from webapp.push.eligibility import generic_wording, wording
+
+D, PD, A = ConversionDelivery, PushDecision, AdjustmentDelivery
+
+NOT_ELIGIBLE, WAITING, QUEUED, SENDING, SENT, REJECTED, ADJUSTED = (
+    "not_eligible",
+    "waiting",
+    "queued",
+    "sending",
+    "sent",
+    "rejected",
+    "adjusted",
+)
+STATES = (NOT_ELIGIBLE, WAITING, QUEUED, SENDING, SENT, REJECTED, ADJUSTED)
+STATE_LABELS = {
+    NOT_ELIGIBLE: "Not eligible",
+    WAITING: "Waiting",
+    QUEUED: "Queued to send",
+    SENDING: "Sending",
+    SENT: "Accepted by the API",
+    REJECTED: "Rejected",
+    ADJUSTED: "Adjusted",
+}
+REASONS = tuple(r.value for r in Reason)
+MAX_LIMIT = 200
+PAGE_SIZE = 50  # Troubleshoot's rows per page
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class BadQuery(ValueError):
+    """A filter, date or cursor that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the state of one connection's conversions depends on, read once per request."""
+
+    connection: Connection
+    platform: Platform | None
+    events: tuple[str, ...]
+    goal_names: dict[str, str]  # event → mapped goal name
+    rules: UploadRules
+    push_on: bool
+
+
+def scope_for(connection: Connection) -> Scope:
+    platform = platform_registry().get(connection.platform_key)
+    mappings = push_config.mappings_for(connection.id)
+    config = push_config.config_for(connection.id)
+    return Scope(
+        connection,
+        platform,
+        tuple(m.event for m in mappings),
+        {m.event: m.goal_name for m in mappings},
+        platform.upload_rules if platform is not None else UploadRules(),
+        bool(config.enabled and connection.is_active and platform is not None),
+    )
+
+
+def _connections(workspace_id: int, connection_id: int | None) -> list[Connection]:
+    query = select(Connection).where(Connection.workspace_id == workspace_id)
+    if connection_id is not None:
+        query = query.where(Connection.id == connection_id)
+    return list(db.session.scalars(query.order_by(Connection.id)))
+
+
+# --- the SQL ---------------------------------------------------------------------------------
+
+
+def rows_query(
+    scope: Scope,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Subquery:
+    """One row per (conversion, ledger row) of the connection's population, with its state,
+    reason code and wait end; a subquery, so callers group, filter and page on named columns
+    (PostgreSQL cannot match two bound copies of ``now`` between SELECT and GROUP BY)."""
+    cid = scope.connection.id
+    adjusted = exists().where(A.delivery_id == D.id, A.status == D.SENT)
+    stale_claim = and_(D.status == D.SENDING, or_(D.claimed_until.is_(None), D.claimed_until < now))
+    retry_later = and_(D.status == D.PENDING, D.next_attempt_at > now)
+    no_row = D.id.is_(None)
+    too_old = and_(no_row, Conversion.occurred_at < now - scope.rules.window)
+    decided_wait = and_(no_row, PD.state == PD.WAITING)
+    wait_over = and_(decided_wait, PD.until.is_not(None), PD.until <= now)
+    unchecked = Reason.UNCHECKED.value if scope.push_on else Reason.PUSH_OFF.value
+    state = case(
+        (and_(D.status == D.SENT, adjusted), ADJUSTED),
+        (D.status == D.SENT, SENT),
+        (D.status == D.FAILED, REJECTED),
+        (stale_claim, QUEUED),
+        (D.status == D.SENDING, SENDING),
+        (retry_later, WAITING),
+        (D.status == D.PENDING, QUEUED),
+        (too_old, NOT_ELIGIBLE),
+        (wait_over, QUEUED),
+        (decided_wait, WAITING),
+        (and_(no_row, PD.state == PD.NOT_ELIGIBLE), NOT_ELIGIBLE),
+        else_=WAITING,
+    )
+    reason = case(
+        (and_(D.status == D.SENT, adjusted), Reason.ADJUSTED.value),
+        (D.status == D.SENT, Reason.SENT.value),
+        (D.status == D.FAILED, Reason.REFUSED.value),
+        (stale_claim, Reason.STALLED.value),
+        (D.status == D.SENDING, Reason.SENDING.value),
+        (retry_later, Reason.RETRY_LATER.value),
+        (D.status == D.PENDING, Reason.QUEUED.value),
+        (too_old, Reason.TOO_OLD.value),
+        (wait_over, Reason.QUEUED.value),
+        (PD.id.is_not(None), PD.reason),
+        else_=unchecked,
+    )
+    wait_end = case(
+        (retry_later, D.next_attempt_at),
+        (and_(decided_wait, PD.until > now), PD.until),
+        else_=None,
+    )
+    in_population = or_(D.id.is_not(None), Conversion.event.in_(scope.events or ["\x00"]))
+    query = (
+        select(
+            literal(cid).label("connection_id"),
+            Conversion.id.label("conversion_id"),
+            Conversion.occurred_at.label("occurred_at"),
+            func.coalesce(D.id, 0).label("row_key"),
+            state.label("state"),
+            reason.label("reason"),
+            wait_end.label("until"),
+        )
+        .select_from(Conversion)
+        .outerjoin(D, and_(D.conversion_id == Conversion.id, D.connection_id == cid))
+        .outerjoin(PD, and_(PD.conversion_id == Conversion.id, PD.connection_id == cid))
+        .where(Conversion.workspace_id == scope.connection.workspace_id, in_population)
+    )
+    if since is not None:
+        query = query.where(Conversion.occurred_at >= since)
+    if until is not None:
+        query = query.where(Conversion.occurred_at < until)
+    return query.subquery()
+
+
+def _state_rows(
+    scopes: Sequence[Scope], now: datetime, since: datetime | None, until: datetime | None
+) -> Subquery | None:
+    parts = [rows_query(s, now, since=since, until=until) for s in scopes]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return union_all(*(select(p) for p in parts)).subquery()
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+def count_reasons(
+    workspace_id: int,
+    *,
+    connection_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, dict[str, int]]:
+    """state → reason code → count, for one connection or all of the workspace's."""
+    now = utcnow()
+    result: dict[str, dict[str, int]] = {s: {} for s in STATES}
+    for conn in _connections(workspace_id, connection_id):
+        rows = rows_query(scope_for(conn), now, since=since, until=until)
+        for st, reason, n in db.session.execute(
+            select(rows.c.state, rows.c.reason, func.count()).group_by(rows.c.state, rows.c.reason)
+        ):
+            result[st][reason] = result[st].get(reason, 0) + n
+    return result
+
+
+def count_states(
+    workspace_id: int,
+    *,
+    connection_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
+    """state → count (every state present, zeros included), for one connection or all of the
+    workspace's; a conversion mapped on two connections counts once per connection. ``since``
+    and ``until`` bound the conversion time (``until`` exclusive)."""
+    return {
+        st: sum(reasons.values())
+        for st, reasons in count_reasons(
+            workspace_id, connection_id=connection_id, since=since, until=until
+        ).items()
+    }
+
+
+def counts_by_connection(workspace_id: int) -> dict[int, dict[str, int]]:
+    """connection id → state → count, for the connections API."""
+    return {
+        conn.id: count_states(workspace_id, connection_id=conn.id)
+        for conn in _connections(workspace_id, None)
+    }
+
+
+# --- filtering and paging -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    state: str | None = None
+    reason: str | None = None
+    search: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def parse_filters(
+    *,
+    state: str | None = None,
+    reason: str | None = None,
+    search: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Filters:
+    """Validated filters from request strings; ``BadQuery`` names the bad one."""
+    state = (state or "").strip() or None
+    reason = (reason or "").strip() or None
+    if state is not None and state not in STATES:
+        raise BadQuery(f"state must be one of {', '.join(STATES)}")
+    if reason is not None and reason not in REASONS:
+        raise BadQuery(f"reason must be one of {', '.join(REASONS)}")
+    search = (search or "").strip()
+    if len(search) > 255:
+        raise BadQuery("search is limited to 255 characters")
+    start, end = _instant(since, "since"), _instant(until, "until", end_of_day=True)
+    if start and end and start >= end:
+        raise BadQuery("since must be before until")
+    return Filters(state, reason, search, start, end)
+
+
+def _instant(raw: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end_of_day else moment
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        raise BadQuery(
+            f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time (2026-12-01T10:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    if not EPOCH <= moment <= datetime(9000, 1, 1, tzinfo=UTC):
+        raise BadQuery(f"{name} is out of range")
+    return moment
+
+
+def encode_cursor(occurred_at: datetime, conversion_id: int, row_key: int = 0) -> str:
+    raw = json.dumps([occurred_at.astimezone(UTC).isoformat(), conversion_id, row_key])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int, int] | None:
+    """The position after which the next page starts; ``BadQuery`` for anything forged."""
+    if not cursor:
+        return None
+    try:
+        if len(cursor) > 200:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        moment, conversion_id, row_key = json.loads(raw)
+        at = datetime.fromisoformat(moment)
+        if at.tzinfo is None or not all(
+            type(v) is int and 0 <= v < 2**63 for v in (conversion_id, row_key)
+        ):
+            raise ValueError
+        return at.astimezone(UTC), conversion_id, row_key
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
+        raise BadQuery(
+            "cursor is not one this server gave out; start from the first page"
+        ) from None
+
+
+def _matching(workspace_id: int, search: str, platforms: Sequence[Platform | None]):  # noqa: ANN202
+    """Conversion ids matching a search: external id, a click id (sent with the conversion,
+    captured for its visitor, or on its ledger row), or an email, hashed here first."""
+    if "@" in search:
+        digests, _unusable = identity.hash_identity(email=search)
+        digest = digests.email
+        if digest is None:
+            return select(Conversion.id).where(false())
+        by_visitor = select(Visitor.id).where(
+            Visitor.workspace_id == workspace_id, Visitor.email_sha256 == digest
+        )
+        return select(Conversion.id).where(
+            Conversion.workspace_id == workspace_id,
+            or_(Conversion.email_sha256 == digest, Conversion.visitor_id.in_(by_visitor)),
+        )
+    params = sorted({c.name for p in platforms if p is not None for c in p.click_ids})
+    supplied = select(ConversionClickId.conversion_id).where(
+        ConversionClickId.click_param.in_(params or ["\x00"]),
+        ConversionClickId.click_id == search,
+    )
+    clicked = select(AdClick.visitor_id).where(
+        AdClick.workspace_id == workspace_id,
+        AdClick.click_param.in_(params or ["\x00"]),
+        AdClick.click_id == search,
+    )
+    ledger = (
+        select(D.conversion_id)
+        .join(Connection, Connection.id == D.connection_id)
+        .where(Connection.workspace_id == workspace_id, D.click_id == search)
+    )
+    return select(Conversion.id).where(
+        Conversion.workspace_id == workspace_id,
+        or_(
+            Conversion.external_id == search,
+            Conversion.id.in_(supplied),
+            Conversion.visitor_id.in_(clicked),
+            Conversion.id.in_(ledger),
+        ),
+    )
+
+
+def _filtered(rows: Subquery, filters: Filters, workspace_id: int, scopes: Sequence[Scope]):  # noqa: ANN202
+    conditions = []
+    if filters.state:
+        conditions.append(rows.c.state == filters.state)
+    if filters.reason:
+        conditions.append(rows.c.reason == filters.reason)
+    if filters.search:
+        ids = _matching(workspace_id, filters.search, [s.platform for s in scopes])
+        conditions.append(rows.c.conversion_id.in_(ids))
+    return conditions
+
+
+@dataclass
+class Row:
+    """One conversion with one connection: its state, reason and words, for pages and the API."""
+
+    connection_id: int
+    platform_key: str
+    account_id: str
+    conversion_id: int
+    external_id: str | None
+    event: str
+    occurred_at: datetime
+    value: Decimal | None
+    currency: str | None
+    goal_name: str
+    state: str
+    reason: str
+    text: str
+    fix: str
+    until: datetime | None = None
+    error_code: str | None = None
+    attempts: int = 0
+    last_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    row_key: int = 0
+    platform_said: dict[str, Any] | None = None
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    def as_json(self) -> dict[str, Any]:
+        iso = lambda t: t.isoformat() if t else None  # noqa: E731
+        return {
+            "connection_id": self.connection_id,
+            "platform": self.platform_key,
+            "account_id": self.account_id,
+            "goal": self.goal_name,
+            "state": self.state,
+            "reason": self.reason,
+            "reason_text": self.text,
+            "fix": self.fix or None,
+            "until": iso(self.until),
+            "attempts": self.attempts,
+            "last_attempt_at": iso(self.last_attempt_at),
+            "sent_at": iso(self.sent_at),
+            "platform_answer": {
+                "accepted": self.state in (SENT, ADJUSTED),
+                "error_code": self.error_code,
+                "diagnostics": self.platform_said,
+            },
+        }
+
+
+@dataclass
+class Page:
+    rows: list[Row] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def page(
+    connection: Connection,
+    filters: Filters,
+    *,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of a connection's rows, newest first, by keyset (occurred_at, id, row)."""
+    scope = scope_for(connection)
+    now = utcnow()
+    rows = rows_query(scope, now, since=filters.since, until=filters.until)
+    after = decode_cursor(cursor)
+    keys = (rows.c.occurred_at, rows.c.conversion_id, rows.c.row_key)
+    query = select(rows.c.conversion_id, rows.c.occurred_at, rows.c.row_key, rows.c.state,
+                   rows.c.reason, rows.c.until).where(
+        *_filtered(rows, filters, connection.workspace_id, [scope])
+    )  # fmt: skip
+    if after is not None:
+        query = query.where(tuple_(*keys) < tuple_(*after))
+    found = db.session.execute(query.order_by(*(k.desc() for k in keys)).limit(limit + 1)).all()
+    more = len(found) > limit
+    found = found[:limit]
+    result = Page(describe(scope, found, now))
+    if more and found:
+        last = found[-1]
+        result.next_cursor = encode_cursor(_aware(last.occurred_at), last.conversion_id,
+                                           last.row_key)  # fmt: skip
+    return result
+
+
+def iter_rows(connection: Connection, filters: Filters, chunk: int = 500) -> Iterator[Row]:
+    """Every filtered row, newest first, a keyset chunk at a time (constant memory)."""
+    cursor = None
+    while True:
+        batch = page(connection, filters, cursor=cursor, limit=chunk)
+        yield from batch.rows
+        db.session.expunge_all()
+        if batch.next_cursor is None:
+            return
+        cursor = batch.next_cursor
+
+
+def conversions_page(
+    workspace_id: int,
+    filters: Filters,
+    *,
+    connection_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[tuple[Conversion, list[Row]]], str | None]:
+    """The read API's page: conversions (newest first) that have a row matching the filters on
+    any (or the given) connection, each with its rows on every connection."""
+    now = utcnow()
+    scopes = [scope_for(c) for c in _connections(workspace_id, connection_id)]
+    rows = _state_rows(scopes, now, filters.since, filters.until)
+    if rows is None:
+        return [], None
+    after = decode_cursor(cursor)
+    keys = (rows.c.occurred_at, rows.c.conversion_id)
+    query = (
+        select(*keys)
+        .where(*_filtered(rows, filters, workspace_id, scopes))
+        .group_by(*keys)
+        .order_by(*(k.desc() for k in keys))
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(tuple_(*keys) < tuple_(after[0], after[1]))
+    found = db.session.execute(query).all()
+    more = len(found) > limit
+    found = found[:limit]
+    ids = [r.conversion_id for r in found]
+    per_conversion: dict[int, list[Row]] = {i: [] for i in ids}
+    for scope in scopes:
+        sub = rows_query(scope, now)
+        mine = db.session.execute(
+            select(sub.c.conversion_id, sub.c.occurred_at, sub.c.row_key, sub.c.state,
+                   sub.c.reason, sub.c.until).where(sub.c.conversion_id.in_(ids or [0]))
+        ).all()  # fmt: skip
+        for row in describe(scope, mine, now):
+            per_conversion[row.conversion_id].append(row)
+    conversions = {
+        c.id: c for c in db.session.scalars(select(Conversion).where(Conversion.id.in_(ids or [0])))
+    }
+    result = [(conversions[i], per_conversion[i]) for i in ids]
+    next_cursor = None
+    if more and found:
+        next_cursor = encode_cursor(_aware(found[-1].occurred_at), found[-1].conversion_id)
+    return result, next_cursor
+
+
+def rows_for_conversion(conversion: Conversion) -> list[Row]:
+    """The conversion's rows on every connection of its workspace where it belongs."""
+    now = utcnow()
+    result: list[Row] = []
+    for conn in _connections(conversion.workspace_id, None):
+        scope = scope_for(conn)
+        sub = rows_query(scope, now)
+        found = db.session.execute(
+            select(sub.c.conversion_id, sub.c.occurred_at, sub.c.row_key, sub.c.state,
+                   sub.c.reason, sub.c.until).where(sub.c.conversion_id == conversion.id)
+        ).all()  # fmt: skip
+        result += describe(scope, found, now)
+    return result
+
+
+# --- words ----------------------------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    if isinstance(moment, str):  # SQLite hands back text through a union / subquery
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def describe(scope: Scope, found: Sequence, now: datetime) -> list[Row]:
+    """Rows with words: the ledger, decision, goal and diagnostics facts of the found keys,
+    read in three queries whatever the page size."""
+    if not found:
+        return []
+    conn = scope.connection
+    conversion_ids = [r.conversion_id for r in found]
+    conversions = {
+        c.id: c
+        for c in db.session.scalars(select(Conversion).where(Conversion.id.in_(conversion_ids)))
+    }
+    deliveries = {
+        d.id: d
+        for d in db.session.scalars(
+            select(D).where(D.id.in_([r.row_key for r in found if r.row_key] or [0]))
+        )
+    }
+    decisions = {
+        d.conversion_id: d
+        for d in db.session.scalars(
+            select(PD).where(PD.connection_id == conn.id, PD.conversion_id.in_(conversion_ids))
+        )
+    }
+    goals = push_config.goal_facts(conn.id)
+    goal_ids = {m.event: m.goal_id for m in push_config.mappings_for(conn.id)}
+    said = _diagnostics(conn.id, [d for d in deliveries.values() if d.sent_at is not None])
+    params = tuple(c.name for c in scope.platform.click_ids) if scope.platform else ()
+    result = []
+    for r in found:
+        conversion = conversions[r.conversion_id]
+        delivery = deliveries.get(r.row_key)
+        decision = decisions.get(r.conversion_id) if delivery is None else None
+        goal_id = delivery.goal_id if delivery else goal_ids.get(conversion.event, "")
+        goal = goals.get(goal_id)
+        until = _aware(r.until) if r.until is not None else None
+        facts = ReasonFacts(
+            goal_name=goal.name if goal else scope.goal_names.get(conversion.event, ""),
+            goal_status=goal.status if goal else "",
+            click_params=params,
+            window=scope.rules.window,
+            click_settle=scope.rules.click_settle,
+            goal_settle=scope.rules.goal_settle,
+            hash_hint=(decision.facts or {}).get("hash_hint", "") if decision else "",
+            click_time_known=(decision.facts or {}).get("click_time_known", True)
+            if decision
+            else True,
+            error_message=delivery.error_message if delivery else None,
+            consent=(decision.facts or {}).get("consent", "") if decision else "",
+            at=(delivery.sent_at if r.reason in (Reason.SENT, Reason.ADJUSTED) else until)
+            if delivery
+            else until,
+            auto_tagging=conn.auto_tagging,
+        )
+        code = Reason(r.reason)
+        if scope.platform is None:
+            words = generic_wording(code, facts, conn.platform_key)
+        else:
+            words = wording(scope.platform, code, facts)
+        result.append(
+            Row(
+                conn.id,
+                conn.platform_key,
+                conn.account_id,
+                conversion.id,
+                conversion.external_id,
+                conversion.event,
+                conversion.occurred_at,
+                conversion.value,
+                conversion.currency,
+                delivery.goal_name if delivery else scope.goal_names.get(conversion.event, ""),
+                r.state,
+                r.reason,
+                words.text,
+                words.fix,
+                until,
+                delivery.error_code if delivery else None,
+                delivery.attempts if delivery else 0,
+                delivery.last_attempt_at if delivery else None,
+                delivery.sent_at if delivery else None,
+                r.row_key,
+                said.get((delivery.goal_id, delivery.sent_at.date()))
+                if delivery is not None and delivery.sent_at is not None
+                else None,
+            )  # fmt: skip
+        )
+    return result
+
+
+def _diagnostics(connection_id: int, sent: Sequence[ConversionDelivery]) -> dict:
+    """(goal id, upload day) → what the platform later said about that goal's uploads that day."""
+    if not sent:
+        return {}
+    days = {d.sent_at.date() for d in sent}
+    goal_ids = {d.goal_id for d in sent}
+    found = {}
+    for row in db.session.scalars(
+        select(GoalDiagnosticsDaily).where(
+            GoalDiagnosticsDaily.connection_id == connection_id,
+            GoalDiagnosticsDaily.goal_id.in_(goal_ids),
+            GoalDiagnosticsDaily.day.in_(days),
+        )
+    ):
+        found[(row.goal_id, row.day)] = {
+            "day": row.day.isoformat(),
+            "attributed": row.success_count,
+            "not_attributed": row.unattributed_count,
+            "reasons": dict(row.reasons or {}),
+        }
+    return found
+
+
+# --- recording the plan's verdicts --------------------------------------------------------------
+
+
+def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime) -> None:
+    """Keep ``push_decisions`` equal to the plan's verdicts for these conversions: a waiting or
+    not-eligible verdict is stored (written only when it changed), an eligible one removes the
+    row (the conversion now has a ledger row). Runs in the plan's transaction."""
+    if not verdicts:
+        return
+    existing = {
+        d.conversion_id: d
+        for d in db.session.scalars(
+            select(PD).where(PD.connection_id == connection_id, PD.conversion_id.in_(verdicts))
+        )
+    }
+    gone, new = [], []
+    for conversion_id, verdict in verdicts.items():
+        current = existing.get(conversion_id)
+        if verdict.eligible:
+            if current is not None:
+                gone.append(current.id)
+            continue
+        facts = {
+            k: v
+            for k, v in (
+                ("hash_hint", verdict.facts.hash_hint),
+                ("consent", verdict.facts.consent),
+                ("click_time_known", verdict.facts.click_time_known),
+            )
+            if v not in ("", True)
+        }
+        until = verdict.retry_at if verdict.state == PD.WAITING else None
+        values = (verdict.state, verdict.code.value, until, facts)
+        if current is None:
+            new.append(
+                {
+                    "connection_id": connection_id,
+                    "conversion_id": conversion_id,
+                    "state": verdict.state,
+                    "reason": verdict.code.value,
+                    "until": until,
+                    "facts": facts,
+                    "decided_at": now,
+                }
+            )
+        elif (current.state, current.reason, current.until, current.facts or {}) != values:
+            current.state, current.reason, current.until, current.facts = values
+            current.decided_at = now
+    if gone:
+        db.session.execute(delete(PD).where(PD.id.in_(gone)))
+    if new:
+        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(PD.__table__).on_conflict_do_nothing(
+            index_elements=["connection_id", "conversion_id"]
+        )
+        db.session.execute(stmt, new)
+
+
+def reason_labels(platform: Platform | None) -> dict[str, str]:
+    """Each reason code's short label for filters: the code in words (the long text of a row
+    comes from ``wording``; a filter needs a name, not a sentence about one conversion)."""
+    return {r.value: r.value.replace("_", " ").capitalize() for r in Reason}
