@@ -16,6 +16,7 @@ from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily,
 from webapp.models.push import (
     AdjustmentDelivery,
     ConversionDelivery,
+    DeliveryEvent,
     PlatformGoal,
     PushDecision,
     PushRun,
@@ -25,6 +26,7 @@ from webapp.models.types import utcnow
 # Models holding data synced for one connection (``connection_id`` column), cleared by Reset in
 # this order (adjustment deliveries before the deliveries they point at).
 SYNCED_DATA_MODELS: tuple[type, ...] = (
+    DeliveryEvent,
     AdEntity,
     GoalDiagnosticsDaily,
     InsightDaily,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,7 +32,7 @@ from webapp.models import (
     Visitor,
 )
 from webapp.privacy import consent
-from webapp.push import states
+from webapp.push import history, states
 from webapp.push.eligibility import Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
@@ -131,7 +131,14 @@ def plan(
             consent_required=consent_required,
         )
         # What the state model counts for conversions without a ledger row (webapp.push.states).
-        states.record_decisions(connection.id, {cid: a.verdict for cid, a in assessed.items()}, now)
+        verdicts = {cid: a.verdict for cid, a in assessed.items()}
+        changed = states.record_decisions(connection.id, verdicts, now)
+        goal_of = {cid: by_event[event].goal_name for cid, _v, _o, event, *_rest in rows}
+        # The timeline: decisions that changed, and each conversion planned (eligible, how).
+        history.add(
+            history.decision(connection.id, cid, verdicts[cid], now, goal_of[cid])
+            for cid in changed
+        )
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:
             mapping = by_event[event]
@@ -162,6 +169,11 @@ def plan(
                     "created_at": now,
                 }
             )
+        history.add(
+            history.decision(connection.id, row["conversion_id"], verdicts[row["conversion_id"]],
+                             now, row["goal_name"])
+            for row in new_rows
+        )  # fmt: skip
         if new_rows:
             # Two planners racing (a manual push beside the scheduled one) insert once.
             stmt = _insert(D.__table__).on_conflict_do_nothing(
@@ -244,13 +256,16 @@ def record(
     retryable: Callable[[str | None], bool],
     explain: Callable[[str | None, str | None], str],
     goal_too_recent: Callable[[str | None], bool] = lambda code: False,
+    push_run_id: int | None = None,
 ) -> Recorded:
     """Apply one outcome per row: accepted → sent; retryable refusal → pending again later;
-    anything else → failed with the platform's code and a plain explanation."""
+    anything else → failed with the platform's code and a plain explanation. Each answer is
+    also appended to the conversion's timeline (``history``)."""
     by_id = {row.id: row for row in rows}
     result = Recorded()
     accepted: list[int] = []
     too_recent: set[str] = set()
+    events: list[dict] = []
     mine = model.claim_token == token
     for outcome in outcomes:
         row = by_id.get(outcome.row_id)
@@ -258,6 +273,7 @@ def record(
             continue
         if outcome.accepted:
             accepted.append(row.id)
+            events.append(_answer(model, row, push_run_id, now, "sent"))
             continue
         message = explain(outcome.error_code, outcome.error_message)
         values = {
@@ -276,6 +292,14 @@ def record(
         else:
             result.failed += 1
             values["status"] = D.FAILED
+        events.append(
+            _answer(
+                model, row, push_run_id, now,
+                "retry" if values["status"] == D.PENDING else "rejected",
+                error_code=values["error_code"], message=message,
+                until=values.get("next_attempt_at"),
+            )
+        )  # fmt: skip
         db.session.execute(
             update(model).where(model.id == row.id, mine).values(**values),
             execution_options=_NO_SYNC,
@@ -296,12 +320,47 @@ def record(
         )
     result.sent = len(accepted)
     result.too_recent_goals = frozenset(too_recent)
+    history.add(events)
     return result
 
 
-def release(model, token: str) -> None:  # noqa: ANN001
-    """The call did not complete: give the rows back (still pending) for the next attempt."""
+def _answer(model, row, push_run_id: int | None, now: datetime, outcome: str, **more) -> dict:  # noqa: ANN001, ANN003
+    """A timeline event for one claimed row (a ledger row, or an adjustment and its delivery)."""
+    if model is D:
+        return history.answer(
+            adjustment=False, connection_id=row.connection_id, conversion_id=row.conversion_id,
+            goal_name=row.goal_name, push_run_id=push_run_id, now=now, outcome=outcome, **more,
+        )  # fmt: skip
+    facts = {"kind": row.kind}
+    if row.value is not None:
+        facts["value"], facts["currency"] = str(row.value), row.currency
+    return history.answer(
+        adjustment=True, connection_id=row.connection_id,
+        conversion_id=row.delivery.conversion_id, goal_name=row.delivery.goal_name,
+        push_run_id=push_run_id, now=now, outcome=outcome, facts=facts, **more,
+    )  # fmt: skip
+
+
+def release(
+    model,  # noqa: ANN001
+    token: str,
+    *,
+    note: str | None = None,
+    push_run_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """The call did not complete: give the rows back (still pending) for the next attempt, and
+    say so on their timelines (``note``: why the call did not complete)."""
     db.session.rollback()
+    if note is not None:
+        held = db.session.scalars(
+            select(model).where(model.claim_token == token, model.status == D.SENDING)
+        ).all()
+        history.add(
+            _answer(model, row, push_run_id, now or datetime.now(UTC), "released",
+                    message=note[:1000])
+            for row in held
+        )  # fmt: skip
     db.session.execute(
         update(model)
         .where(model.claim_token == token, model.status == D.SENDING)

@@ -693,12 +693,14 @@ def _diagnostics(connection_id: int, sent: Sequence[ConversionDelivery]) -> dict
 # --- recording the plan's verdicts --------------------------------------------------------------
 
 
-def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime) -> None:
+def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime) -> list[int]:
     """Keep ``push_decisions`` equal to the plan's verdicts for these conversions: a waiting or
     not-eligible verdict is stored (written only when it changed), an eligible one removes the
-    row (the conversion now has a ledger row). Runs in the plan's transaction."""
+    row (the conversion now has a ledger row). Runs in the plan's transaction. Returns the
+    conversions whose waiting / not-eligible decision is new or changed (the timeline's)."""
     if not verdicts:
-        return
+        return []
+    changed: list[int] = []
     existing = {
         d.conversion_id: d
         for d in db.session.scalars(
@@ -724,6 +726,7 @@ def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime
         until = verdict.retry_at if verdict.state == PD.WAITING else None
         values = (verdict.state, verdict.code.value, until, facts)
         if current is None:
+            changed.append(conversion_id)
             new.append(
                 {
                     "connection_id": connection_id,
@@ -736,6 +739,7 @@ def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime
                 }
             )
         elif (current.state, current.reason, current.until, current.facts or {}) != values:
+            changed.append(conversion_id)
             current.state, current.reason, current.until, current.facts = values
             current.decided_at = now
     if gone:
@@ -746,6 +750,7 @@ def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime
             index_elements=["connection_id", "conversion_id"]
         )
         db.session.execute(stmt, new)
+    return changed
 
 
 def reason_labels(platform: Platform | None) -> dict[str, str]:
