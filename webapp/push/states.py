@@ -186,7 +186,9 @@ def rows_query(
         (and_(decided_wait, PD.until > now), PD.until),
         else_=None,
     )
-    in_population = or_(D.id.is_not(None), Conversion.event.in_(scope.events or ["\x00"]))
+    # No mapped event: only ledger rows (PostgreSQL refuses a NUL placeholder in a text list).
+    mapped = Conversion.event.in_(scope.events) if scope.events else false()
+    in_population = or_(D.id.is_not(None), mapped)
     query = (
         select(
             literal(cid).label("connection_id"),
