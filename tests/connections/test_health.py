@@ -173,6 +173,7 @@ def test_reconnect_needed_and_disconnected_offer_reconnect(ms_app, world, connec
     assert result.state == health.RECONNECT
     assert result.failing[0].key == "grant" and result.failing[0].action == "reconnect"
     assert result.failing[0].detail == "The grant was revoked."
+    assert [c.key for c in result.to_fix] == ["grant"]  # pages list what can be fixed first
 
     connection.status = Connection.DISCONNECTED
     connection.credential_id = None

@@ -132,6 +132,7 @@ def test_figures_and_health_cards_with_data(
     assert good.get_by_text("Every check passes.").is_visible()
     assert bad.get_by_test_id("health").inner_text() == "Reconnect needed"
     assert bad.get_by_text("The grant was revoked.").is_visible()
+    assert bad.locator("li[data-check]").count() == 1  # only the sign-in, until reconnected
     assert bad.get_by_role("button", name="Reconnect").is_visible()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert problems == []

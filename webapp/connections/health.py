@@ -100,6 +100,13 @@ class Health:
     def failing(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
 
+    @property
+    def to_fix(self) -> list[Check]:
+        """What pages list: without a valid sign-in only that (nothing else can be fixed before
+        a Reconnect); otherwise every failing check."""
+        grant = self.get("grant")
+        return [grant] if grant is not None and not grant.passed else self.failing
+
     def get(self, key: str) -> Check | None:
         return next((c for c in self.checks if c.key == key), None)
 
