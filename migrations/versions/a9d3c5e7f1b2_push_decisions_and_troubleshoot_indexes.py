@@ -1,6 +1,7 @@
 """Push decisions (why a mapped conversion has no ledger row yet: waiting until when, or not
-eligible, with its reason code) and the indexes Troubleshoot's search needs (click id on the
-ledger, email digest on conversions and visitors)
+eligible, with its reason code) and the indexes the state model counts and Troubleshoot searches
+with (ledger by state and time, decisions by time, conversions by event, click id on the ledger,
+email digest on conversions and visitors)
 
 Revision ID: a9d3c5e7f1b2
 Revises: 8e4f0c2a7b19
@@ -25,6 +26,8 @@ def upgrade():
         sa.Column("id", BigId, nullable=False),
         sa.Column("connection_id", sa.Integer(), nullable=False),
         sa.Column("conversion_id", BigId, nullable=False),
+        sa.Column("event", sa.String(length=64), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("until", sa.DateTime(timezone=True), nullable=True),
@@ -37,6 +40,41 @@ def upgrade():
     )
     op.create_index(
         "ix_push_decisions_conversion_id", "push_decisions", ["conversion_id"], unique=False
+    )
+    # The ledger keeps its conversion's event (copied, like conversion_time).
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("event", sa.String(length=64), nullable=True))
+    op.execute(
+        "UPDATE conversion_deliveries SET event = (SELECT conversions.event FROM conversions "
+        "WHERE conversions.id = conversion_deliveries.conversion_id)"
+    )
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.alter_column("event", existing_type=sa.String(length=64), nullable=False)
+    op.create_index(
+        "ix_conversion_deliveries_event",
+        "conversion_deliveries",
+        ["connection_id", "event", "conversion_time"],
+    )
+    op.create_index(
+        "ix_push_decisions_count",
+        "push_decisions",
+        ["connection_id", "event", "state", "reason", "occurred_at", "until"],
+    )
+    op.create_index(
+        "ix_push_decisions_time", "push_decisions", ["connection_id", "event", "occurred_at"]
+    )
+    op.create_index(
+        "ix_push_decisions_wait", "push_decisions", ["connection_id", "event", "state", "until"]
+    )
+    op.create_index(
+        "ix_conversion_deliveries_state",
+        "conversion_deliveries",
+        ["connection_id", "status", "conversion_time", "next_attempt_at", "claimed_until"],
+    )
+    op.create_index(
+        "ix_conversions_workspace_event_occurred",
+        "conversions",
+        ["workspace_id", "event", "occurred_at"],
     )
     op.create_index(
         "ix_conversion_deliveries_click",
@@ -51,6 +89,14 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_conversions_workspace_event_occurred", table_name="conversions")
+    op.drop_index("ix_conversion_deliveries_state", table_name="conversion_deliveries")
+    op.drop_index("ix_conversion_deliveries_event", table_name="conversion_deliveries")
+    with op.batch_alter_table("conversion_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("event")
+    op.drop_index("ix_push_decisions_wait", table_name="push_decisions")
+    op.drop_index("ix_push_decisions_time", table_name="push_decisions")
+    op.drop_index("ix_push_decisions_count", table_name="push_decisions")
     op.drop_index("ix_visitors_workspace_email", table_name="visitors")
     op.drop_index("ix_conversions_workspace_email", table_name="conversions")
     op.drop_index("ix_conversion_deliveries_click", table_name="conversion_deliveries")

@@ -92,6 +92,16 @@ class ConversionDelivery(db.Model):
         Index("ix_conversion_deliveries_conversion", "conversion_id"),
         # Troubleshoot's search by click id.
         Index("ix_conversion_deliveries_click", "connection_id", "click_id"),
+        # Counting by state and listing a state newest first (webapp.push.states).
+        Index(
+            "ix_conversion_deliveries_state",
+            "connection_id",
+            "status",
+            "conversion_time",
+            "next_attempt_at",
+            "claimed_until",
+        ),
+        Index("ix_conversion_deliveries_event", "connection_id", "event", "conversion_time"),
     )
 
     PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -103,6 +113,9 @@ class ConversionDelivery(db.Model):
     )
     goal_id: Mapped[str] = mapped_column(String(64))
     goal_name: Mapped[str] = mapped_column(String(255))
+    # The conversion's event, copied once (it never changes), so the state model counts the
+    # connection's mapped conversions without a join (webapp.push.states).
+    event: Mapped[str] = mapped_column(String(64))
     click_id: Mapped[str | None] = mapped_column(String(255))
     # The plugin's own click-id parameter ``click_id`` belongs to.
     click_param: Mapped[str | None] = mapped_column(String(16))
@@ -134,7 +147,16 @@ class PushDecision(db.Model):
     planned, so the state model (``webapp.push.states``) counts and filters in SQL."""
 
     __tablename__ = "push_decisions"
-    __table_args__ = (UniqueConstraint("connection_id", "conversion_id"),)
+    __table_args__ = (
+        UniqueConstraint("connection_id", "conversion_id"),
+        # Counting by state (grouped in index order) and by time, and listing newest first.
+        Index(
+            "ix_push_decisions_count",
+            "connection_id", "event", "state", "reason", "occurred_at", "until",
+        ),
+        Index("ix_push_decisions_time", "connection_id", "event", "occurred_at"),
+        Index("ix_push_decisions_wait", "connection_id", "event", "state", "until"),
+    )  # fmt: skip
 
     WAITING, NOT_ELIGIBLE = "waiting", "not_eligible"
 
@@ -143,6 +165,9 @@ class PushDecision(db.Model):
     conversion_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("conversions.id", ondelete="CASCADE"), index=True
     )
+    # Copied from the conversion (neither changes), so counts need no join.
+    event: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(32))  # a ``platforms.base.Reason`` value
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a wait's end

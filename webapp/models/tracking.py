@@ -134,6 +134,8 @@ class Conversion(db.Model):
         Index("ix_conversions_workspace_occurred", "workspace_id", "occurred_at"),
         Index("ix_conversions_visitor", "visitor_id"),
         Index("ix_conversions_workspace_email", "workspace_id", "email_sha256"),
+        # Counting a connection's mapped conversions (webapp.push.states).
+        Index("ix_conversions_workspace_event_occurred", "workspace_id", "event", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

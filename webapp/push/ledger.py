@@ -131,8 +131,10 @@ def plan(
             consent_required=consent_required,
         )
         # What the state model counts for conversions without a ledger row (webapp.push.states).
-        verdicts = {cid: a.verdict for cid, a in assessed.items()}
-        changed = states.record_decisions(connection.id, verdicts, now)
+        verdicts = {r[0]: assessed[r[0]].verdict for r in rows}
+        changed = states.record_decisions(
+            connection.id, {r[0]: (verdicts[r[0]], r[3], r[2]) for r in rows}, now
+        )
         goal_of = {cid: by_event[event].goal_name for cid, _v, _o, event, *_rest in rows}
         # The timeline: decisions that changed, and each conversion planned (eligible, how).
         history.add(
@@ -156,6 +158,7 @@ def plan(
                     "conversion_id": cid,
                     "goal_id": mapping.goal_id,
                     "goal_name": mapping.goal_name,
+                    "event": event,
                     "click_id": verdict.click_id,
                     "click_param": verdict.click.param if verdict.click else None,
                     "hashed_email": assessed[cid].hashed_email,

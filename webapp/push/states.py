@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -42,13 +43,14 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     tuple_,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import Select, Subquery
 
 from platforms.base import Platform, Reason, ReasonFacts, UploadRules
 from webapp.extensions import db, platform_registry
@@ -132,7 +134,99 @@ def _connections(workspace_id: int, connection_id: int | None) -> list[Connectio
     return list(db.session.scalars(query.order_by(Connection.id)))
 
 
-# --- the SQL ---------------------------------------------------------------------------------
+# --- the rules: one list per source --------------------------------------------------------------
+#
+# A row's state comes from exactly one source: its ledger row, else the plan's decision, else
+# nothing yet (the plan keeps the first two apart: a conversion with a ledger row has no
+# decision). Each source has one list of rules whose conditions exclude each other and cover the
+# source; everything below is built from these lists: the CASE that names a row's state
+# (``rows_query``), the counts (one index range per rule, no per-row CASE, so 100,000
+# conversions count in milliseconds) and the filtered listings (only the rules that can match).
+# Ledger rows and decisions copy the conversion's time and event, which never change.
+
+
+@dataclass(frozen=True)
+class Rule:
+    state: Any  # a state name, or a column (a decision keeps its own)
+    reason: Any  # a reason code, or a column
+    when: Any  # SQL condition on the source's columns
+    until: Any = None  # the wait's end, where there is one
+
+
+def ledger_rules(now: datetime) -> list[Rule]:
+    adjusted = exists().where(A.delivery_id == D.id, A.status == D.SENT)
+    stale = or_(D.claimed_until.is_(None), D.claimed_until < now)
+    later = and_(D.next_attempt_at.is_not(None), D.next_attempt_at > now)
+    return [
+        Rule(ADJUSTED, Reason.ADJUSTED.value, and_(D.status == D.SENT, adjusted)),
+        Rule(SENT, Reason.SENT.value, and_(D.status == D.SENT, ~adjusted)),
+        Rule(REJECTED, Reason.REFUSED.value, D.status == D.FAILED),
+        Rule(QUEUED, Reason.STALLED.value, and_(D.status == D.SENDING, stale)),
+        Rule(SENDING, Reason.SENDING.value, and_(D.status == D.SENDING, ~stale)),
+        Rule(
+            WAITING, Reason.RETRY_LATER.value, and_(D.status == D.PENDING, later), D.next_attempt_at
+        ),  # fmt: skip
+        Rule(QUEUED, Reason.QUEUED.value, and_(D.status == D.PENDING, ~later)),
+    ]
+
+
+def decision_rules(scope: Scope, now: datetime, occurred: Any = None) -> list[Rule]:
+    """Out of the window a decision no longer matters (too old); a wait whose end has passed is
+    queued (the next push plans it); otherwise the decision's own state and reason."""
+    old = (PD.occurred_at if occurred is None else occurred) < now - scope.rules.window
+    over = and_(PD.state == PD.WAITING, PD.until.is_not(None), PD.until <= now)
+    return [
+        Rule(NOT_ELIGIBLE, Reason.TOO_OLD.value, old),
+        Rule(QUEUED, Reason.QUEUED.value, and_(~old, over)),
+        Rule(
+            PD.state,
+            PD.reason,
+            and_(~old, ~over),
+            case((PD.state == PD.WAITING, PD.until), else_=None),
+        ),  # fmt: skip
+    ]
+
+
+def neither_rules(scope: Scope, now: datetime, occurred: Any) -> list[Rule]:
+    """A mapped conversion with neither: too old, or not checked yet (or pushing is off)."""
+    old = occurred < now - scope.rules.window
+    unchecked = Reason.UNCHECKED.value if scope.push_on else Reason.PUSH_OFF.value
+    return [
+        Rule(NOT_ELIGIBLE, Reason.TOO_OLD.value, old),
+        Rule(WAITING, unchecked, ~old),
+    ]
+
+
+def _case(rules: Sequence[Rule]):  # noqa: ANN202
+    """(state, reason, until) of a row of one source."""
+    waits = [(r.when, r.until) for r in rules if r.until is not None]
+    return (
+        case(*((r.when, r.state) for r in rules)),
+        case(*((r.when, r.reason) for r in rules)),
+        case(*waits, else_=None) if waits else null(),
+    )
+
+
+def _matches(rule: Rule, state: str | None, reason: str | None) -> Any:
+    """The rule's condition narrowed to a state and reason; None when it cannot match."""
+    found = [rule.when]
+    for value, wanted in ((rule.state, state), (rule.reason, reason)):
+        if wanted is None:
+            continue
+        if isinstance(value, str):
+            if value != wanted:
+                return None
+        else:
+            found.append(value == wanted)
+    return and_(*found)
+
+
+def _mapped(scope: Scope, column):  # noqa: ANN001, ANN202
+    return column.in_(scope.events) if scope.events else false()
+
+
+def _in_range(column, since: datetime | None, until: datetime | None) -> list:  # noqa: ANN001
+    return [c for c in (since and column >= since, until and column < until) if c is not None]
 
 
 def rows_query(
@@ -143,53 +237,17 @@ def rows_query(
     until: datetime | None = None,
 ) -> Subquery:
     """One row per (conversion, ledger row) of the connection's population, with its state,
-    reason code and wait end; a subquery, so callers group, filter and page on named columns
-    (PostgreSQL cannot match two bound copies of ``now`` between SELECT and GROUP BY)."""
+    reason code and wait end, over a join ordered by time (the unfiltered page, searches, one
+    conversion); a subquery, so callers filter and page on named columns."""
     cid = scope.connection.id
-    adjusted = exists().where(A.delivery_id == D.id, A.status == D.SENT)
-    stale_claim = and_(D.status == D.SENDING, or_(D.claimed_until.is_(None), D.claimed_until < now))
-    retry_later = and_(D.status == D.PENDING, D.next_attempt_at > now)
-    no_row = D.id.is_(None)
-    too_old = and_(no_row, Conversion.occurred_at < now - scope.rules.window)
-    decided_wait = and_(no_row, PD.state == PD.WAITING)
-    wait_over = and_(decided_wait, PD.until.is_not(None), PD.until <= now)
-    unchecked = Reason.UNCHECKED.value if scope.push_on else Reason.PUSH_OFF.value
-    state = case(
-        (and_(D.status == D.SENT, adjusted), ADJUSTED),
-        (D.status == D.SENT, SENT),
-        (D.status == D.FAILED, REJECTED),
-        (stale_claim, QUEUED),
-        (D.status == D.SENDING, SENDING),
-        (retry_later, WAITING),
-        (D.status == D.PENDING, QUEUED),
-        (too_old, NOT_ELIGIBLE),
-        (wait_over, QUEUED),
-        (decided_wait, WAITING),
-        (and_(no_row, PD.state == PD.NOT_ELIGIBLE), NOT_ELIGIBLE),
-        else_=WAITING,
+    ledger = _case(ledger_rules(now))
+    decided = _case(decision_rules(scope, now))
+    neither = _case(neither_rules(scope, now, Conversion.occurred_at))
+    has_row, has_decision = D.id.is_not(None), PD.id.is_not(None)
+    state, reason, wait_end = (
+        case((has_row, ledger[i]), (has_decision, decided[i]), else_=neither[i]) for i in range(3)
     )
-    reason = case(
-        (and_(D.status == D.SENT, adjusted), Reason.ADJUSTED.value),
-        (D.status == D.SENT, Reason.SENT.value),
-        (D.status == D.FAILED, Reason.REFUSED.value),
-        (stale_claim, Reason.STALLED.value),
-        (D.status == D.SENDING, Reason.SENDING.value),
-        (retry_later, Reason.RETRY_LATER.value),
-        (D.status == D.PENDING, Reason.QUEUED.value),
-        (too_old, Reason.TOO_OLD.value),
-        (wait_over, Reason.QUEUED.value),
-        (PD.id.is_not(None), PD.reason),
-        else_=unchecked,
-    )
-    wait_end = case(
-        (retry_later, D.next_attempt_at),
-        (and_(decided_wait, PD.until > now), PD.until),
-        else_=None,
-    )
-    # No mapped event: only ledger rows (PostgreSQL refuses a NUL placeholder in a text list).
-    mapped = Conversion.event.in_(scope.events) if scope.events else false()
-    in_population = or_(D.id.is_not(None), mapped)
-    query = (
+    return (
         select(
             literal(cid).label("connection_id"),
             Conversion.id.label("conversion_id"),
@@ -202,27 +260,99 @@ def rows_query(
         .select_from(Conversion)
         .outerjoin(D, and_(D.conversion_id == Conversion.id, D.connection_id == cid))
         .outerjoin(PD, and_(PD.conversion_id == Conversion.id, PD.connection_id == cid))
-        .where(Conversion.workspace_id == scope.connection.workspace_id, in_population)
+        .where(
+            Conversion.workspace_id == scope.connection.workspace_id,
+            or_(has_row, _mapped(scope, Conversion.event)),
+            *_in_range(Conversion.occurred_at, since, until),
+        )
+        .subquery()
     )
-    if since is not None:
-        query = query.where(Conversion.occurred_at >= since)
-    if until is not None:
-        query = query.where(Conversion.occurred_at < until)
-    return query.subquery()
-
-
-def _state_rows(
-    scopes: Sequence[Scope], now: datetime, since: datetime | None, until: datetime | None
-) -> Subquery | None:
-    parts = [rows_query(s, now, since=since, until=until) for s in scopes]
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    return union_all(*(select(p) for p in parts)).subquery()
 
 
 # --- counts ----------------------------------------------------------------------------------
+
+
+def _count(*where: Any) -> int:
+    return db.session.scalar(select(func.count()).where(*where)) or 0
+
+
+def _count_connection(
+    scope: Scope, now: datetime, since: datetime | None, until: datetime | None
+) -> Counter:
+    """(state, reason) → rows of one connection, one index range per rule."""
+    cid, counts = scope.connection.id, Counter()
+    ledger_range = [D.connection_id == cid, *_in_range(D.conversion_time, since, until)]
+    for rule in ledger_rules(now):
+        if rule.state in (SENT, ADJUSTED):
+            continue  # below: an EXISTS per sent row would read every one of them
+        counts[(rule.state, rule.reason)] += _count(rule.when, *ledger_range)
+    sent = _count(D.status == D.SENT, *ledger_range)
+    adjusted = db.session.scalar(
+        select(func.count(func.distinct(A.delivery_id)))
+        .join(D, D.id == A.delivery_id)
+        .where(A.connection_id == cid, A.status == D.SENT, D.status == D.SENT, *ledger_range)
+    )
+    counts[(SENT, Reason.SENT.value)] += sent - (adjusted or 0)
+    counts[(ADJUSTED, Reason.ADJUSTED.value)] += adjusted or 0
+    if scope.events:
+        decided_range = [
+            PD.connection_id == cid,
+            _mapped(scope, PD.event),
+            *_in_range(PD.occurred_at, since, until),
+        ]
+        for rule in decision_rules(scope, now):
+            if isinstance(rule.state, str):
+                counts[(rule.state, rule.reason)] += _count(rule.when, *decided_range)
+                continue
+            sub = (
+                select(rule.state.label("s"), rule.reason.label("r"))
+                .where(rule.when, *decided_range)
+                .subquery()
+            )
+            for st, why, n in db.session.execute(
+                select(sub.c.s, sub.c.r, func.count()).group_by(sub.c.s, sub.c.r)
+            ):
+                counts[(st, why)] += n
+        counts.update(_neither_counts(scope, now, since, until))
+    return +counts
+
+
+def _neither_counts(
+    scope: Scope, now: datetime, since: datetime | None, until: datetime | None
+) -> Counter:
+    """The mapped conversions with neither a ledger row nor a decision, counted without looking
+    for them: per rule, the mapped conversions less those with a ledger row or a decision (the
+    plan gives a conversion one ledger row at most)."""
+    cid, counts = scope.connection.id, Counter()
+    if not scope.events:
+        return counts
+    for mapped, ledger, decided in zip(
+        neither_rules(scope, now, Conversion.occurred_at),
+        neither_rules(scope, now, D.conversion_time),
+        neither_rules(scope, now, PD.occurred_at),
+        strict=True,
+    ):
+        counts[(mapped.state, mapped.reason)] = (
+            _count(
+                mapped.when,
+                Conversion.workspace_id == scope.connection.workspace_id,
+                _mapped(scope, Conversion.event),
+                *_in_range(Conversion.occurred_at, since, until),
+            )
+            - _count(
+                ledger.when,
+                D.connection_id == cid,
+                _mapped(scope, D.event),
+                *_in_range(D.conversion_time, since, until),
+            )
+            - _count(
+                decided.when,
+                PD.connection_id == cid,
+                _mapped(scope, PD.event),
+                *_in_range(PD.occurred_at, since, until),
+            )
+        )
+    return counts
 
 
 def count_reasons(
@@ -236,10 +366,7 @@ def count_reasons(
     now = utcnow()
     result: dict[str, dict[str, int]] = {s: {} for s in STATES}
     for conn in _connections(workspace_id, connection_id):
-        rows = rows_query(scope_for(conn), now, since=since, until=until)
-        for st, reason, n in db.session.execute(
-            select(rows.c.state, rows.c.reason, func.count()).group_by(rows.c.state, rows.c.reason)
-        ):
+        for (st, reason), n in _count_connection(scope_for(conn), now, since, until).items():
             result[st][reason] = result[st].get(reason, 0) + n
     return result
 
@@ -314,8 +441,10 @@ def _instant(raw: str | None, name: str, *, end_of_day: bool = False) -> datetim
         if len(raw) == 10:
             day = date.fromisoformat(raw)
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if end_of_day:
+                moment += timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
         raise BadQuery(
             f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time (2026-12-01T10:00:00Z)"
@@ -395,18 +524,6 @@ def _matching(workspace_id: int, search: str, platforms: Sequence[Platform | Non
     )
 
 
-def _filtered(rows: Subquery, filters: Filters, workspace_id: int, scopes: Sequence[Scope]):  # noqa: ANN202
-    conditions = []
-    if filters.state:
-        conditions.append(rows.c.state == filters.state)
-    if filters.reason:
-        conditions.append(rows.c.reason == filters.reason)
-    if filters.search:
-        ids = _matching(workspace_id, filters.search, [s.platform for s in scopes])
-        conditions.append(rows.c.conversion_id.in_(ids))
-    return conditions
-
-
 @dataclass
 class Row:
     """One conversion with one connection: its state, reason and words, for pages and the API."""
@@ -460,6 +577,126 @@ class Row:
         }
 
 
+COLUMNS = ("connection_id", "conversion_id", "occurred_at", "row_key", "state", "reason", "until")
+
+
+def _keyset(keys: Sequence, after: tuple | None) -> list:
+    """Rows after the cursor, newest first: (time, conversion id[, row key])."""
+    if after is None:
+        return []
+    return [tuple_(*keys[: len(after)]) < tuple_(*after)]
+
+
+def _labelled(*columns: Any) -> list:
+    return [c.label(name) for c, name in zip(columns, COLUMNS, strict=True)]
+
+
+def _narrowed(rules: Sequence[Rule], filters: Filters) -> Any:
+    """The source's rows a state/reason filter keeps; None when none can match."""
+    found = [m for r in rules if (m := _matches(r, filters.state, filters.reason)) is not None]
+    return or_(*found) if found else None
+
+
+def _listing(
+    scope: Scope, filters: Filters, now: datetime, after: tuple | None, n: int, ids: Any
+) -> list[Select]:
+    """Selects of ``COLUMNS``, each newest first and at most ``n`` rows, whose union holds the
+    connection's first ``n`` rows after ``after`` that match the filters. Unfiltered: the join
+    (ordered by time, it stops after ``n``); by state or reason: each source whose rules can
+    match, read from its own table."""
+    cid = scope.connection.id
+    if not filters.state and not filters.reason:
+        rows = rows_query(scope, now, since=filters.since, until=filters.until)
+        keys = (rows.c.occurred_at, rows.c.conversion_id, rows.c.row_key)
+        query = select(*(rows.c[name] for name in COLUMNS)).where(*_keyset(keys, after))
+        if ids is not None:
+            query = query.where(rows.c.conversion_id.in_(ids))
+        return [query.order_by(*(k.desc() for k in keys)).limit(n)]
+    found = []
+    rules = ledger_rules(now)
+    wanted = _narrowed(rules, filters)
+    if wanted is not None:
+        keys = (D.conversion_time, D.conversion_id, D.id)
+        found.append(
+            select(*_labelled(literal(cid), D.conversion_id, D.conversion_time, D.id,
+                              *_case(rules)))
+            .where(
+                D.connection_id == cid,
+                wanted,
+                *_in_range(D.conversion_time, filters.since, filters.until),
+                *([D.conversion_id.in_(ids)] if ids is not None else []),
+                *_keyset(keys, after),
+            )
+            .order_by(*(k.desc() for k in keys))
+            .limit(n)
+        )  # fmt: skip
+    if not scope.events:
+        return found
+    rules = decision_rules(scope, now)
+    wanted = _narrowed(rules, filters)
+    if wanted is not None:
+        keys = (PD.occurred_at, PD.conversion_id, literal(0))
+        found.append(
+            select(*_labelled(literal(cid), PD.conversion_id, PD.occurred_at, literal(0),
+                              *_case(rules)))
+            .where(
+                PD.connection_id == cid,
+                _mapped(scope, PD.event),
+                wanted,
+                *_in_range(PD.occurred_at, filters.since, filters.until),
+                *([PD.conversion_id.in_(ids)] if ids is not None else []),
+                *_keyset(keys, after),
+            )
+            .order_by(PD.occurred_at.desc(), PD.conversion_id.desc())
+            .limit(n)
+        )  # fmt: skip
+    rules = neither_rules(scope, now, Conversion.occurred_at)
+    present = _neither_counts(scope, now, filters.since, filters.until)
+    rules = [r for r in rules if present[(r.state, r.reason)]]  # none: nothing to look for
+    wanted = _narrowed(rules, filters) if rules else None
+    if wanted is not None:
+        keys = (Conversion.occurred_at, Conversion.id, literal(0))
+        found.append(
+            select(*_labelled(literal(cid), Conversion.id, Conversion.occurred_at, literal(0),
+                              *_case(rules)))
+            .where(
+                Conversion.workspace_id == scope.connection.workspace_id,
+                _mapped(scope, Conversion.event),
+                ~exists().where(D.connection_id == cid, D.conversion_id == Conversion.id),
+                ~exists().where(PD.connection_id == cid, PD.conversion_id == Conversion.id),
+                wanted,
+                *_in_range(Conversion.occurred_at, filters.since, filters.until),
+                *([Conversion.id.in_(ids)] if ids is not None else []),
+                *_keyset(keys, after),
+            )
+            .order_by(Conversion.occurred_at.desc(), Conversion.id.desc())
+            .limit(n)
+        )  # fmt: skip
+    return found
+
+
+def _first(selects: Sequence[Select], n: int, *, per_conversion: bool = False) -> list:
+    """The first ``n`` rows of the union of ``selects`` (each already ordered and limited),
+    newest first; ``per_conversion``: one row per conversion (the API pages conversions)."""
+    if not selects:
+        return []
+    parts = [select(s.subquery()) for s in selects]
+    union = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    if per_conversion:
+        keys = (union.c.occurred_at, union.c.conversion_id)
+        query = select(*keys).group_by(*keys)
+    else:
+        keys = (union.c.occurred_at, union.c.conversion_id, union.c.row_key)
+        query = select(*(union.c[name] for name in COLUMNS))
+    return db.session.execute(query.order_by(*(k.desc() for k in keys)).limit(n)).all()
+
+
+def _search_ids(workspace_id: int, filters: Filters, scopes: Sequence[Scope]):  # noqa: ANN202
+    if not filters.search:
+        return None
+    return _matching(workspace_id, filters.search, [s.platform for s in scopes])
+
+
 @dataclass
 class Page:
     rows: list[Row] = field(default_factory=list)
@@ -476,16 +713,9 @@ def page(
     """One page of a connection's rows, newest first, by keyset (occurred_at, id, row)."""
     scope = scope_for(connection)
     now = utcnow()
-    rows = rows_query(scope, now, since=filters.since, until=filters.until)
     after = decode_cursor(cursor)
-    keys = (rows.c.occurred_at, rows.c.conversion_id, rows.c.row_key)
-    query = select(rows.c.conversion_id, rows.c.occurred_at, rows.c.row_key, rows.c.state,
-                   rows.c.reason, rows.c.until).where(
-        *_filtered(rows, filters, connection.workspace_id, [scope])
-    )  # fmt: skip
-    if after is not None:
-        query = query.where(tuple_(*keys) < tuple_(*after))
-    found = db.session.execute(query.order_by(*(k.desc() for k in keys)).limit(limit + 1)).all()
+    ids = _search_ids(connection.workspace_id, filters, [scope])
+    found = _first(_listing(scope, filters, now, after, limit + 1, ids), limit + 1)
     more = len(found) > limit
     found = found[:limit]
     result = Page(describe(scope, found, now))
@@ -520,41 +750,35 @@ def conversions_page(
     any (or the given) connection, each with its rows on every connection."""
     now = utcnow()
     scopes = [scope_for(c) for c in _connections(workspace_id, connection_id)]
-    rows = _state_rows(scopes, now, filters.since, filters.until)
-    if rows is None:
-        return [], None
     after = decode_cursor(cursor)
-    keys = (rows.c.occurred_at, rows.c.conversion_id)
-    query = (
-        select(*keys)
-        .where(*_filtered(rows, filters, workspace_id, scopes))
-        .group_by(*keys)
-        .order_by(*(k.desc() for k in keys))
-        .limit(limit + 1)
-    )
-    if after is not None:
-        query = query.where(tuple_(*keys) < tuple_(after[0], after[1]))
-    found = db.session.execute(query).all()
+    after = after[:2] if after is not None else None
+    ids = _search_ids(workspace_id, filters, scopes)
+    # Each source's first limit+1 conversions (a conversion has at most a few rows per source).
+    selects = [
+        s for scope in scopes for s in _listing(scope, filters, now, after, 3 * limit + 3, ids)
+    ]
+    found = _first(selects, limit + 1, per_conversion=True)
     more = len(found) > limit
     found = found[:limit]
-    ids = [r.conversion_id for r in found]
-    per_conversion: dict[int, list[Row]] = {i: [] for i in ids}
+    chosen = [r.conversion_id for r in found]
+    per_conversion: dict[int, list[Row]] = {i: [] for i in chosen}
     for scope in scopes:
         sub = rows_query(scope, now)
         mine = db.session.execute(
-            select(sub.c.conversion_id, sub.c.occurred_at, sub.c.row_key, sub.c.state,
-                   sub.c.reason, sub.c.until).where(sub.c.conversion_id.in_(ids or [0]))
-        ).all()  # fmt: skip
+            select(*(sub.c[name] for name in COLUMNS))
+            .where(sub.c.conversion_id.in_(chosen or [0]))
+            .order_by(sub.c.row_key)
+        ).all()
         for row in describe(scope, mine, now):
             per_conversion[row.conversion_id].append(row)
     conversions = {
-        c.id: c for c in db.session.scalars(select(Conversion).where(Conversion.id.in_(ids or [0])))
+        c.id: c
+        for c in db.session.scalars(select(Conversion).where(Conversion.id.in_(chosen or [0])))
     }
-    result = [(conversions[i], per_conversion[i]) for i in ids]
     next_cursor = None
     if more and found:
         next_cursor = encode_cursor(_aware(found[-1].occurred_at), found[-1].conversion_id)
-    return result, next_cursor
+    return [(conversions[i], per_conversion[i]) for i in chosen], next_cursor
 
 
 def rows_for_conversion(conversion: Conversion) -> list[Row]:
@@ -565,9 +789,8 @@ def rows_for_conversion(conversion: Conversion) -> list[Row]:
         scope = scope_for(conn)
         sub = rows_query(scope, now)
         found = db.session.execute(
-            select(sub.c.conversion_id, sub.c.occurred_at, sub.c.row_key, sub.c.state,
-                   sub.c.reason, sub.c.until).where(sub.c.conversion_id == conversion.id)
-        ).all()  # fmt: skip
+            select(*(sub.c[name] for name in COLUMNS)).where(sub.c.conversion_id == conversion.id)
+        ).all()
         result += describe(scope, found, now)
     return result
 
@@ -695,11 +918,14 @@ def _diagnostics(connection_id: int, sent: Sequence[ConversionDelivery]) -> dict
 # --- recording the plan's verdicts --------------------------------------------------------------
 
 
-def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime) -> list[int]:
-    """Keep ``push_decisions`` equal to the plan's verdicts for these conversions: a waiting or
-    not-eligible verdict is stored (written only when it changed), an eligible one removes the
-    row (the conversion now has a ledger row). Runs in the plan's transaction. Returns the
-    conversions whose waiting / not-eligible decision is new or changed (the timeline's)."""
+def record_decisions(
+    connection_id: int, verdicts: dict[int, tuple[Any, str, datetime]], now: datetime
+) -> list[int]:
+    """Keep ``push_decisions`` equal to the plan's verdicts (conversion id → (verdict, event,
+    time)): a waiting or not-eligible verdict is stored (written only when it changed), an
+    eligible one removes the row (the conversion now has a ledger row, and a conversion never
+    has both). Runs in the plan's transaction. Returns the conversions whose waiting /
+    not-eligible decision is new or changed (the timeline's)."""
     if not verdicts:
         return []
     changed: list[int] = []
@@ -710,7 +936,7 @@ def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime
         )
     }
     gone, new = [], []
-    for conversion_id, verdict in verdicts.items():
+    for conversion_id, (verdict, event, occurred_at) in verdicts.items():
         current = existing.get(conversion_id)
         if verdict.eligible:
             if current is not None:
@@ -733,6 +959,8 @@ def record_decisions(connection_id: int, verdicts: dict[int, Any], now: datetime
                 {
                     "connection_id": connection_id,
                     "conversion_id": conversion_id,
+                    "event": event,
+                    "occurred_at": occurred_at,
                     "state": verdict.state,
                     "reason": verdict.code.value,
                     "until": until,

@@ -31,9 +31,16 @@ def recent_runs(connection_id: int, limit: int = 15) -> list[PushRun]:
     )
 
 
-def match_rate(connection: Connection, days: int = 30, sample: int = 5000) -> tuple[int, int]:
-    """(conversions carrying a click id, conversions) over the last ``days``: the share a
-    platform can attribute at all."""
+MATCH_RATE_SAMPLE = 1000
+
+
+def match_rate(
+    connection: Connection, days: int = 30, sample: int = MATCH_RATE_SAMPLE
+) -> tuple[int, int]:
+    """(conversions carrying a click id, conversions) over the last ``days``, at most the
+    ``sample`` most recent: the share a platform can attribute at all. Troubleshoot and the
+    match-rate alert both call this, so they show one figure; the sample keeps Troubleshoot fast
+    at any volume (each conversion's click is resolved in Python)."""
     platform = push_config.platform_for(connection)
     rows = db.session.execute(
         select(Conversion.id, Conversion.visitor_id, Conversion.occurred_at)
