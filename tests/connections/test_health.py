@@ -268,8 +268,8 @@ def test_disconnect_cancels_a_running_pull_and_it_shows_as_cancelled(
     status = member.get(f"/w/{world.workspace_id}/jobs/{run_id}").get_json()
     assert (status["status"], status["finished"]) == ("cancelled", True)
     page = member.get(f"/w/{world.workspace_id}/setup/connections/{connection_id}")
-    assert 'data-testid="run-status">cancelled<' in page.get_data(as_text=True)
-    assert 'data-testid="run-status">running<' not in page.get_data(as_text=True)
+    assert 'run-status" class="pill pill-cancelled">cancelled<' in page.get_data(as_text=True)
+    assert 'pill-running">running<' not in page.get_data(as_text=True)
     # a retry of the cancelled run does nothing
     pull(connection_id=connection_id, run_id=run_id)
     db.session.expire_all()
