@@ -31,6 +31,7 @@ def upgrade():
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("has_click", sa.Boolean(), nullable=False),
         sa.Column("facts", sa.JSON(), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["connection_id"], ["connections.id"], ondelete="CASCADE"),

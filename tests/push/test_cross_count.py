@@ -246,6 +246,16 @@ def test_every_counter_agrees_with_the_per_conversion_rows(ms_app, world, emulat
             truth_reasons
         )
 
+        # A time range counts the rows of that range (the 100-day-old one falls out).
+        since = utcnow() - timedelta(days=30)
+        in_range = Counter(r.state for r in rows if r.occurred_at >= since)
+        assert in_range != truth
+        assert states.count_states(ws, connection_id=connection_id, since=since) == {
+            st: in_range.get(st, 0) for st in states.STATES
+        }
+        ranged = _all_rows(connection, since=since.isoformat())
+        assert Counter(r.state for r in ranged) == in_range
+
         # Troubleshoot, rendered.
         base = f"/w/{ws}/setup/connections/{connection_id}/push/troubleshoot"
         html = member.get(base).get_data(as_text=True)

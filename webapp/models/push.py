@@ -171,6 +171,8 @@ class PushDecision(db.Model):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(32))  # a ``platforms.base.Reason`` value
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a wait's end
+    # The plan found a click of the platform for it (the match rate counts these).
+    has_click: Mapped[bool] = mapped_column(default=False)
     # What the wording quotes about this conversion (hash hint, consent, click time known).
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -299,6 +299,8 @@ class Assessment:
     hashed_email: str | None
     hashed_phone: str | None
     consent: str = "unknown"
+    # A click of the platform was found (whatever the verdict): the match rate counts it.
+    has_click: bool = False
 
 
 def assess(
@@ -338,5 +340,6 @@ def assess(
             c.email_sha256 if enhanced_opt_in else None,
             c.phone_sha256 if enhanced_opt_in else None,
             c.consent,
+            finding.click is not None,
         )
     return result

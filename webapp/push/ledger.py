@@ -133,7 +133,9 @@ def plan(
         # What the state model counts for conversions without a ledger row (webapp.push.states).
         verdicts = {r[0]: assessed[r[0]].verdict for r in rows}
         changed = states.record_decisions(
-            connection.id, {r[0]: (verdicts[r[0]], r[3], r[2]) for r in rows}, now
+            connection.id,
+            {r[0]: (verdicts[r[0]], r[3], r[2], assessed[r[0]].has_click) for r in rows},
+            now,
         )
         goal_of = {cid: by_event[event].goal_name for cid, _v, _o, event, *_rest in rows}
         # The timeline: decisions that changed, and each conversion planned (eligible, how).

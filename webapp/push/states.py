@@ -276,83 +276,107 @@ def _count(*where: Any) -> int:
     return db.session.scalar(select(func.count()).where(*where)) or 0
 
 
-def _count_connection(
+def _counts(conditions: Sequence[Any], *where: Any) -> list[int]:
+    """One count per condition, in one pass over the rows ``where`` selects
+    (``count(*) FILTER (WHERE ...)``: one scan per table, whatever the number of rules)."""
+    if not conditions:
+        return []
+    row = db.session.execute(select(*(func.count().filter(c) for c in conditions)).where(*where))
+    return [n or 0 for n in row.one()]
+
+
+def _tally(
     scope: Scope, now: datetime, since: datetime | None, until: datetime | None
-) -> Counter:
-    """(state, reason) → rows of one connection, one index range per rule."""
+) -> tuple[Counter, Counter]:
+    """(state, reason) → rows of one connection, and the part of it with neither a ledger row
+    nor a decision: each source's rules counted in one pass over
+    its table, and the mapped conversions with neither counted by subtraction (all mapped ones,
+    less those with a ledger row or a decision: the plan gives a conversion one ledger row at
+    most, and never both)."""
     cid, counts = scope.connection.id, Counter()
-    ledger_range = [D.connection_id == cid, *_in_range(D.conversion_time, since, until)]
-    for rule in ledger_rules(now):
-        if rule.state in (SENT, ADJUSTED):
-            continue  # below: an EXISTS per sent row would read every one of them
-        counts[(rule.state, rule.reason)] += _count(rule.when, *ledger_range)
-    sent = _count(D.status == D.SENT, *ledger_range)
+    neither = {
+        source: neither_rules(scope, now, column)
+        for source, column in (
+            ("mapped", Conversion.occurred_at),
+            ("ledger", D.conversion_time),
+            ("decided", PD.occurred_at),
+        )
+    }
+    # The ledger: its rules (sent and adjusted below: an EXISTS per sent row would read them
+    # all), every sent row, and its mapped rows by the window's edge.
+    ledger = [r for r in ledger_rules(now) if r.state not in (SENT, ADJUSTED)]
+    mapped_d = _mapped(scope, D.event)
+    found = _counts(
+        [r.when for r in ledger]
+        + [D.status == D.SENT]
+        + [and_(r.when, mapped_d) for r in neither["ledger"]],
+        D.connection_id == cid,
+        *_in_range(D.conversion_time, since, until),
+    )
+    for rule, n in zip(ledger, found, strict=False):
+        counts[(rule.state, rule.reason)] += n
+    sent, with_row = found[len(ledger)], found[len(ledger) + 1 :]
     adjusted = db.session.scalar(
         select(func.count(func.distinct(A.delivery_id)))
         .join(D, D.id == A.delivery_id)
-        .where(A.connection_id == cid, A.status == D.SENT, D.status == D.SENT, *ledger_range)
+        .where(
+            A.connection_id == cid,
+            A.status == D.SENT,
+            D.status == D.SENT,
+            *_in_range(D.conversion_time, since, until),
+        )
     )
     counts[(SENT, Reason.SENT.value)] += sent - (adjusted or 0)
     counts[(ADJUSTED, Reason.ADJUSTED.value)] += adjusted or 0
-    if scope.events:
-        decided_range = [
-            PD.connection_id == cid,
-            _mapped(scope, PD.event),
-            *_in_range(PD.occurred_at, since, until),
-        ]
-        for rule in decision_rules(scope, now):
-            if isinstance(rule.state, str):
-                counts[(rule.state, rule.reason)] += _count(rule.when, *decided_range)
-                continue
-            sub = (
-                select(rule.state.label("s"), rule.reason.label("r"))
-                .where(rule.when, *decided_range)
-                .subquery()
-            )
-            for st, why, n in db.session.execute(
-                select(sub.c.s, sub.c.r, func.count()).group_by(sub.c.s, sub.c.r)
-            ):
-                counts[(st, why)] += n
-        counts.update(_neither_counts(scope, now, since, until))
-    return +counts
+    if not scope.events:
+        return +counts, Counter()
+    decided_range = [
+        PD.connection_id == cid,
+        _mapped(scope, PD.event),
+        *_in_range(PD.occurred_at, since, until),
+    ]
+    rules = decision_rules(scope, now)
+    fixed = [r for r in rules if isinstance(r.state, str)]
+    found = _counts([r.when for r in fixed] + [r.when for r in neither["decided"]], *decided_range)
+    for rule, n in zip(fixed, found, strict=False):
+        counts[(rule.state, rule.reason)] += n
+    with_decision = found[len(fixed) :]
+    for rule in (r for r in rules if not isinstance(r.state, str)):
+        sub = (
+            select(rule.state.label("s"), rule.reason.label("r"))
+            .where(rule.when, *decided_range)
+            .subquery()
+        )
+        for st, why, n in db.session.execute(
+            select(sub.c.s, sub.c.r, func.count()).group_by(sub.c.s, sub.c.r)
+        ):
+            counts[(st, why)] += n
+    mapped = _counts(
+        [r.when for r in neither["mapped"]],
+        Conversion.workspace_id == scope.connection.workspace_id,
+        _mapped(scope, Conversion.event),
+        *_in_range(Conversion.occurred_at, since, until),
+    )
+    rest = Counter()
+    for rule, total, planned, decided in zip(
+        neither["mapped"], mapped, with_row, with_decision, strict=True
+    ):
+        rest[(rule.state, rule.reason)] = total - planned - decided
+    counts.update(rest)
+    return +counts, rest
+
+
+def _count_connection(
+    scope: Scope, now: datetime, since: datetime | None, until: datetime | None
+) -> Counter:
+    return _tally(scope, now, since, until)[0]
 
 
 def _neither_counts(
     scope: Scope, now: datetime, since: datetime | None, until: datetime | None
 ) -> Counter:
-    """The mapped conversions with neither a ledger row nor a decision, counted without looking
-    for them: per rule, the mapped conversions less those with a ledger row or a decision (the
-    plan gives a conversion one ledger row at most)."""
-    cid, counts = scope.connection.id, Counter()
-    if not scope.events:
-        return counts
-    for mapped, ledger, decided in zip(
-        neither_rules(scope, now, Conversion.occurred_at),
-        neither_rules(scope, now, D.conversion_time),
-        neither_rules(scope, now, PD.occurred_at),
-        strict=True,
-    ):
-        counts[(mapped.state, mapped.reason)] = (
-            _count(
-                mapped.when,
-                Conversion.workspace_id == scope.connection.workspace_id,
-                _mapped(scope, Conversion.event),
-                *_in_range(Conversion.occurred_at, since, until),
-            )
-            - _count(
-                ledger.when,
-                D.connection_id == cid,
-                _mapped(scope, D.event),
-                *_in_range(D.conversion_time, since, until),
-            )
-            - _count(
-                decided.when,
-                PD.connection_id == cid,
-                _mapped(scope, PD.event),
-                *_in_range(PD.occurred_at, since, until),
-            )
-        )
-    return counts
+    """The rows with neither a ledger row nor a decision, by (state, reason)."""
+    return _tally(scope, now, since, until)[1]
 
 
 def count_reasons(
@@ -387,6 +411,25 @@ def count_states(
             workspace_id, connection_id=connection_id, since=since, until=until
         ).items()
     }
+
+
+def match_counts(connection: Connection, days: int = 30) -> tuple[int, int]:
+    """(rows with a click of the platform, rows) among the connection's checked conversions of
+    the last ``days``: ledger rows (with a click id) and decisions (the plan found a click,
+    whatever it decided). Not-yet-checked conversions are left out until the plan has seen
+    them. Index counts, like every other figure here."""
+    scope, since = scope_for(connection), utcnow() - timedelta(days=days)
+    ledger = [D.connection_id == connection.id, D.conversion_time >= since]
+    decided = [
+        PD.connection_id == connection.id,
+        _mapped(scope, PD.event),
+        PD.occurred_at >= since,
+    ]
+    total = _count(*ledger) + (_count(*decided) if scope.events else 0)
+    matched = _count(D.click_id.is_not(None), *ledger) + (
+        _count(PD.has_click.is_(True), *decided) if scope.events else 0
+    )
+    return matched, total
 
 
 def counts_by_connection(workspace_id: int) -> dict[int, dict[str, int]]:
@@ -691,10 +734,16 @@ def _first(selects: Sequence[Select], n: int, *, per_conversion: bool = False) -
     return db.session.execute(query.order_by(*(k.desc() for k in keys)).limit(n)).all()
 
 
-def _search_ids(workspace_id: int, filters: Filters, scopes: Sequence[Scope]):  # noqa: ANN202
+SEARCH_LIMIT = 1000  # conversions one search may match (an email can match many)
+
+
+def _search_ids(workspace_id: int, filters: Filters, scopes: Sequence[Scope]) -> list | None:
+    """The conversions a search matches, read first (a handful of index lookups), so the page
+    query looks up these rows instead of testing every row against the search."""
     if not filters.search:
         return None
-    return _matching(workspace_id, filters.search, [s.platform for s in scopes])
+    query = _matching(workspace_id, filters.search, [s.platform for s in scopes])
+    return list(db.session.scalars(query.limit(SEARCH_LIMIT))) or [0]
 
 
 @dataclass
@@ -919,10 +968,10 @@ def _diagnostics(connection_id: int, sent: Sequence[ConversionDelivery]) -> dict
 
 
 def record_decisions(
-    connection_id: int, verdicts: dict[int, tuple[Any, str, datetime]], now: datetime
+    connection_id: int, verdicts: dict[int, tuple[Any, str, datetime, bool]], now: datetime
 ) -> list[int]:
     """Keep ``push_decisions`` equal to the plan's verdicts (conversion id → (verdict, event,
-    time)): a waiting or not-eligible verdict is stored (written only when it changed), an
+    time, a click found)): a waiting or not-eligible verdict is stored (written only when it changed), an
     eligible one removes the row (the conversion now has a ledger row, and a conversion never
     has both). Runs in the plan's transaction. Returns the conversions whose waiting /
     not-eligible decision is new or changed (the timeline's)."""
@@ -936,7 +985,7 @@ def record_decisions(
         )
     }
     gone, new = [], []
-    for conversion_id, (verdict, event, occurred_at) in verdicts.items():
+    for conversion_id, (verdict, event, occurred_at, has_click) in verdicts.items():
         current = existing.get(conversion_id)
         if verdict.eligible:
             if current is not None:
@@ -952,7 +1001,7 @@ def record_decisions(
             if v not in ("", True)
         }
         until = verdict.retry_at if verdict.state == PD.WAITING else None
-        values = (verdict.state, verdict.code.value, until, facts)
+        values = (verdict.state, verdict.code.value, until, facts, has_click)
         if current is None:
             changed.append(conversion_id)
             new.append(
@@ -965,12 +1014,20 @@ def record_decisions(
                     "reason": verdict.code.value,
                     "until": until,
                     "facts": facts,
+                    "has_click": has_click,
                     "decided_at": now,
                 }
             )
-        elif (current.state, current.reason, current.until, current.facts or {}) != values:
+        elif (
+            current.state,
+            current.reason,
+            current.until,
+            current.facts or {},
+            current.has_click,
+        ) != values:
             changed.append(conversion_id)
-            current.state, current.reason, current.until, current.facts = values
+            (current.state, current.reason, current.until, current.facts,
+             current.has_click) = values  # fmt: skip
             current.decided_at = now
     if gone:
         db.session.execute(delete(PD).where(PD.id.in_(gone)))
@@ -983,7 +1040,10 @@ def record_decisions(
     return changed
 
 
-def reason_labels(platform: Platform | None) -> dict[str, str]:
-    """Each reason code's short label for filters: the code in words (the long text of a row
-    comes from ``wording``; a filter needs a name, not a sentence about one conversion)."""
-    return {r.value: r.value.replace("_", " ").capitalize() for r in Reason}
+REASON_LABELS = {
+    r.value: r.value.replace("_", " ").capitalize() for r in Reason
+}  # a filter names a reason; a row's sentence comes from ``wording``
+
+
+def reason_labels() -> dict[str, str]:
+    return dict(REASON_LABELS)

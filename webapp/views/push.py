@@ -134,7 +134,6 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
     return render_template(
         "push/troubleshoot.html",
         match_figure=push_status.match_rate_figure(matched, total),
-        match_sample=push_status.MATCH_RATE_SAMPLE,
         connection=conn,
         platform=platform,
         config=push_config.config_for(conn.id),
@@ -143,7 +142,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
         page=page,
         counts=counts,
         reasons=reasons,
-        reason_labels=push_states.reason_labels(platform),
+        reason_labels=push_states.reason_labels(),
         matched=matched,
         total=total,
         filters=filters,
