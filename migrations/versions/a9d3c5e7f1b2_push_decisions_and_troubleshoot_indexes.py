@@ -4,7 +4,7 @@ with (ledger by state and time, decisions by time, conversions by event, click i
 email digest on conversions and visitors)
 
 Revision ID: a9d3c5e7f1b2
-Revises: 8e4f0c2a7b19
+Revises: d1a9c4e7f203
 Create Date: 2026-12-01 13:05:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a9d3c5e7f1b2"
-down_revision = "8e4f0c2a7b19"
+down_revision = "d1a9c4e7f203"
 branch_labels = None
 depends_on = None
 
