@@ -209,7 +209,9 @@ def _page_rows(client, url: str) -> list[tuple[str, str, str]]:
     """(conversion, state, reason) of every row on every page, following "Next" links."""
     found = []
     while url:
-        html = client.get(url).get_data(as_text=True)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
         found += re.findall(r'data-state="(\w+)" data-reason="(\w+)" data-conversion="(\d+)"', html)
         nxt = re.search(r'href="([^"]+)" data-testid="next-page"', html)
         url = nxt.group(1).replace("&amp;", "&") if nxt else ""

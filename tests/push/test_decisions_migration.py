@@ -46,7 +46,7 @@ def test_push_decisions_up_and_down(database_url: str, redis_url: str, tmp_path)
                 assert all(name in _indexes(conn, t) for t, name in INDEXES.items())
                 insert(conn, "push_decisions", id=1, connection_id=1, conversion_id=1,
                        state="not_eligible", reason="no_click", facts={})  # fmt: skip
-                with conn.begin_nested(), _raises_integrity():
+                with _raises_integrity(), conn.begin_nested():
                     insert(conn, "push_decisions", id=2, connection_id=1, conversion_id=1,
                            state="waiting", reason="click_settling", facts={})  # fmt: skip
             with db.engine.connect() as conn:

@@ -184,7 +184,9 @@ def plan(
             stmt = _insert(D.__table__).on_conflict_do_nothing(
                 index_elements=["connection_id", "conversion_id", "goal_id"]
             )
-            result.planned += db.session.execute(stmt, new_rows).rowcount or 0
+            # Counted from RETURNING: an executemany's rowcount is -1 on PostgreSQL.
+            inserted = db.session.execute(stmt.returning(D.__table__.c.id), new_rows).all()
+            result.planned += len(inserted)
         db.session.commit()
 
 

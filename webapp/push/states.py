@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import (
     and_,
     case,
+    cast,
     delete,
     exists,
     false,
@@ -66,7 +67,7 @@ from webapp.models import (
     PushDecision,
     Visitor,
 )
-from webapp.models.types import utcnow
+from webapp.models.types import UTCDateTime, utcnow
 from webapp.push import config as push_config
 from webapp.push.eligibility import generic_wording, wording
 
@@ -203,7 +204,7 @@ def _case(rules: Sequence[Rule]):  # noqa: ANN202
     return (
         case(*((r.when, r.state) for r in rules)),
         case(*((r.when, r.reason) for r in rules)),
-        case(*waits, else_=None) if waits else null(),
+        case(*waits, else_=None) if waits else cast(null(), UTCDateTime),  # typed for UNION
     )
 
 
@@ -802,11 +803,34 @@ def conversions_page(
     after = decode_cursor(cursor)
     after = after[:2] if after is not None else None
     ids = _search_ids(workspace_id, filters, scopes)
+    if connection_id is None and not filters.state and not filters.reason:
+        # Every conversion of the workspace, mapped anywhere or not (its delivery may be empty).
+        keys = (Conversion.occurred_at.label("occurred_at"), Conversion.id.label("conversion_id"))
+        selects = [
+            select(*keys)
+            .where(
+                Conversion.workspace_id == workspace_id,
+                *_in_range(Conversion.occurred_at, filters.since, filters.until),
+                *([Conversion.id.in_(ids)] if ids is not None else []),
+                *_keyset((Conversion.occurred_at, Conversion.id), after),
+            )
+            .order_by(Conversion.occurred_at.desc(), Conversion.id.desc())
+            .limit(limit + 1)
+        ]
+        found = _first(selects, limit + 1, per_conversion=True)
+        return _api_page(scopes, found, limit, now)
     # Each source's first limit+1 conversions (a conversion has at most a few rows per source).
     selects = [
         s for scope in scopes for s in _listing(scope, filters, now, after, 3 * limit + 3, ids)
     ]
     found = _first(selects, limit + 1, per_conversion=True)
+    return _api_page(scopes, found, limit, now)
+
+
+def _api_page(
+    scopes: Sequence[Scope], found: Sequence, limit: int, now: datetime
+) -> tuple[list[tuple[Conversion, list[Row]]], str | None]:
+    """The found conversions (one more than a page: the cursor's sign) with their rows."""
     more = len(found) > limit
     found = found[:limit]
     chosen = [r.conversion_id for r in found]
