@@ -1,9 +1,9 @@
 """The dashboard's figures for a period: captured, eligible, pushed, accepted, the platform's match
 rate, spend, revenue and ROAS. One function (``figures``) computes them for the dashboard page and
 ``GET /api/v1/figures``; every count of conversions comes from the state model
-(``webapp.push.states.count_reasons``), money from the insights store and Insights' own
-SourceLoop revenue (``reports.sourceloop_totals_by_currency``), so no figure is counted a second
-way.
+(``webapp.push.states.count_reasons``), money from the cross-platform table
+(``attribution.by_platform.cross_platform``: pulled spend and SourceLoop's credited revenue, as
+Insights and Attribution show them), so no figure is counted a second way.
 
 Definitions (a conversion mapped on two connections counts once per connection, as on
 Troubleshoot):
@@ -16,8 +16,8 @@ Troubleshoot):
 - match rate what the platforms later said about the uploads of the period's days (their
              diagnostics): attributed ÷ (attributed + not attributed), "—" until they report;
 - spend      the pulled daily spend of every connected account, per currency;
-- revenue    SourceLoop conversions that followed an ad click (Insights' "SL revenue"), per
-             currency; ROAS = revenue ÷ spend in the same currency.
+- revenue    SourceLoop's revenue credited to the ad platforms under the workspace's attribution
+             model (Insights' "SL revenue"), per currency; ROAS = revenue ÷ spend.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 
 from platforms.base import Reason
 from webapp.accounts import workspaces
+from webapp.attribution import by_platform
 from webapp.extensions import db
-from webapp.insights import reports
-from webapp.models import Connection, Conversion, GoalDiagnosticsDaily, InsightDaily
+from webapp.models import Connection, Conversion, GoalDiagnosticsDaily
 from webapp.models.types import utcnow
 from webapp.push import states
 
@@ -128,29 +128,13 @@ def _diagnostics(workspace_id: int, first: date, last: date) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _spend(workspace_id: int, first: date, last: date) -> dict[str, Decimal]:
-    rows = db.session.execute(
-        select(InsightDaily.currency, func.sum(InsightDaily.spend))
-        .join(Connection, Connection.id == InsightDaily.connection_id)
-        .where(
-            Connection.workspace_id == workspace_id,
-            InsightDaily.level == "campaign",
-            InsightDaily.day.between(first, last),
-        )
-        .group_by(InsightDaily.currency)
-    )
-    return {(c or "—").upper(): Decimal(str(v or 0)) for c, v in rows}
-
-
 def _money(workspace_id: int, first: date, last: date) -> list[Money]:
-    spend = _spend(workspace_id, first, last)
-    revenue = {
-        c: t.sl_revenue
-        for c, t in reports.sourceloop_totals_by_currency(workspace_id, first, last).items()
-    }
+    """Spend and SourceLoop's credited revenue per currency: the cross-platform table's totals
+    (``attribution.by_platform``, as Insights and Attribution show them)."""
+    totals = by_platform.cross_platform(workspace_id, first, last).totals
     preferred = workspaces.default_currency(workspace_id)
-    currencies = sorted(set(spend) | set(revenue), key=lambda c: (c != preferred, c))
-    return [Money(c, spend.get(c, ZERO), revenue.get(c, ZERO)) for c in currencies]
+    currencies = sorted((c for c in totals if c), key=lambda c: (c != preferred, c))
+    return [Money(c, totals[c].spend, totals[c].sl_revenue) for c in currencies]
 
 
 def figures(workspace_id: int, start: datetime, end: datetime) -> Figures:
