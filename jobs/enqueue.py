@@ -83,6 +83,19 @@ def is_alive(job_id: str) -> bool:
     return bool(connection.exists(Worker.redis_worker_namespace_prefix + job.worker_name))
 
 
+def cancel_if_waiting(job_id: str) -> bool:
+    """Take a job that has not started off its queue (a running one is told by its run record,
+    which its next progress report reads). True when a waiting job was cancelled."""
+    try:
+        job = Job.fetch(job_id, connection=redis_connection(current_app.config["REDIS_URL"]))
+    except NoSuchJobError:
+        return False
+    if job.get_status(refresh=True) not in ("queued", "deferred", "scheduled"):
+        return False
+    job.cancel()
+    return True
+
+
 def enqueue_job(name: str, *, run_id: int, job_id: str | None = None, **kwargs: Any) -> str:
     """Put job ``name`` (a key of ``JOBS``) on its queue; returns the RQ job id.
 

@@ -187,12 +187,20 @@ def _run(kind, body, wrapper, run_id, attempt, kwargs):  # noqa: ANN001, ANN202
             workspace_id=kwargs.get("workspace_id"),
         )
     )
+    if _record(lambda: job_runs.is_cancelled(run_id)):
+        log.info("%s run %s was cancelled before it started", kind, run_id)
+        db.session.remove()
+        return None
     credentials.forget_last_used()
     ctx = JobContext(run_id=run_id, attempt=attempt)
     log.info("%s run %s started (attempt %s)", kind, run_id, attempt)
     try:
         with job_scope():
             result = _call(body, ctx, kwargs)
+    except job_runs.JobCancelled as exc:
+        db.session.rollback()
+        log.info("%s run %s stopped: %s", kind, run_id, exc)
+        return None
     except ReconnectRequired as exc:
         db.session.rollback()
         _close(run_id, error=str(exc))

@@ -87,6 +87,7 @@ MATRIX: tuple[Row, ...] = (
         (LOGIN, 403, 303, 303, 404),
     ),
     Row("api_insights.insights", "GET", "/api/v1/insights", (401, 401, 401, 401, 401)),
+    Row("api_insights.figures_api", "GET", "/api/v1/figures", (401, 401, 401, 401, 401)),
     Row(
         "members.invite",
         "POST",

@@ -65,7 +65,11 @@ def test_admin_connects_an_account_in_the_browser(served, page, tmp_path) -> Non
 
     page.wait_for_url(lambda url: url.endswith("/setup/platforms"))
     card = page.locator('[data-platform="microsoft_ads"]')
-    assert card.locator(".pill", has_text="Connected").is_visible()
+    # Connected, but not yet healthy: nothing is mapped and nothing pulled (issue 12).
+    state = card.get_by_test_id("card-state")
+    assert state.get_attribute("data-state") == "attention"
+    assert state.inner_text() == "Needs attention"
+    assert card.get_by_text("A goal is mapped").is_visible()
     assert card.get_by_text("Fabrikam Outdoor US").is_visible()
     assert card.get_by_text("Account ID 80000011").is_visible()
     page.screenshot(path=str(tmp_path / "connected.png"), full_page=True)

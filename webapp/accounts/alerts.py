@@ -4,11 +4,11 @@ when it resolves.
 ``evaluate(workspace_id)`` (the scheduled ``alerts`` job, every 5 minutes) finds which conditions
 hold now, per connection, from the same service functions the pages use (never a second count):
 
-- reconnect needed        the connection's status (Setup → Ad Platforms, the banner);
+- reconnect needed        ``connections.health.check`` (the connection page, cards, dashboard);
 - grant close to lapsing  the grant's last refresh + the plugin's ``refresh_token_idle_lifetime``;
 - pushes failing          ``push_status.recent_runs`` (Troubleshoot): every run for 30 minutes failed;
 - match rate under the workspace's threshold: ``push_status.match_rate`` (the connection page);
-- pull failed             the latest pull run (``job_runs.recent``, as Insights shows it).
+- pull failed             ``connections.health.check``'s ``last_pull`` check (problem ``pull_failed``).
 
 A condition that holds and has no open incident opens one; an open incident whose condition no
 longer holds resolves. Each opening and each resolution is delivered once (``alert_delivery``):
@@ -27,9 +27,9 @@ from sqlalchemy import select
 
 from webapp import policy
 from webapp.accounts import alert_delivery
-from webapp.background import job_runs
 from webapp.common import audit
 from webapp.common.errors import Forbidden, ServiceError
+from webapp.connections import health
 from webapp.extensions import db, platform_registry
 from webapp.models import (
     AlertIncident,
@@ -37,9 +37,7 @@ from webapp.models import (
     AlertSettings,
     Connection,
     Credential,
-    JobRun,
     Membership,
-    PushRun,
     User,
     Workspace,
 )
@@ -86,9 +84,7 @@ def push_failing_since(connection_id: int, now: datetime) -> datetime | None:
     return since
 
 
-def push_run_failed(run: PushRun) -> bool:
-    """A push run that stopped on an error, or whose every row was refused."""
-    return run.outcome.startswith("stopped:") or (run.failed > 0 and run.sent == 0)
+push_run_failed = health.push_run_failed  # one definition, shared with the health check
 
 
 def grant_lapses_at(connection: Connection) -> datetime | None:
@@ -121,13 +117,14 @@ def _connection_conditions(
     connection: Connection, settings: AlertSettings, now: datetime
 ) -> Iterator[Condition]:
     label, cid = _label(connection), connection.id
-    if connection.status == Connection.RECONNECT_NEEDED:
+    state = health.check(connection, now)
+    if state.state == health.RECONNECT:
         yield Condition(
             f"reconnect:{cid}",
             AlertIncident.RECONNECT,
             cid,
             f"{label} needs to be reconnected",
-            (connection.status_reason or "Its access was revoked or expired.")
+            state.checks[0].detail
             + " Pushes are paused until an Admin reconnects; nothing is lost.",
         )
         return  # the other checks cannot run without a grant
@@ -166,15 +163,15 @@ def _connection_conditions(
                 "runs on landing pages and that auto-tagging is on.",
                 push_status.match_rate_figure(matched, total),
             )
-    pulls = job_runs.recent(connection_id=cid, kind="pull", limit=1)
-    if pulls and pulls[0].status == JobRun.FAILED:
+    pull = state.get("last_pull")
+    if pull is not None and pull.problem == "pull_failed":
         yield Condition(
             f"pull:{cid}",
             AlertIncident.PULL_FAILED,
             cid,
             f"{label}: the last insights pull failed",
-            (pulls[0].error or "")[:400],
-            f"run {pulls[0].id}",
+            pull.detail[:400],
+            "last pull failed",
         )
 
 

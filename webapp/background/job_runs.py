@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import get_current_job
 from sqlalchemy import select, update
 
-from jobs.enqueue import enqueue_job, is_pending
+from jobs.enqueue import cancel_if_waiting, enqueue_job, is_pending
 from webapp.extensions import db
 from webapp.models import Connection, InsightSyncState, JobRun, PushRun
 from webapp.models.types import utcnow
@@ -81,6 +83,8 @@ def start(
     if run is None:
         run = JobRun(kind=kind, connection_id=connection_id, workspace_id=workspace_id)
         db.session.add(run)
+    elif run.status == JobRun.CANCELLED:  # a retry or a queued copy of a cancelled job
+        return run.id
     run.status = JobRun.RUNNING
     run.attempt = attempt
     run.started_at = run.started_at or utcnow()
@@ -107,10 +111,52 @@ def start(
     return run.id
 
 
+class JobCancelled(Exception):
+    """Raised in a running job when its run was cancelled (its connection was disconnected):
+    the job stops at its next progress report, and its record stays "cancelled"."""
+
+
+CANCELLED_BY_DISCONNECT = "Cancelled: the connection was disconnected."
+OPEN_STATUSES = (JobRun.QUEUED, JobRun.RUNNING, JobRun.RETRYING)
+
+
+def cancel_for_connection(connection_id: int, message: str = CANCELLED_BY_DISCONNECT) -> int:
+    """Cancel every unfinished run of a connection (caller commits): waiting jobs leave their
+    queue, running ones stop at their next progress report. Returns the runs cancelled."""
+    runs = db.session.scalars(
+        select(JobRun).where(
+            JobRun.connection_id == connection_id, JobRun.status.in_(OPEN_STATUSES)
+        )
+    ).all()
+    now = utcnow()
+    for run in runs:
+        if run.rq_job_id:
+            with contextlib.suppress(RedisError):
+                cancel_if_waiting(run.rq_job_id)
+        run.status = JobRun.CANCELLED
+        run.message = message[:500]
+        run.finished_at = now
+    sync = db.session.get(InsightSyncState, connection_id)
+    if sync is not None and sync.last_status == InsightSyncState.RUNNING:
+        sync.last_status = InsightSyncState.CANCELLED
+        sync.last_finished_at = now
+        sync.last_error = message
+    return len(runs)
+
+
+def is_cancelled(run_id: int) -> bool:
+    run = db.session.get(JobRun, run_id)
+    return run is not None and run.status == JobRun.CANCELLED
+
+
 def update_progress(run_id: int, percent: int, message: str = "") -> None:
     run = db.session.get(JobRun, run_id)
     if run is None:
         return
+    db.session.refresh(run)
+    if run.status == JobRun.CANCELLED:
+        db.session.rollback()
+        raise JobCancelled(run.message or "Cancelled")
     run.progress = max(0, min(100, int(percent)))
     if message:
         run.message = message[:500]
@@ -119,6 +165,8 @@ def update_progress(run_id: int, percent: int, message: str = "") -> None:
 
 def mark_retrying(run_id: int, message: str) -> None:
     run = db.session.get(JobRun, run_id)
+    if run.status == JobRun.CANCELLED:
+        return
     run.status = JobRun.RETRYING
     run.message = message[:500]
     db.session.commit()
@@ -126,6 +174,8 @@ def mark_retrying(run_id: int, message: str) -> None:
 
 def finish(run_id: int, *, message: str = "", error: str | None = None) -> None:
     run = db.session.get(JobRun, run_id)
+    if run.status == JobRun.CANCELLED:  # cancelled stays cancelled, whatever the job did after
+        return
     run.status = JobRun.FAILED if error else JobRun.SUCCEEDED
     run.error = error
     run.progress = 100 if not error else run.progress

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 
 from platforms.base import AdAccount
 from webapp.background import enqueue as background
+from webapp.background import job_runs
 from webapp.common import audit
 from webapp.common.errors import Conflict, NotFound, ServiceError
 from webapp.extensions import db
@@ -15,6 +16,7 @@ from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily,
 from webapp.models.push import (
     AdjustmentDelivery,
     ConversionDelivery,
+    DeliveryEvent,
     PlatformGoal,
     PushDecision,
     PushRun,
@@ -24,6 +26,7 @@ from webapp.models.types import utcnow
 # Models holding data synced for one connection (``connection_id`` column), cleared by Reset in
 # this order (adjustment deliveries before the deliveries they point at).
 SYNCED_DATA_MODELS: tuple[type, ...] = (
+    DeliveryEvent,
     AdEntity,
     GoalDiagnosticsDaily,
     InsightDaily,
@@ -150,7 +153,8 @@ def reconnect(
     credential: Credential,
     reachable_account_ids: set[str],
 ) -> Connection:
-    """Attach a fresh grant to a connection whose grant was revoked; its history is kept."""
+    """Attach a fresh grant to a connection whose grant was revoked, or that was disconnected;
+    its history is kept."""
     if connection.account_id not in reachable_account_ids:
         raise ServiceError(
             f"The account you signed in with cannot reach {connection.account_name} "
@@ -160,6 +164,7 @@ def reconnect(
     connection.credential_id = credential.id
     connection.status = Connection.ACTIVE
     connection.status_reason = None
+    connection.disconnected_at = None
     credential.status = Credential.ACTIVE
     # Other connections that shared the dead grant are revived by the same sign-in when the new
     # grant reaches them too.
@@ -199,6 +204,8 @@ def disconnect(actor: Membership, connection: Connection) -> None:
     connection.credential_id = None
     connection.status = Connection.DISCONNECTED
     connection.disconnected_at = utcnow()
+    # Its queued and running jobs stop, and say so (not "running 25%" forever).
+    job_runs.cancel_for_connection(connection.id)
     db.session.flush()
     _drop_credential_if_unused(credential_id)
     audit.record(

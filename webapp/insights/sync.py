@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from platforms.base import AccountRef, DateWindow, Platform, Receipt
+from webapp.background.job_runs import JobCancelled
 from webapp.common.errors import NotFound, ServiceError
 from webapp.connections.credentials import session_for_connection
 from webapp.connections.lifecycle import record_auto_tagging
@@ -212,6 +213,8 @@ def run_pull(
         # Diagnostics are by UTC upload day, and today's uploads matter most.
         today = datetime.now(UTC).date()
         diagnosed = pull_diagnostics(connection_id, platform, session, account, today)
+    except JobCancelled:
+        raise  # Disconnect closed the run and the sync state as cancelled
     except Exception as exc:
         mark_failed(connection_id, getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         raise

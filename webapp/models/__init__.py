@@ -10,6 +10,7 @@ from webapp.models.job_run import JobRun
 from webapp.models.push import (
     AdjustmentDelivery,
     ConversionDelivery,
+    DeliveryEvent,
     GoalMapping,
     PlatformGoal,
     PushConfig,
@@ -41,6 +42,7 @@ __all__ = [
     "PlatformGoal",
     "PushConfig",
     "PushDecision",
+    "DeliveryEvent",
     "PushRun",
     "AdEntity",
     "GoalDiagnosticsDaily",

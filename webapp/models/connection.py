@@ -92,9 +92,10 @@ class Connection(db.Model):
         return f"{self.platform_key}:{self.account_id}"
 
     @property
-    def health(self) -> str:
+    def status_label(self) -> str:
+        """The connection's status in words. Whether it works is ``connections.health.check``."""
         return {
-            self.ACTIVE: "Healthy",
+            self.ACTIVE: "Connected",
             self.RECONNECT_NEEDED: "Reconnect needed",
             self.PAUSED: "Paused",
             self.DISCONNECTED: "Disconnected",

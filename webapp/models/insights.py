@@ -87,6 +87,7 @@ class InsightSyncState(db.Model):
     __tablename__ = "insight_sync_states"
 
     RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
+    CANCELLED = "cancelled"  # its job was cancelled by Disconnect
 
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True

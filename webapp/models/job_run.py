@@ -18,13 +18,14 @@ class JobRun(db.Model):
         Index("ix_job_runs_kind_created", "kind", "created_at"),
     )
 
-    QUEUED, RUNNING, SUCCEEDED, FAILED, RETRYING, ABANDONED = (
+    QUEUED, RUNNING, SUCCEEDED, FAILED, RETRYING, ABANDONED, CANCELLED = (
         "queued",
         "running",
         "succeeded",
         "failed",
         "retrying",
         "abandoned",  # its worker died mid-run (SIGKILL, dyno restart); closed by the next cycle
+        "cancelled",  # stopped on purpose (its connection was disconnected)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,7 +48,7 @@ class JobRun(db.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.SUCCEEDED, self.FAILED, self.ABANDONED)
+        return self.status in (self.SUCCEEDED, self.FAILED, self.ABANDONED, self.CANCELLED)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -248,3 +248,36 @@ class PushRun(db.Model):
         if self.finished_at is None or self.is_abandoned:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class DeliveryEvent(db.Model):
+    """One step in a conversion's delivery to one connection, kept for the conversion page's
+    timeline: an eligibility decision (waiting, not eligible, eligible — when it changed), each
+    attempt with the push run that made it and the platform's answer (accepted, refused with its
+    code, retry later, or the call did not complete), and each adjustment sent.
+
+    The ledger keeps only where a row stands now; this is how it got there. Append-only, written
+    in the same transaction as the change it records."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (Index("ix_delivery_events_conversion", "conversion_id", "at"),)
+
+    DECISION, ATTEMPT, ADJUSTMENT = "decision", "attempt", "adjustment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    conversion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversions.id", ondelete="CASCADE")
+    )
+    push_run_id: Mapped[int | None] = mapped_column(ForeignKey("push_runs.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    # decision: waiting | not_eligible | eligible; attempt: sent | rejected | retry | released;
+    # adjustment: sent | rejected | retry | released
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))  # a ``platforms.base.Reason`` value
+    goal_name: Mapped[str | None] = mapped_column(String(255))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)  # the platform's answer, explained
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a wait's end, a retry's time
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -34,6 +34,7 @@ from webapp.models import (
     ConversionAdjustment,
     ConversionClickId,
     ConversionDelivery,
+    DeliveryEvent,
     PushDecision,
     Touchpoint,
     TrackingSettings,
@@ -195,6 +196,7 @@ def erase(
     for model, column in (
         (AttributionCredit, AttributionCredit.conversion_id),
         (AttributedConversion, AttributedConversion.conversion_id),
+        (DeliveryEvent, DeliveryEvent.conversion_id),
         (ConversionDelivery, ConversionDelivery.conversion_id),
         (PushDecision, PushDecision.conversion_id),
     ):

@@ -24,6 +24,7 @@ from webapp.models import (
     AdClick,
     Conversion,
     ConversionDelivery,
+    DeliveryEvent,
     PushDecision,
     Touchpoint,
     TrackingSettings,
@@ -103,6 +104,7 @@ def purge(
         for model, column in (
             (AttributionCredit, AttributionCredit.conversion_id),
             (AttributedConversion, AttributedConversion.conversion_id),
+            (DeliveryEvent, DeliveryEvent.conversion_id),
             (ConversionDelivery, ConversionDelivery.conversion_id),
             (PushDecision, PushDecision.conversion_id),
         ):

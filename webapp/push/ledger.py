@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -37,7 +37,7 @@ from webapp.models import (
 )
 from webapp.models.types import utcnow
 from webapp.privacy import consent
-from webapp.push import states
+from webapp.push import history, states
 from webapp.push.eligibility import ELIGIBLE, WAITING, Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
@@ -85,6 +85,7 @@ class ClaimedRow(NamedTuple):
     conversion_time: datetime
     value: Decimal | None
     currency: str | None
+    connection_id: int  # for the conversion's timeline
 
 
 def plan(
@@ -170,7 +171,7 @@ def _insert_claimed(batch: list[dict], lease: timedelta, result: PlanResult):  #
         ClaimedRow(
             inserted[r["conversion_id"]], r["conversion_id"], r["goal_id"], r["goal_name"],
             r["click_id"], r["click_param"], r["hashed_email"], r["hashed_phone"], r["consent"],
-            r["conversion_time"], r["value"], r["currency"],
+            r["conversion_time"], r["value"], r["currency"], r["connection_id"],
         )
         for r in batch
         if r["conversion_id"] in inserted
@@ -247,10 +248,17 @@ def _eligible(
             consent_required=consent_required,
         )
         # What the state model counts for conversions without a ledger row (webapp.push.states).
-        states.record_decisions(
+        verdicts = {r[0]: assessed[r[0]].verdict for r in rows}
+        changed = states.record_decisions(
             connection.id,
-            {r[0]: (assessed[r[0]].verdict, r[3], r[2], assessed[r[0]].has_click) for r in rows},
+            {r[0]: (verdicts[r[0]], r[3], r[2], assessed[r[0]].has_click) for r in rows},
             now,
+        )
+        goal_of = {cid: by_event[event].goal_name for cid, _v, _o, event, *_rest in rows}
+        # The timeline: decisions that changed, and each conversion planned (eligible, how).
+        history.add(
+            history.decision(connection.id, cid, verdicts[cid], now, goal_of[cid])
+            for cid in changed
         )
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:
@@ -285,6 +293,11 @@ def _eligible(
                     "created_at": now,
                 }
             )
+        history.add(
+            history.decision(connection.id, row["conversion_id"], verdicts[row["conversion_id"]],
+                             now, row["goal_name"])
+            for row in new_rows
+        )  # fmt: skip
         yield new_rows
 
 
@@ -310,6 +323,7 @@ _CLAIMED = (
     D.conversion_time,
     D.value,
     D.currency,
+    D.connection_id,
 )
 
 
@@ -395,15 +409,18 @@ def record(
     retryable: Callable[[str | None], bool],
     explain: Callable[[str | None, str | None], str],
     goal_too_recent: Callable[[str | None], bool] = lambda code: False,
+    push_run_id: int | None = None,
 ) -> Recorded:
     """Apply one outcome per row: accepted → sent; retryable refusal → pending again later;
-    anything else → failed with the platform's code and a plain explanation."""
+    anything else → failed with the platform's code and a plain explanation. Each answer is
+    also appended to the conversion's timeline (``history``)."""
     by_id = {row.id: row for row in rows}
     result = Recorded()
     # Accepted row ids by the platform's receipt (kept on conversion rows only).
     accepted: dict[str | None, list[int]] = {}
     too_recent: set[str] = set()
     refused: set[int] = set()
+    events: list[dict] = []
     mine = model.claim_token == token
     for outcome in outcomes:
         row = by_id.get(outcome.row_id)
@@ -412,6 +429,7 @@ def record(
         if outcome.accepted:
             receipt = ((outcome.receipt or "")[:128] or None) if model is D else None
             accepted.setdefault(receipt, []).append(row.id)
+            events.append(_answer(model, row, push_run_id, now, "sent"))
             continue
         refused.add(row.id)
         message = explain(outcome.error_code, outcome.error_message)
@@ -431,6 +449,14 @@ def record(
         else:
             result.failed += 1
             values["status"] = D.FAILED
+        events.append(
+            _answer(
+                model, row, push_run_id, now,
+                "retry" if values["status"] == D.PENDING else "rejected",
+                error_code=values["error_code"], message=message,
+                until=values.get("next_attempt_at"),
+            )
+        )  # fmt: skip
         db.session.execute(
             update(model).where(model.id == row.id, mine).values(**values),
             execution_options=_NO_SYNC,
@@ -466,12 +492,47 @@ def record(
                 )
     result.sent = len(accepted_ids)
     result.too_recent_goals = frozenset(too_recent)
+    history.add(events)
     return result
 
 
-def release(model, token: str) -> None:  # noqa: ANN001
-    """The call did not complete: give the rows back (still pending) for the next attempt."""
+def _answer(model, row, push_run_id: int | None, now: datetime, outcome: str, **more) -> dict:  # noqa: ANN001, ANN003
+    """A timeline event for one claimed row (a ledger row, or an adjustment and its delivery)."""
+    if model is D:
+        return history.answer(
+            adjustment=False, connection_id=row.connection_id, conversion_id=row.conversion_id,
+            goal_name=row.goal_name, push_run_id=push_run_id, now=now, outcome=outcome, **more,
+        )  # fmt: skip
+    facts = {"kind": row.kind}
+    if row.value is not None:
+        facts["value"], facts["currency"] = str(row.value), row.currency
+    return history.answer(
+        adjustment=True, connection_id=row.connection_id,
+        conversion_id=row.delivery.conversion_id, goal_name=row.delivery.goal_name,
+        push_run_id=push_run_id, now=now, outcome=outcome, facts=facts, **more,
+    )  # fmt: skip
+
+
+def release(
+    model,  # noqa: ANN001
+    token: str,
+    *,
+    note: str | None = None,
+    push_run_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """The call did not complete: give the rows back (still pending) for the next attempt, and
+    say so on their timelines (``note``: why the call did not complete)."""
     db.session.rollback()
+    if note is not None:
+        held = db.session.scalars(
+            select(model).where(model.claim_token == token, model.status == D.SENDING)
+        ).all()
+        history.add(
+            _answer(model, row, push_run_id, now or datetime.now(UTC), "released",
+                    message=note[:1000])
+            for row in held
+        )  # fmt: skip
     db.session.execute(
         update(model)
         .where(model.claim_token == token, model.status == D.SENDING)

@@ -56,6 +56,7 @@ class PushSummary:
     adjustments_failed: int = 0
     api_calls: int = 0
     skipped: str = ""
+    run_id: int | None = None  # the push run, named on each row's timeline
     calls_by_goal: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -103,7 +104,7 @@ def run(
     if connection is None:
         raise NotFound("No such connection.")
     if connection.status != Connection.ACTIVE:
-        summary.skipped = f"connection is {connection.health.lower()}"
+        summary.skipped = f"connection is {connection.status_label.lower()}"
         return summary
     config = push_config.config_for(connection_id)
     if not config.enabled:
@@ -114,7 +115,7 @@ def run(
     push_run = PushRun(connection_id=connection_id, job_run_id=job_run_id, started_at=utcnow())
     db.session.add(push_run)
     db.session.commit()
-    run_id = push_run.id
+    run_id = summary.run_id = push_run.id
     try:
         session = session_for_connection(connection_id)
         call = _Caller(session)
@@ -251,8 +252,9 @@ def _send(
         db.session.commit()  # claim and commit, call, record and commit: nothing held meanwhile
         try:
             outcomes = call(lambda b=batch: lane.send(session, account, b))
-        except BaseException:
-            push_ledger.release(lane.model, token)
+        except BaseException as exc:
+            note = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            push_ledger.release(lane.model, token, note=note, push_run_id=summary.run_id)
             raise
         summary.api_calls += 1
         for name in {lane.goal_name(row) for row in rows}:
@@ -266,6 +268,7 @@ def _send(
             retryable=platform.row_error_is_retryable,
             explain=platform.explain_error,
             goal_too_recent=platform.row_error_is_goal_too_recent,
+            push_run_id=summary.run_id,
         )
         if lane.holds_goals:
             push_config.mark_goal_too_recent(

@@ -997,13 +997,15 @@ def _diagnostics(connection_id: int, sent: Sequence[ConversionDelivery]) -> dict
 
 def record_decisions(
     connection_id: int, verdicts: dict[int, tuple[Any, str, datetime, bool]], now: datetime
-) -> None:
+) -> list[int]:
     """Keep ``push_decisions`` equal to the plan's verdicts (conversion id → (verdict, event,
     time, a click found)): a waiting or not-eligible verdict is stored (written only when it changed), an
     eligible one removes the row (the conversion now has a ledger row, and a conversion never
-    has both). Runs in the plan's transaction."""
+    has both). Runs in the plan's transaction. Returns the conversions whose waiting /
+    not-eligible decision is new or changed (the timeline's)."""
     if not verdicts:
-        return
+        return []
+    changed: list[int] = []
     existing = {
         d.conversion_id: d
         for d in db.session.scalars(
@@ -1029,6 +1031,7 @@ def record_decisions(
         until = verdict.retry_at if verdict.state == PD.WAITING else None
         values = (verdict.state, verdict.code.value, until, facts, has_click)
         if current is None:
+            changed.append(conversion_id)
             new.append(
                 {
                     "connection_id": connection_id,
@@ -1050,6 +1053,7 @@ def record_decisions(
             current.facts or {},
             current.has_click,
         ) != values:
+            changed.append(conversion_id)
             (current.state, current.reason, current.until, current.facts,
              current.has_click) = values  # fmt: skip
             current.decided_at = now
@@ -1061,6 +1065,7 @@ def record_decisions(
             index_elements=["connection_id", "conversion_id"]
         )
         db.session.execute(stmt, new)
+    return changed
 
 
 REASON_LABELS = {

@@ -8,6 +8,7 @@ from flask import Flask, g, url_for
 from sqlalchemy import select
 
 from webapp.attribution.money import format_money, format_ratio
+from webapp.connections import health
 from webapp.extensions import db, platform_registry
 from webapp.models import Connection
 
@@ -58,6 +59,7 @@ def register_nav(app: Flask) -> None:
         setup_tabs=lambda: SETUP_TABS,
         setup_areas=lambda: {endpoint.split(".")[0] for endpoint, _ in SETUP_TABS},
         platform_label=platform_label,
+        connection_health=health.check,
     )
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["ratio"] = format_ratio

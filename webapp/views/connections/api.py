@@ -7,15 +7,12 @@ Authenticated like the conversion API, with a workspace API key (``Authorization
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, jsonify, request
 
 from webapp.accounts import api_keys
+from webapp.connections import health
 from webapp.connections import lifecycle as connections
 from webapp.extensions import platform_registry
-from webapp.models import Connection
-from webapp.push import config as push_config
 from webapp.push import states as push_states
 
 bp = Blueprint("api_connections", __name__, url_prefix="/api/v1")
@@ -27,20 +24,6 @@ def _error(status: int, message: str):  # noqa: ANN202
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="sourceloop"'
     return response
-
-
-def connection_health(connection: Connection) -> dict[str, Any]:
-    """The connection's health as one value (state, label, failing checks by name): the single
-    call to swap for the connections capability's health check when it lands."""
-    failing = []
-    if connection.status in (Connection.DISCONNECTED, Connection.RECONNECT_NEEDED):
-        failing.append({"check": "grant", "name": "Sign-in valid", "passed": False})
-    if connection.auto_tagging is False:
-        failing.append({"check": "auto_tagging", "name": "Auto-tagging on", "passed": False})
-    if not push_config.mappings_for(connection.id):
-        failing.append({"check": "goals_mapped", "name": "A goal is mapped", "passed": False})
-    state = "healthy" if not failing else connection.status
-    return {"state": state, "label": connection.health, "failing": failing}
 
 
 @bp.get("/connections")
@@ -65,7 +48,7 @@ def list_connections():  # noqa: ANN201
                     "currency": conn.currency,
                 },
                 "status": conn.status,
-                "health": connection_health(conn),
+                "health": health.check(conn).as_dict(),
                 "counts": push_states.count_states(workspace_id, connection_id=conn.id),
                 "last_push_at": conn.last_push_at.isoformat() if conn.last_push_at else None,
                 "last_pull_at": conn.last_pull_at.isoformat() if conn.last_pull_at else None,

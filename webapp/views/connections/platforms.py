@@ -12,7 +12,7 @@ from platforms.errors import PlatformError
 from webapp import policy
 from webapp.background import job_runs
 from webapp.common.errors import ServiceError
-from webapp.connections import credentials, oauth
+from webapp.connections import credentials, health, oauth
 from webapp.connections import lifecycle as connections
 from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
@@ -44,10 +44,17 @@ def index():  # noqa: ANN201
     by_platform: dict[str, list] = {}
     for connection in connections.for_workspace(membership.workspace_id):
         by_platform.setdefault(connection.platform_key, []).append(connection)
+    healths = health.for_workspace(membership.workspace_id)
+    card_states = {
+        key: health.worst(healths[c.id] for c in conns) for key, conns in by_platform.items()
+    }
     return render_template(
         "setup/platforms.html",
         platforms=list(platform_registry()),
         connections=by_platform,
+        healths=healths,
+        card_states=card_states,
+        health_labels=health.LABELS,
         can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
         manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
         form=ConfirmForm(),
@@ -168,18 +175,32 @@ def accounts(key: str):  # noqa: ANN201
 def connection(connection_id: int):  # noqa: ANN201
     membership = current_membership()
     conn = connections.get_in_workspace(membership.workspace_id, connection_id)
+    watched = request.args.get("run", type=db_int)
     return render_template(
         "setup/connection.html",
         connection=conn,
+        health=health.check(conn),
         platform=platform_registry().get(conn.platform_key),
         runs=job_runs.recent(connection_id=conn.id, limit=20),
         state_counts=push_states.count_states(conn.workspace_id, connection_id=conn.id),
         state_labels=push_states.STATE_LABELS,
-        watch_run=request.args.get("run", type=db_int),
+        # The run a button started: its outcome is shown once it has finished, and until then
+        # the page says queued / running and polls (never "succeeded" while still queued).
+        watch_run=_run_of(conn, watched) or _switch_in_progress(conn),
         can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
         manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
         form=ConfirmForm(),
     )
+
+
+def _run_of(conn, run_id: int | None):  # noqa: ANN001, ANN202
+    run = job_runs.get_for_workspace(conn.workspace_id, run_id) if run_id else None
+    return run if run is not None and run.connection_id == conn.id else None
+
+
+def _switch_in_progress(conn):  # noqa: ANN001, ANN202
+    latest = job_runs.recent(connection_id=conn.id, kind="set_auto_tagging", limit=1)
+    return latest[0] if latest and not latest[0].is_finished else None
 
 
 @bp.post("/connections/<int:connection_id>/auto-tagging")
@@ -190,7 +211,6 @@ def enable_auto_tagging(connection_id: int):  # noqa: ANN201
     if platform is None or not platform.capabilities.auto_tagging:
         abort(400, "This platform's auto-tagging cannot be changed from SourceLoop.")
     run_id = connections.request_auto_tagging(actor, conn)
-    flash("Switching auto-tagging on. This page updates when it is done.", "info")
     return redirect(url_for("platforms.connection", connection_id=conn.id, run=run_id), 303)
 
 

@@ -1,4 +1,5 @@
-"""Conversions: the list (filter by event, source, dates, or an id) and one conversion's journey."""
+"""Conversions: the list (filter by event, source, dates, or an id) and one conversion's journey
+and delivery timeline per ad platform."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import render_template, request
 
 from webapp.inputs import db_int, parse_day
 from webapp.intake import conversion_reports, tracking
+from webapp.push import timeline
 from webapp.views.scope import current_membership, workspace_blueprint
 
 bp = workspace_blueprint("conversions", __name__, "/conversions")
@@ -59,6 +61,7 @@ def detail(conversion_id: int):  # noqa: ANN201
         conversion=conversion,
         resolved=conversion_reports.resolved_clicks(conversion),
         journey=conversion_reports.journey(conversion),
+        deliveries=timeline.for_conversion(conversion),
         clicks=conversion_reports.click_ids_by_visitor(
             {conversion.visitor_id} if conversion.visitor_id else set()
         ).get(conversion.visitor_id, []),
