@@ -15,6 +15,7 @@ from webapp.models.push import (
     PushConfig,
     PushRun,
 )
+from webapp.models.realtime import RealtimeConfig, RealtimeDelivery
 from webapp.models.tracking import (
     AdClick,
     Conversion,
@@ -40,6 +41,8 @@ __all__ = [
     "PlatformGoal",
     "PushConfig",
     "PushRun",
+    "RealtimeConfig",
+    "RealtimeDelivery",
     "AdEntity",
     "GoalDiagnosticsDaily",
     "InsightDaily",

@@ -21,6 +21,7 @@ from webapp.intake.conversions import DELIVERY_STATUS_PROVIDERS
 from webapp.models import GoalMapping
 from webapp.policy import Action
 from webapp.push import config as push_config
+from webapp.push import realtime as push_realtime
 from webapp.push import send as push
 from webapp.push import status as push_status
 from webapp.views.scope import current_membership, require, workspace_blueprint
@@ -112,6 +113,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
         runs=push_status.recent_runs(conn.id),
         items=push_status.conversion_states(conn, state=state, event=event),
         counts=push_status.ledger_counts(conn.id),
+        realtime=push_realtime.status(push_config.platform_for(conn), conn.id),
         matched=matched,
         total=total,
         state=state,

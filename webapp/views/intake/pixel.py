@@ -13,9 +13,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from webapp.extensions import platform_registry
 from webapp.intake import click_ids, collect, tracking
 from webapp.intake.channels import host_of
 from webapp.intake.conversions import loads_strict
+from webapp.push import realtime_settings
 from webapp.web_extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,19 @@ PIXEL_CACHE_SECONDS = 3600
 
 
 CLICK_PARAMS_MARKER = "/*CLICK_PARAMS*/[]"
+BROWSER_TAGS_MARKER = "/*BROWSER_TAGS*/{}"
+TAGS_CACHE_SECONDS = 300
+
+
+def _browser_tag_sources() -> str:
+    """``{plugin key: function (config, api) {...}}`` of every installed plugin with a browser tag
+    (capability ``realtime_events``); which run on a site is asked of /t/tags."""
+    entries = []
+    for platform in platform_registry():
+        spec = realtime_settings.spec_for(platform)
+        if spec is not None and spec.browser_tag:
+            entries.append(f"{json.dumps(platform.key)}: {spec.browser_tag}")
+    return "{" + ",\n".join(entries) + "}"
 
 
 def _compact(source: str) -> str:
@@ -40,15 +55,15 @@ def _compact(source: str) -> str:
 
 
 def _script_body() -> bytes:
-    """t.js with the capture list of the installed plugins' click-id parameters, built once per
-    app (the registry does not change while the app runs)."""
+    """t.js with the capture list of the installed plugins' click-id parameters and their
+    browser tags, built once per app (the registry does not change while the app runs)."""
     cached = current_app.extensions.get("pixel_script")
     if cached is None:
         source = (Path(current_app.static_folder) / "t.js").read_text(encoding="utf-8")
         names = json.dumps(list(click_ids.catalog().names))
-        cached = current_app.extensions["pixel_script"] = _compact(
-            source.replace(CLICK_PARAMS_MARKER, names)
-        ).encode("utf-8")
+        source = source.replace(CLICK_PARAMS_MARKER, names)
+        source = source.replace(BROWSER_TAGS_MARKER, _browser_tag_sources())
+        cached = current_app.extensions["pixel_script"] = _compact(source).encode("utf-8")
     return cached
 
 
@@ -60,6 +75,24 @@ def script():  # noqa: ANN201
     response.cache_control.public = True
     response.cache_control.max_age = PIXEL_CACHE_SECONDS
     response = response.make_conditional(request)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/t/tags")
+def browser_tags():  # noqa: ANN201
+    """Which browser tags the pixel runs on this site: the workspace's connections that opted in
+    (public settings only). Cached by browsers for a few minutes."""
+    key = request.args.get("k", "")
+    site = tracking.pixel_site(key) if 0 < len(key) <= 40 else None
+    if site is None:
+        response = jsonify(error={"status": 404, "message": "unknown or missing pixel key (?k=)"})
+        response.status_code = 404
+    else:
+        response = jsonify(tags=realtime_settings.browser_tags(site.workspace_id))
+        response.cache_control.public = True
+        response.cache_control.max_age = TAGS_CACHE_SECONDS
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
@@ -118,4 +151,6 @@ def collect_hit():  # noqa: ANN201
         tracking.count_rejection(site.workspace_id, "malformed")
         return _refuse(400, "the payload is not valid JSON", allowed_origin)
     collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
+    if hit.event is not None:
+        realtime_settings.on_arrival(site.workspace_id, {hit.event.event})
     return _cors(Response(status=204), allowed_origin)
