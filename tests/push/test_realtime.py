@@ -289,21 +289,21 @@ def test_the_pixel_is_told_the_public_settings_only_of_connections_that_opted_in
 
     key = tracking.settings_for(world.workspace_id).public_key
     client = ms_app.test_client()
-    assert client.get(f"/t/tags?k={key}").get_json() == {"tags": []}
+    empty = client.get(f"/t/tags.js?k={key}").get_data(as_text=True)
+    assert "function" not in empty and "sourceloop.tags([" in empty  # no platform code at all
+    assert configure(world, connection_id, browser_tag=False) == {}
+    assert "function" not in client.get(f"/t/tags.js?k={key}").get_data(as_text=True)
     assert configure(world, connection_id, browser_tag=True) == {}
-    answer = client.get(f"/t/tags?k={key}")
-    assert answer.status_code == 200
+    answer = client.get(f"/t/tags.js?k={key}")
+    assert answer.status_code == 200 and answer.mimetype == "text/javascript"
     assert "max-age=300" in answer.headers["Cache-Control"]
-    [tag] = answer.get_json()["tags"]
-    assert tag == {
-        "tag": "microsoft_ads",
-        "events": ["purchase"],
-        "config": {"ti": TAG, "cid": db.session.get(Connection, connection_id).customer_id},
-    }
-    assert TOKEN not in answer.get_data(as_text=True)
-    assert client.get("/t/tags?k=pk_nope").status_code == 404
-    script = client.get("/t.js").get_data(as_text=True)
-    assert re.search(r'"microsoft_ads": function \(config, api\)', script)
+    body = answer.get_data(as_text=True)
+    customer = db.session.get(Connection, connection_id).customer_id
+    assert f'tag: "microsoft_ads", events: ["purchase"], config: {{"ti": "{TAG}", "cid": "{customer}"}}' in body
+    assert re.search(r"run: function \(config, api\)", body)
+    assert TOKEN not in body
+    assert client.get("/t/tags.js?k=pk_nope").status_code == 404
+    assert "bat.js" not in client.get("/t.js").get_data(as_text=True)  # t.js stays neutral
 
 
 def test_a_new_conversion_from_the_api_nudges_the_real_time_job(

@@ -176,8 +176,8 @@ def enabled_connections(workspace_id: int) -> list[tuple[Connection, RealtimeCon
 
 
 def browser_tags(workspace_id: int) -> list[dict[str, object]]:
-    """For the pixel: each opted-in connection's browser tag (by plugin key), the events it
-    reports and the plugin's public config (public fields only, never a secret)."""
+    """For the pixel: each opted-in connection's browser tag (plugin key and script), the events
+    it reports and the plugin's public config (public fields only, never a secret)."""
     tags: list[dict[str, object]] = []
     for connection, config in enabled_connections(workspace_id):
         platform = platform_registry().get(connection.platform_key)
@@ -190,6 +190,7 @@ def browser_tags(workspace_id: int) -> list[dict[str, object]]:
         tags.append(
             {
                 "tag": platform.key,
+                "script": spec.browser_tag,
                 "events": list(config.events or []),
                 "config": platform.browser_config(values, account),
             }
@@ -203,10 +204,15 @@ def on_arrival(workspace_id: int, events: Iterable[str]) -> int:
     Redis the scheduled run sends them a little later. → jobs enqueued."""
     wanted = set(events)
     enqueued = 0
+    targets = [
+        (connection.id, workspace_id)
+        for connection, config in enabled_connections(workspace_id)
+        if wanted & set(config.events or [])
+    ]
+    db.session.commit()  # end the read: the pixel's writer must not wait behind it (SQLite)
     try:
-        for connection, config in enabled_connections(workspace_id):
-            if wanted & set(config.events or []):
-                enqueued += int(background.enqueue_realtime(connection.id, workspace_id))
+        for connection_id, ws in targets:
+            enqueued += int(background.enqueue_realtime(connection_id, ws))
     except RedisError as exc:
         log.warning("real-time nudge not enqueued (%s); the scheduled run sends it", exc)
         db.session.rollback()

@@ -11,10 +11,8 @@
   var COOKIE = "_sl_vid", TWO_YEARS = 63072000;
   // The click-id parameters of the installed platform plugins, filled in when /t.js is served.
   var CLICK = /*CLICK_PARAMS*/[];
-  // The browser tags of the installed platform plugins (capability realtime_events), filled in
-  // when /t.js is served; which of them run on this site comes from /t/tags (the connections
-  // that opted in), and they report the same event ids as the pixel.
-  var TAGS = /*BROWSER_TAGS*/{};
+  // Platform browser tags (capability realtime_events) of the connections that opted in come
+  // from /t/tags.js, which hands them to sourceloop.tags(); they report the pixel's event ids.
   var tagList = null, tags = null, tagQueue = [], tagsUrl;
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"];
   var PROPS = ["value", "currency", "email", "phone"];
@@ -146,8 +144,8 @@
     tags = [];
     for (i = 0; i < tagList.length; i++) {
       t = tagList[i];
-      if (t && TAGS[t.tag] && t.events && t.events.indexOf) {
-        h = guard(TAGS[t.tag])(t.config || {}, api);
+      if (t && typeof t.run === "function" && t.events && t.events.indexOf) {
+        h = guard(t.run)(t.config || {}, api);
         if (h) { tags.push({ events: t.events, h: h }); }
       }
     }
@@ -156,14 +154,10 @@
     for (i = 0; i < queued.length; i++) { tagEvent(queued[i][0], queued[i][1], queued[i][2]); }
   }
   function loadTags() {
-    var any = false, name;
-    for (name in TAGS) { if (Object.prototype.hasOwnProperty.call(TAGS, name)) { any = true; } }
-    if (!any || !w.fetch) { return; }
-    w.fetch(tagsUrl, { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; })
-      .then(guard(function (body) {
-        tagList = (body && body.tags) || [];
-        startTags();
-      }))["catch"](noop);
+    var s = d.createElement("script");
+    s.src = tagsUrl;
+    s.async = true;
+    (d.head || d.documentElement).appendChild(s);
   }
   function field(form, selector) {
     var el = form.querySelector(selector);
@@ -222,11 +216,12 @@
     var key = script.getAttribute("data-key");
     if (!key) { return; }
     endpoint = script.src.replace(/\/t\.js(\?.*)?$/, "/collect") + "?k=" + encodeURIComponent(key);
-    tagsUrl = script.src.replace(/\/t\.js(\?.*)?$/, "/t/tags") + "?k=" + encodeURIComponent(key);
+    tagsUrl = script.src.replace(/\/t\.js(\?.*)?$/, "/t/tags.js") + "?k=" + encodeURIComponent(key);
     required = script.getAttribute("data-consent") === "required";
     var queued = (w.sourceloop && w.sourceloop.q) || [], report = { on: false };
     var fn = guard(api);
     fn.visitorId = guard(visitor);
+    fn.tags = guard(function (list) { tagList = tagList || list || []; startTags(); });
     fn.loaded = true;
     w.sourceloop = fn;
     if (script.getAttribute("data-forms") === "auto") {

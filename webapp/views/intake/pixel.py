@@ -13,7 +13,6 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp.extensions import platform_registry
 from webapp.intake import click_ids, collect, tracking
 from webapp.intake.channels import host_of
 from webapp.intake.conversions import loads_strict
@@ -30,19 +29,7 @@ PIXEL_CACHE_SECONDS = 3600
 
 
 CLICK_PARAMS_MARKER = "/*CLICK_PARAMS*/[]"
-BROWSER_TAGS_MARKER = "/*BROWSER_TAGS*/{}"
 TAGS_CACHE_SECONDS = 300
-
-
-def _browser_tag_sources() -> str:
-    """``{plugin key: function (config, api) {...}}`` of every installed plugin with a browser tag
-    (capability ``realtime_events``); which run on a site is asked of /t/tags."""
-    entries = []
-    for platform in platform_registry():
-        spec = realtime_settings.spec_for(platform)
-        if spec is not None and spec.browser_tag:
-            entries.append(f"{json.dumps(platform.key)}: {spec.browser_tag}")
-    return "{" + ",\n".join(entries) + "}"
 
 
 def _compact(source: str) -> str:
@@ -55,15 +42,15 @@ def _compact(source: str) -> str:
 
 
 def _script_body() -> bytes:
-    """t.js with the capture list of the installed plugins' click-id parameters and their
-    browser tags, built once per app (the registry does not change while the app runs)."""
+    """t.js with the capture list of the installed plugins' click-id parameters, built once per
+    app (the registry does not change while the app runs)."""
     cached = current_app.extensions.get("pixel_script")
     if cached is None:
         source = (Path(current_app.static_folder) / "t.js").read_text(encoding="utf-8")
         names = json.dumps(list(click_ids.catalog().names))
-        source = source.replace(CLICK_PARAMS_MARKER, names)
-        source = source.replace(BROWSER_TAGS_MARKER, _browser_tag_sources())
-        cached = current_app.extensions["pixel_script"] = _compact(source).encode("utf-8")
+        cached = current_app.extensions["pixel_script"] = _compact(
+            source.replace(CLICK_PARAMS_MARKER, names)
+        ).encode("utf-8")
     return cached
 
 
@@ -80,17 +67,27 @@ def script():  # noqa: ANN201
     return response
 
 
-@bp.get("/t/tags")
+@bp.get("/t/tags.js")
 def browser_tags():  # noqa: ANN201
-    """Which browser tags the pixel runs on this site: the workspace's connections that opted in
-    (public settings only). Cached by browsers for a few minutes."""
+    """The platform browser tags (capability ``realtime_events``) of this site's connections
+    that opted in, handed to the pixel with ``sourceloop.tags([...])``: each plugin's own
+    function, the events it reports and its public settings (never a secret). Sites whose
+    connections did not opt in get no platform code at all. Cached for a few minutes."""
     key = request.args.get("k", "")
     site = tracking.pixel_site(key) if 0 < len(key) <= 40 else None
     if site is None:
-        response = jsonify(error={"status": 404, "message": "unknown or missing pixel key (?k=)"})
-        response.status_code = 404
+        response = Response(b"/* unknown or missing pixel key (?k=) */\n", 404)
+        response.mimetype = "text/javascript"
     else:
-        response = jsonify(tags=realtime_settings.browser_tags(site.workspace_id))
+        entries = []
+        for tag in realtime_settings.browser_tags(site.workspace_id):
+            entries.append(
+                f"{{tag: {json.dumps(tag['tag'])}, events: {json.dumps(tag['events'])}, "
+                f"config: {json.dumps(tag['config'])},\nrun: {tag['script']}}}"
+            )
+        body = "window.sourceloop && window.sourceloop.tags && window.sourceloop.tags([\n"
+        body += ",\n".join(entries) + "\n]);\n"
+        response = Response(_compact(body).encode("utf-8"), mimetype="text/javascript")
         response.cache_control.public = True
         response.cache_control.max_age = TAGS_CACHE_SECONDS
     response.headers["Access-Control-Allow-Origin"] = "*"
