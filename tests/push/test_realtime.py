@@ -93,7 +93,9 @@ def test_a_conversion_is_sent_once_with_its_event_id_value_click_and_consent(
     assert statuses(connection_id) == {"sent": 1}
 
 
-def test_hashes_go_only_with_the_enhanced_conversions_opt_in(world, connection_id, emulator) -> None:
+def test_hashes_go_only_with_the_enhanced_conversions_opt_in(
+    world, connection_id, emulator
+) -> None:
     email = "ec81f3ac7b2b19675bab9d54cf416f9f18cff87c97da5cca82c0f0891bc40602"  # john@contoso.com
     h.configure(world, connection_id, {"signup": h.QUALIFIED_LEAD}, enhanced=True)
     assert configure(world, connection_id) == {}
@@ -125,7 +127,9 @@ def test_per_event_errors_are_recorded_and_shown_on_troubleshoot(
         "refused",
     )
     assert (rows[nothing].status, rows[nothing].error_code) == ("failed", "NoUserData")
-    page = client_as(ms_app, "member").get(f"/w/{world.workspace_id}/setup/connections/{connection_id}/push/troubleshoot")
+    page = client_as(ms_app, "member").get(
+        f"/w/{world.workspace_id}/setup/connections/{connection_id}/push/troubleshoot"
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert html.count('data-testid="realtime-row"') == 2
@@ -168,7 +172,9 @@ def test_consent_required_and_missing_holds_the_event_until_consent_is_given(
     assert (summary.sent, summary.held) == (0, 2)
     assert uet_events(emulator) == []
     assert {r.reason for r in db.session.scalars(select(R))} == {"consent_missing"}
-    html = client_as(ms_app, "member").get(f"/w/{world.workspace_id}/setup/connections/{connection_id}/push/troubleshoot")
+    html = client_as(ms_app, "member").get(
+        f"/w/{world.workspace_id}/setup/connections/{connection_id}/push/troubleshoot"
+    )
     assert "consent_missing" in html.get_data(as_text=True)
 
     # The visitor grants consent later: the unknown one goes, marked granted; denied stays.
@@ -238,7 +244,9 @@ def test_the_token_is_stored_encrypted_and_never_shown(world, connection_id, ms_
         "tag_id": TAG,
         "token": TOKEN,
     }
-    page = client_as(ms_app, "admin").get(f"/w/{world.workspace_id}/setup/connections/{connection_id}")
+    page = client_as(ms_app, "admin").get(
+        f"/w/{world.workspace_id}/setup/connections/{connection_id}"
+    )
     html = page.get_data(as_text=True)
     assert TOKEN not in html
     assert "Saved — leave empty to keep it" in html
@@ -299,7 +307,10 @@ def test_the_pixel_is_told_the_public_settings_only_of_connections_that_opted_in
     assert "max-age=300" in answer.headers["Cache-Control"]
     body = answer.get_data(as_text=True)
     customer = db.session.get(Connection, connection_id).customer_id
-    assert f'tag: "microsoft_ads", events: ["purchase"], config: {{"ti": "{TAG}", "cid": "{customer}"}}' in body
+    assert (
+        f'tag: "microsoft_ads", events: ["purchase"], config: {{"ti": "{TAG}", "cid": "{customer}"}}'
+        in body
+    )
     assert re.search(r"run: function \(config, api\)", body)
     assert TOKEN not in body
     assert client.get("/t/tags.js?k=pk_nope").status_code == 404
