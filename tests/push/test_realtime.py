@@ -338,3 +338,15 @@ def test_a_new_conversion_from_the_api_nudges_the_real_time_job(
     assert [j.kwargs["connection_id"] for j in queued if j.func_name.endswith("send_realtime")] == [
         connection_id
     ]
+
+
+def test_disconnecting_deletes_the_token_and_switches_the_path_off(world, connection_id) -> None:
+    from webapp.connections import lifecycle
+
+    assert configure(world, connection_id, browser_tag=True) == {}
+    lifecycle.disconnect(h.admin_membership(world), db.session.get(Connection, connection_id))
+    db.session.expire_all()
+    config = db.session.get(RealtimeConfig, connection_id)
+    assert (config.secrets, config.enabled, config.browser_tag) == (None, False, False)
+    assert realtime_settings.browser_tags(world.workspace_id) == []
+    assert realtime.run(connection_id).skipped

@@ -3,14 +3,14 @@ disconnect, reset. Each function owns its transaction and writes the audit log."
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from platforms.base import AdAccount
 from webapp.background import enqueue as background
 from webapp.common import audit
 from webapp.common.errors import Conflict, NotFound, ServiceError
 from webapp.extensions import db
-from webapp.models import Connection, Credential, Membership
+from webapp.models import Connection, Credential, Membership, RealtimeConfig, RealtimeDelivery
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.push import AdjustmentDelivery, ConversionDelivery, PlatformGoal, PushRun
 from webapp.models.types import utcnow
@@ -26,6 +26,8 @@ SYNCED_DATA_MODELS: tuple[type, ...] = (
     ConversionDelivery,
     PushRun,
     PlatformGoal,
+    RealtimeDelivery,
+    RealtimeConfig,
 )
 
 
@@ -183,6 +185,12 @@ def disconnect(actor: Membership, connection: Connection) -> None:
     connection.disconnected_at = utcnow()
     db.session.flush()
     _drop_credential_if_unused(credential_id)
+    # A real-time path's secret settings are tokens too: deleted, and the path switched off.
+    db.session.execute(
+        update(RealtimeConfig)
+        .where(RealtimeConfig.connection_id == connection.id)
+        .values(secrets=None, enabled=False, browser_tag=False)
+    )
     audit.record(
         "connection.disconnected",
         workspace_id=actor.workspace_id,
