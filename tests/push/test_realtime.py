@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from tests.conftest import client_as, csrf_token, make_world
 from tests.helpers import push as h
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.models import (
     Connection,
     Conversion,
@@ -350,3 +350,37 @@ def test_disconnecting_deletes_the_token_and_switches_the_path_off(world, connec
     assert (config.secrets, config.enabled, config.browser_tag) == (None, False, False)
     assert realtime_settings.browser_tags(world.workspace_id) == []
     assert realtime.run(connection_id).skipped
+
+
+def test_a_run_that_died_after_the_call_is_resent_after_its_lease_with_the_same_event_id(
+    world, connection_id, emulator, ms_app
+) -> None:
+    from sqlalchemy import update
+
+    from platforms.base import AccountRef
+
+    assert configure(world, connection_id) == {}
+    h.add_conversion(world.workspace_id)
+    connection = db.session.get(Connection, connection_id)
+    config = db.session.get(RealtimeConfig, connection_id)
+    platform = platform_registry().get("microsoft_ads")
+    realtime.plan(connection, config, timedelta(days=7), utcnow())
+    # A worker claims the row, its call reaches Microsoft, and it dies before recording.
+    token, rows = realtime.claim(connection_id, 1000, timedelta(minutes=5), utcnow())
+    events, _ = realtime.build_events(
+        platform, rows, hashes=False, visitor_ids=False, required=False
+    )
+    settings = realtime_settings.settings_values(config)
+    account = AccountRef(connection.account_id, connection.customer_id)
+    with requests.Session() as session:
+        assert platform.send_realtime_events(session, settings, account, events)[0].accepted
+
+    assert realtime.run(connection_id).api_calls == 0  # the lease still runs: nothing resent
+    db.session.execute(update(R).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert realtime.run(connection_id).sent == 1
+    [event] = uet_events(emulator)
+    assert event["repeats"] == 1  # sent twice with one eventId: Microsoft counts it once
+    assert statuses(connection_id) == {"sent": 1}
+    db.session.expire_all()
+    assert db.session.scalar(select(R.attempts)) == 2

@@ -411,7 +411,7 @@ def due_connection_ids(now: datetime | None = None) -> list[int]:
         .join(RealtimeConfig, RealtimeConfig.connection_id == Connection.id)
         .where(Connection.status == Connection.ACTIVE, RealtimeConfig.enabled.is_(True))
         .order_by(Connection.id)
-    ).tuples()
+    ).all()
     for connection, config in configs:
         spec = spec_for(platform_registry().get(connection.platform_key))
         if spec is None or not config.events:

@@ -171,7 +171,7 @@ def enabled_connections(workspace_id: int) -> list[tuple[Connection, RealtimeCon
                 RealtimeConfig.enabled.is_(True),
             )
             .order_by(Connection.id)
-        ).tuples()
+        ).all()
     )
 
 

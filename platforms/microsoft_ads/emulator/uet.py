@@ -159,8 +159,9 @@ def events(tag_id: str) -> Any:
                 return ("", fault.status or 500)
         if not token or world.uet_tags.get(tag_id) != token:
             return jsonify(UNAUTHORIZED), 401
-    body = request.get_json(silent=True)
-    data = body.get("data") if isinstance(body, dict) else None
+    raw_body = request.get_json(silent=True)
+    body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
+    data = body.get("data")
     if not isinstance(data, list) or not 1 <= len(data) <= MAX_EVENTS:
         # Emulator-defined: Microsoft does not print the shape of a request-level error.
         problem = {
