@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
-import requests
+if TYPE_CHECKING:  # annotations only: the host imports this module on every start-up
+    import requests
 
 from platforms.errors import NotSupported
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from config import ConfigError, load_settings
+from config import ConfigError, _validate_fernet_keys, load_settings
 
 GOOD_KEY = Fernet.generate_key().decode()
 
@@ -83,3 +83,29 @@ def test_smtp_url_must_be_smtp_or_smtps_with_a_host() -> None:
     for bad in ("http://mail.example", "smtp://", "mail.example:25"):
         with pytest.raises(ConfigError, match="SMTP_URL"):
             load_settings({"SMTP_URL": bad})
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        Fernet.generate_key().decode(),
+        "short",
+        "A" * 43 + "=",  # 32 bytes
+        "A" * 44,  # 33 bytes
+        "Zm9v" * 11,  # 33 bytes of valid base64
+        "%%%%" * 11,
+        "é" * 44,
+    ],
+)
+def test_the_start_up_key_check_agrees_with_fernet(key: str) -> None:
+    try:
+        Fernet(key.encode())
+        fernet_accepts = True
+    except (ValueError, TypeError):
+        fernet_accepts = False
+    try:
+        _validate_fernet_keys((key,))
+        we_accept = True
+    except ConfigError:
+        we_accept = False
+    assert we_accept == fernet_accepts

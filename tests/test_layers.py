@@ -305,7 +305,11 @@ def emulator_packages() -> list[Path]:
 
 def test_every_emulator_is_found() -> None:
     names = {module_name(p) for p in emulator_packages()}
-    assert {"platforms.microsoft_ads.emulator", "tests.plugins.example_ads.emulator"} <= names
+    assert {
+        "platforms.microsoft_ads.emulator",
+        "platforms.google_ads.emulator",
+        "tests.plugins.example_ads.emulator",
+    } <= names
 
 
 @pytest.mark.parametrize("package", emulator_packages(), ids=module_name)

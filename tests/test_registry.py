@@ -156,3 +156,52 @@ def test_no_host_file_names_a_platform() -> None:
             if "msclkid" in text or (path.suffix == ".py" and "microsoft" in text):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_deferred_registry_imports_its_plugins_on_first_use_and_retries_a_failed_load() -> None:
+    calls: list[int] = []
+
+    def flaky(registry: PlatformRegistry) -> None:
+        calls.append(1)
+        registry.register(FakePlatform())
+        if len(calls) == 1:
+            raise RegistryError("first load fails")
+
+    registry = PlatformRegistry(loader=flaky)
+    assert not registry.loaded and calls == []
+    with pytest.raises(RegistryError):
+        registry.keys()
+    assert not registry.loaded  # nothing half-loaded is kept
+    assert registry.keys() == [FakePlatform.key]
+    assert registry.loaded and len(calls) == 2
+    assert list(registry) == [registry.get(FakePlatform.key)]
+    assert registry.disabled == [] and len(calls) == 2
+
+
+def test_load_registry_deferred_waits_for_first_use() -> None:
+    registry = load_registry({}, builtins=(), extra=[FakePlatform], deferred=True)
+    assert not registry.loaded
+    assert FakePlatform.key in registry
+    assert registry.loaded
+
+
+def test_threads_racing_to_a_deferred_registry_load_it_once() -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow(registry: PlatformRegistry) -> None:
+        calls.append(1)
+        time.sleep(0.05)
+        registry.register(FakePlatform())
+
+    registry = PlatformRegistry(loader=slow)
+    seen: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: seen.append(registry.keys())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1]
+    assert seen == [[FakePlatform.key]] * 8

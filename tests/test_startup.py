@@ -15,6 +15,7 @@ import click
 import pytest
 from werkzeug.security import generate_password_hash
 
+from jobs.enqueue import JOBS
 from tests.test_layers import CAPABILITIES
 from webapp.accounts.users import DUMMY_HASH
 from webapp.cli import COMMANDS
@@ -57,13 +58,45 @@ def test_flask_help_lists_every_command_and_imports_none_of_them(tmp_path, redis
     modules = _modules_after(code, tmp_path, redis_url)
     assert "webapp.core" in modules  # .flaskenv named the shared app, and it loaded
     assert _loaded(modules, *HEAVY, "webapp.cli.users", "webapp.cli.jobs") == []
+    # No plugin is imported for a command that does not use one (nor its HTTP or crypto stack).
+    assert _loaded(modules, "platforms.base", "platforms.microsoft_ads", "requests") == []
+    assert _loaded(modules, "cryptography.fernet") == []
 
 
-def test_the_worker_imports_its_jobs_but_no_web_parts(tmp_path, redis_url) -> None:
-    modules = _modules_after("import jobs.worker", tmp_path, redis_url)
-    assert {"jobs.push", "jobs.pull", "jobs.fanout", "jobs.attribution"} <= modules
-    web = ("alembic", "webapp.views", "webapp.web_extensions", "flask_wtf", "wtforms")
-    assert _loaded(modules, *web) == []
+WEB = ("alembic", "webapp.views", "webapp.web_extensions", "flask_wtf", "wtforms")
+
+
+def test_a_worker_listens_before_it_imports_any_job_body(tmp_path, redis_url) -> None:
+    code = (
+        "import jobs.worker\n"
+        "from webapp.core import create_base_app\n"
+        "from jobs.queues import redis_connection\n"
+        "import os\n"
+        "app = create_base_app()\n"
+        "jobs.worker.SourceLoopWorker([], connection=redis_connection(os.environ['REDIS_URL']))\n"
+    )
+    modules = _modules_after(code, tmp_path, redis_url)
+    bodies = sorted({spec.func.rpartition(".")[0] for spec in JOBS.values()})
+    assert _loaded(modules, *bodies, "jobs.runtime", "platforms.base") == []
+    assert _loaded(modules, *WEB) == []
+
+
+def test_the_worker_preloads_every_job_body_and_the_plugins_before_its_first_job(
+    tmp_path, redis_url
+) -> None:
+    code = (
+        "import jobs.worker\n"
+        "from webapp.core import create_base_app\n"
+        "app = create_base_app()\n"
+        "jobs.worker.preload(app)\n"
+        "import jobs.runtime\n"
+        "assert jobs.runtime._bound_app is app\n"
+    )
+    modules = _modules_after(code, tmp_path, redis_url)
+    bodies = {spec.func.rpartition(".")[0] for spec in JOBS.values()}
+    assert bodies <= modules
+    assert "platforms.microsoft_ads.plugin" in modules
+    assert _loaded(modules, *WEB) == []
 
 
 def test_importing_the_extensions_loads_no_app_part(tmp_path, redis_url) -> None:

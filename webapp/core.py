@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
-from platforms.base import Platform
 from platforms.registry import load_registry
 from webapp import sqlite  # noqa: F401  (SQLite's connection settings and BEGIN mode)
 from webapp.cli import register_cli
 from webapp.extensions import db
 from webapp.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from platforms.base import Platform
 
 
 def create_base_app(
@@ -38,13 +41,18 @@ def create_base_app(
 
     configure_logging(app.config["LOG_LEVEL"])
     db.init_app(app)
+    # Plugins are imported on first use, except where start-up must check them: production
+    # (a plugin that is not ready stops the process) and a list of switched-off platforms.
+    check_now = settings.is_production or bool(app.config["DISABLED_PLATFORMS"])
     app.extensions["platforms"] = load_registry(
         app.config["PLATFORM_SETTINGS"],
         extra=extra_platforms,
         disabled=app.config["DISABLED_PLATFORMS"],
         environ=settings.environ,
+        deferred=not check_now,
     )
-    _check_platforms(app, production=settings.is_production)
+    if check_now:
+        _check_platforms(app, production=settings.is_production)
     register_cli(app)
     logging.getLogger(__name__).debug("app created (env=%s)", settings.env)
     return app

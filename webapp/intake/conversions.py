@@ -477,14 +477,16 @@ def insert(
             }
         )
     created: dict[str, int] = {}
+    # One statement compiled once (cached), executed with many parameter sets: SQLAlchemy's
+    # "insertmanyvalues" batches them into multi-row INSERT ... RETURNING on both databases.
+    # (Inlining the rows with .values(chunk) would compile a new statement per chunk.)
+    statement = (
+        insert_for(conn, conversions_t)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
+        .returning(conversions_t.c.id, conversions_t.c.external_id)
+    )
     for chunk in _chunks(values):
-        statement = (
-            insert_for(conn, conversions_t)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
-            .returning(conversions_t.c.id, conversions_t.c.external_id)
-        )
-        created.update({ext: cid for cid, ext in conn.execute(statement)})
+        created.update({ext: cid for cid, ext in conn.execute(statement, chunk)})
     existing: dict[str, int] = {}
     missing = [ext for ext in first_index if ext not in created]
     for chunk in _chunks(missing):
