@@ -119,7 +119,7 @@ def floor_pass(chunk: int, per_conversion: dict[int, int]) -> tuple[int, int]:
             for i in range(per_conversion.get(conversion_id, 0)):
                 t = touches[i % len(touches)]
                 batch.append((1, conversion_id, "linear", t[4], t[6] or "(none)", t[7] or "",
-                               None, t[8], t[3], value, 1_000_000))  # fmt: skip
+                               None, t[8], None, t[3], value, 1_000_000))  # fmt: skip
         db.session.connection().exec_driver_sql(writer, batch)
         written += len(batch)
         db.session.execute(

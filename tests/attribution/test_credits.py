@@ -3,7 +3,7 @@ campaigns resolved to pulled Microsoft campaigns, sums exact in the database."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -110,3 +110,113 @@ def test_microsoft_touches_map_to_pulled_campaigns(app, world) -> None:
     assert rows[by_id] == ("Brand - US", conn, "50000111")
     assert rows[by_name] == ("Brand - US", conn, "50000111")
     assert rows[other] == ("Brand - US", None, None)
+
+
+def test_a_click_id_sent_without_a_captured_visit_is_a_paid_touch(app, world) -> None:
+    """A CRM deal that carries an msclkid is credited to Microsoft, not "(none)": to the click's
+    campaign when SourceLoop captured that click's landing (for another visitor id), else to the
+    platform with the campaign not set. Only a conversion with no touch at all stays "(none)"."""
+    from webapp.models import AdClick, Touchpoint
+
+    ws = world.workspace_id
+    conn = data.microsoft_campaign(ws, "50000111", "Brand - US", {date(2026, 3, 1): "20.00"})
+    browser = data.visitor(ws, "browser")
+    landing = data.touch(
+        ws, browser, 4, "microsoft_ads", "Brand - US", utm={"utm_id": "50000111"},
+        click_id="k" * 32,
+    )  # fmt: skip
+    clicked_at = db.session.get(Touchpoint, landing).occurred_at
+    db.session.add(AdClick(workspace_id=ws, visitor_id=browser, touchpoint_id=landing,
+                           click_param="msclkid", click_id="k" * 32, clicked_at=clicked_at))  # fmt: skip
+    db.session.commit()
+    crm_known = data.conversion(ws, None, "500.00", external_id="deal-1", msclkid="k" * 32)
+    crm_unknown = data.conversion(ws, None, "70.00", external_id="deal-2", msclkid="u" * 32)
+    organic = data.visitor(ws, "organic")
+    data.touch(ws, organic, 1, "organic_search")
+    both = data.conversion(ws, organic, "10.00", external_id="o-3", msclkid="z" * 32)
+    nothing = data.conversion(ws, None, "5.00", external_id="o-4")
+    multitouch.run(ws)
+
+    def rows(conversion_id: int) -> list[tuple]:
+        return db.session.execute(
+            select(AttributionCredit.channel, AttributionCredit.campaign,
+                   AttributionCredit.connection_id, AttributionCredit.touchpoint_id,
+                   AttributionCredit.value_e4)
+            .where(AttributionCredit.conversion_id == conversion_id,
+                   AttributionCredit.model == "linear")
+            .order_by(AttributionCredit.channel)
+        ).all()  # fmt: skip
+
+    assert rows(crm_known) == [("microsoft_ads", "Brand - US", conn, landing, 5_000_000)]
+    assert rows(crm_unknown) == [("microsoft_ads", "(not set)", None, None, 700_000)]
+    # The sent click (time unknown: at the conversion) and the visitor's organic visit share it.
+    assert [(r[0], r[4]) for r in rows(both)] == [
+        ("microsoft_ads", 50_000),
+        ("organic_search", 50_000),
+    ]
+    assert rows(nothing) == [("(none)", "", None, None, 50_000)]
+
+
+def test_a_sent_click_older_than_the_lookback_does_not_count(app, world) -> None:
+    from webapp.models import AdClick
+
+    ws = world.workspace_id
+    browser = data.visitor(ws, "browser")
+    landing = data.touch(ws, browser, 120, "microsoft_ads", "Old", click_id="o" * 32)
+    db.session.add(AdClick(workspace_id=ws, visitor_id=browser, touchpoint_id=landing,
+                           click_param="msclkid", click_id="o" * 32,
+                           clicked_at=data.T0 - timedelta(days=120)))  # fmt: skip
+    db.session.commit()
+    c = data.conversion(ws, None, "9.00", external_id="late", msclkid="o" * 32)
+    multitouch.run(ws)
+    assert credits(c, "linear") == {"(none)": 90_000}
+
+
+def test_auto_tagged_ad_group_name_joins_the_campaign_when_the_name_does_not(app, world) -> None:
+    """utm_campaign renamed since the click, no utm_id: the ad group name (utm_content) still
+    names one pulled ad group, so the touch joins its campaign; a name two campaigns share
+    does not decide."""
+    from webapp.models import AdEntity
+
+    ws = world.workspace_id
+    conn = data.microsoft_campaign(ws, "50000111", "Brand - US", {date(2026, 3, 1): "20.00"})
+    db.session.add_all([
+        AdEntity(connection_id=conn, level="campaign", entity_id="50000112", name="Generic"),
+        AdEntity(connection_id=conn, level="ad_group", entity_id="41", parent_id="50000111",
+                 name="Tents"),
+        AdEntity(connection_id=conn, level="ad_group", entity_id="42", parent_id="50000111",
+                 name="Shared"),
+        AdEntity(connection_id=conn, level="ad_group", entity_id="43", parent_id="50000112",
+                 name="Shared"),
+    ])  # fmt: skip
+    db.session.commit()
+    v = data.visitor(ws)
+    tents = data.touch(ws, v, 2, "microsoft_ads", "old name",
+                       utm={"utm_campaign": "old name", "utm_content": "tents"}, click_id="t" * 32)  # fmt: skip
+    shared = data.touch(ws, v, 1, "microsoft_ads", "old name",
+                        utm={"utm_campaign": "old name", "utm_content": "Shared"}, click_id="s" * 32)  # fmt: skip
+    c = data.conversion(ws, v, "30.00", external_id="o1")
+    multitouch.run(ws)
+    found = {
+        touch: (campaign, group)
+        for touch, campaign, group in db.session.execute(
+            select(
+                AttributionCredit.touchpoint_id,
+                AttributionCredit.campaign_entity_id,
+                AttributionCredit.ad_group_entity_id,
+            ).where(AttributionCredit.conversion_id == c, AttributionCredit.model == "linear")
+        )
+    }
+    assert found == {tents: ("50000111", "41"), shared: (None, None)}
+    # By campaign id, the ad group name picks the campaign's own ad group of that name.
+    v2 = data.visitor(ws, "v2")
+    by_id = data.touch(ws, v2, 1, "microsoft_ads", "x",
+                       utm={"utm_id": "50000112", "utm_content": "Shared"}, click_id="i" * 32)  # fmt: skip
+    c2 = data.conversion(ws, v2, "10.00", external_id="o2")
+    multitouch.run(ws)
+    row = db.session.execute(
+        select(AttributionCredit.touchpoint_id, AttributionCredit.campaign_entity_id,
+               AttributionCredit.ad_group_entity_id)
+        .where(AttributionCredit.conversion_id == c2, AttributionCredit.model == "linear")
+    ).one()  # fmt: skip
+    assert tuple(row) == (by_id, "50000112", "43")

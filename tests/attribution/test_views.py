@@ -119,3 +119,39 @@ def test_attribution_opens_in_the_workspace_currency(app, world, login_as) -> No
         f"/w/{ws}/setup/workspace/currency", data={"currency": "ZZZ", "csrf_token": token}
     )
     assert bad.status_code == 400 and "not an ISO 4217" in bad.get_data(as_text=True)
+
+
+def test_an_unattributed_journey_says_why(app, world, login_as) -> None:
+    from webapp.extensions import db
+    from webapp.models import Visitor
+
+    ws = world.workspace_id
+    no_visitor = data.conversion(ws, None, "5.00", external_id="crm-1")
+    quiet = data.conversion(ws, data.visitor(ws, "quiet"), "5.00", external_id="o-2")
+    old = data.visitor(ws, "old")
+    data.touch(ws, old, 200, "email")
+    too_old = data.conversion(ws, old, "5.00", external_id="o-3")
+    refused = data.visitor(ws, "refused")
+    db.session.get(Visitor, refused).consent_state = "denied"
+    db.session.commit()
+    denied = data.conversion(ws, refused, "5.00", external_id="o-4")
+    sent_click = data.conversion(ws, None, "70.00", external_id="crm-5", msclkid="q" * 32)
+    multitouch.run(ws)
+    member = login_as("member")
+
+    def page(conversion_id: int) -> str:
+        return member.get(f"/w/{ws}/attribution/conversions/{conversion_id}").get_data(True)
+
+    for conversion_id, reason in (
+        (no_visitor, "no_visitor"),
+        (quiet, "no_visit"),
+        (too_old, "outside_lookback"),
+        (denied, "consent"),
+    ):
+        html = page(conversion_id)
+        assert f'data-reason="{reason}"' in html, reason
+    assert "more than 90 days before" in page(too_old)
+    # A click id sent with the conversion: a Microsoft touch, not unattributed.
+    html = page(sent_click)
+    assert 'data-testid="click-touch"' in html and "unattributed-why" not in html
+    assert "$70.00" in html

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import make_world
 from tests.e2e.conftest import sign_in
 from tests.insights.test_pull import connect, expected
+from webapp.attribution.money import format_money
 from webapp.extensions import platform_registry
 from webapp.insights.sync import last_complete_day, run_pull
 
@@ -38,8 +39,8 @@ def test_dashboard_renders_charts_and_correct_totals(ms_app, emulator, live_serv
     page.wait_for_url(f"**from={start.isoformat()}**")
     want = expected(emulator, "80000012", "campaign", start, end)
     totals = page.get_by_test_id("totals-80000012")
-    assert totals.get_by_test_id("total-spend").inner_text() == (
-        f"{Decimal(want['spend']):,.2f} GBP"
+    assert totals.get_by_test_id("total-spend").inner_text() == format_money(
+        Decimal(want["spend"]), "GBP"
     )
     assert totals.get_by_test_id("total-clicks").inner_text() == f"{want['clicks']:,}"
     assert totals.get_by_test_id("total-impressions").inner_text() == f"{want['impressions']:,}"

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,7 +95,7 @@ def python_process(args: list[str], env: dict[str, str], log_path: Path) -> subp
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "ab")  # noqa: SIM115  (closed when the process object is collected)
     return subprocess.Popen(
-        [os.environ.get("PYTHON", shutil.which("python") or "python3"), *args],
+        [os.environ.get("PYTHON", sys.executable), *args],  # the interpreter running the tests
         cwd=ROOT,
         env=full_env,
         stdout=log,

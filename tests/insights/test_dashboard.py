@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from tests.conftest import client_as, csrf_token, make_world
 from tests.insights.test_pull import connect, expected
+from webapp.attribution import credits as multitouch
+from webapp.attribution.money import format_money
 from webapp.extensions import db, platform_registry
 from webapp.insights.sync import last_complete_day, run_pull
 from webapp.models import AdClick, Conversion, InsightSyncState, JobRun, Touchpoint, Visitor
@@ -34,7 +36,7 @@ def pulled(ms_app, world, emulator):
 
 
 def _money(value: str) -> str:
-    return f"{Decimal(value):,.2f}"
+    return format_money(Decimal(value), "USD")
 
 
 def _sourceloop_sale(world, campaign: str, value: str) -> None:
@@ -81,21 +83,29 @@ def test_dashboard_totals_charts_drilldown_and_sourceloop_revenue(
     cid, start, end = pulled
     _sourceloop_sale(world, "Brand - US", "120.00")  # utm_campaign names a synced campaign
     _sourceloop_sale(world, "", "30.00")  # a Microsoft click without a campaign
+    multitouch.run(world.workspace_id)
     member = client_as(ms_app, "member")
     url = f"/w/{world.workspace_id}/insights/?from={start}&to={end}"
     html = member.get(url).get_data(as_text=True)
     want = expected(emulator, "80000011", "campaign", start, end)
     totals = html.split('data-testid="totals-80000011"')[1].split("</dl>")[0]
-    assert f"{_money(want['spend'])} USD" in totals
+    assert _money(want["spend"]) in totals
     assert f"{want['clicks']:,}" in totals and f"{want['impressions']:,}" in totals
-    assert f"{_money(want['revenue'])} USD" in totals
-    assert 'data-testid="total-sl-conversions">2<' in totals
-    assert "150.00 USD" in totals
+    assert _money(want["revenue"]) in totals
+    assert 'data-testid="total-sl-conversions">2.00<' in totals
+    assert "$150.00" in totals
     assert html.count("<svg") == 3 and html.count('class="bar"') == 3 * 7
     assert "<script>" not in html
     brand = re.search(r'<tr data-entity="50000111">(.*?)</tr>', html, re.S).group(1)
-    assert "Brand - US" in brand and "120.00 USD" in brand
-    assert "from the platform's clicks whose campaign is not known" in html
+    assert "Brand - US" in brand and "$120.00" in brand
+    assert 'data-testid="campaign-unknown"' in html
+    # The cross-platform table above shows the same account's figures for its platform.
+    cross = html.split('data-testid="cross-platform-table"')[1].split("</table>")[0]
+    row = re.search(
+        r'<tr data-platform="microsoft_ads" data-currency="USD">(.*?)</tr>', cross, re.S
+    )
+    assert _money(want["spend"]) in row.group(1) and "$150.00" in row.group(1)
+    assert f"{want['clicks']:,}" in row.group(1)
     # Drill down: campaign → ad groups → ads, with the emulator's ad-group numbers.
     drill = member.get(f"{url}&connection={cid}&parent_level=campaign&parent_id=50000111")
     page = drill.get_data(as_text=True)
@@ -171,6 +181,7 @@ def test_default_range_includes_today_with_titled_readable_charts_and_sourceloop
     visible title and axis text drawn at 12 px, and the SourceLoop columns stay when the
     workspace gains a second account."""
     _sourceloop_sale(world, "Brand - US", "120.00")
+    multitouch.run(world.workspace_id)
     member = client_as(ms_app, "member")
     html = member.get(f"/w/{world.workspace_id}/insights/").get_data(as_text=True)
     today = utcnow().date()
@@ -185,10 +196,10 @@ def test_default_range_includes_today_with_titled_readable_charts_and_sourceloop
         assert 'width="440"' in chart  # drawn at its pixel size, so font sizes are real
         axis = re.findall(r'<text class="chart-axis [xy]"[^>]*font-size="(\d+)"', chart)
         assert len(axis) >= 5 and all(int(size) >= 12 for size in axis)
-    assert "SL conv." in html and 'data-testid="total-sl-conversions">1<' in html
+    assert "SourceLoop conv." in html and 'data-testid="total-sl-conversions">1.00<' in html
     connect(ms_app, world, emulator, "80000012")
     later = member.get(f"/w/{world.workspace_id}/insights/").get_data(as_text=True)
     table = later.split('data-testid="table-80000011"')[1].split("</table>")[0]
-    assert "SL conv." in table
+    assert "SourceLoop conv." in table
     brand = re.search(r'<tr data-entity="50000111">(.*?)</tr>', table, re.S).group(1)
-    assert "120.00 USD" in brand  # joined by campaign, with two accounts too
+    assert "$120.00" in brand  # joined by campaign, with two accounts too

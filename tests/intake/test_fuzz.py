@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.intake.helpers import bearer, hit, pageview
 from webapp.extensions import db
-from webapp.intake.currencies import ISO_4217
+from webapp.intake import currencies
 from webapp.models import AdClick, Conversion, Visitor
 
 FUZZ = settings(
@@ -53,7 +53,7 @@ def assert_stored_rows_are_sane() -> None:
         assert click.clicked_at.tzinfo is not None and click.click_id
     for conversion in db.session.scalars(select(Conversion)):
         assert conversion.occurred_at.tzinfo is not None
-        assert conversion.currency is None or conversion.currency in ISO_4217
+        assert conversion.currency is None or currencies.is_currency(conversion.currency)
         assert conversion.value is None or conversion.value >= 0
         assert conversion.external_id
 

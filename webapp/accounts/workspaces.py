@@ -8,7 +8,7 @@ from webapp import policy
 from webapp.common import audit
 from webapp.common.errors import Conflict, Forbidden, ServiceError
 from webapp.extensions import db
-from webapp.intake.currencies import ISO_4217
+from webapp.intake import currencies
 from webapp.models import Connection, Membership, User, Workspace
 from webapp.policy import Action
 
@@ -56,7 +56,7 @@ def set_default_currency(workspace_id: int, actor: Membership, code: str) -> Non
     if not policy.can(actor.role, Action.EDIT_WORKSPACE):
         raise Forbidden(policy.reason(Action.EDIT_WORKSPACE))
     code = code.strip().upper()
-    if code and code not in ISO_4217:
+    if code and not currencies.is_currency(code):
         raise ServiceError(f"{code[:8]} is not an ISO 4217 currency code (for example USD, EUR).")
     workspace = db.session.get(Workspace, workspace_id)
     workspace.default_currency = code or None

@@ -9,6 +9,7 @@ bounded however many conversions wait. Pages never compute; they read ``attribut
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
@@ -22,7 +23,10 @@ from webapp.attribution.journey import Settings, Touch
 from webapp.attribution.money import places_for, to_units
 from webapp.attribution.settings import settings_key, settings_of
 from webapp.extensions import db
+from webapp.intake import click_ids
+from webapp.intake.click_matching import supplied_click_ids
 from webapp.models import (
+    AdClick,
     AttributedConversion,
     AttributionCredit,
     Conversion,
@@ -35,6 +39,7 @@ from webapp.models.types import utcnow
 from webapp.sqlite import writing
 
 CHUNK = 2000
+NONE = "(none)"  # the channel of a conversion with no touch in the lookback window
 
 _credits = AttributionCredit.__table__
 _done = AttributedConversion.__table__
@@ -75,6 +80,8 @@ def journey_query(conversion_ids: list[int]) -> Any:
             t.channel,
             t.campaign,
             t.utm["utm_id"].as_string(),
+            t.utm["utm_content"].as_string(),
+            t.click_id,
         )  # fmt: skip
         .outerjoin(t, and_(t.visitor_id == c.visitor_id, t.occurred_at <= c.occurred_at))
         .where(c.id.in_(conversion_ids))
@@ -98,14 +105,66 @@ def _latest_adjustments(conversion_ids: list[int]) -> dict[int, tuple[int, Decim
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ClickTouch:
+    """A click id the conversion was sent with (CRM, payments) whose visit SourceLoop did not
+    capture for the conversion's visitor: it is still a paid touch of the click id's platform,
+    at the click's time when SourceLoop saw the click (else at the conversion), and of the
+    click's campaign when the captured click's landing named it."""
+
+    channel: str
+    at: datetime | None
+    touchpoint_id: int | None
+    campaign: str | None
+    utm_id: str | None
+    utm_content: str | None
+
+
+def supplied_click_touches(
+    workspace_id: int, conversion_ids: list[int]
+) -> dict[int, list[tuple[str, ClickTouch]]]:
+    """Per conversion, ``(click id, touch)`` for every click id it carries of an installed
+    platform's parameter (one query for the ids, one for the captured clicks)."""
+    catalog = click_ids.catalog()
+    supplied = {
+        cid: [(param, value) for param, value in ids.items() if param in catalog.params and value]
+        for cid, ids in supplied_click_ids(conversion_ids).items()
+    }
+    wanted = {value for pairs in supplied.values() for _, value in pairs}
+    captured: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = sorted(wanted)[start : start + 500]
+        for row in db.session.execute(
+            select(AdClick.click_param, AdClick.click_id, AdClick.clicked_at, Touchpoint.id,
+                   Touchpoint.campaign, Touchpoint.utm["utm_id"].as_string(),
+                   Touchpoint.utm["utm_content"].as_string())
+            .outerjoin(Touchpoint, Touchpoint.id == AdClick.touchpoint_id)
+            .where(AdClick.workspace_id == workspace_id, AdClick.click_id.in_(chunk))
+        ):  # fmt: skip
+            captured[(row[0], row[1])] = row[2:]
+    found: dict[int, list[tuple[str, ClickTouch]]] = {}
+    for cid, pairs in supplied.items():
+        for param, value in pairs:
+            at, touchpoint_id, campaign, utm_id, utm_content = captured.get(
+                (param, value), (None, None, None, None, None)
+            )
+            touch = ClickTouch(
+                catalog.channel_of(param), at, touchpoint_id, campaign, utm_id, utm_content
+            )
+            found.setdefault(cid, []).append((value, touch))
+    return found
+
+
 def _credit_rows(
     workspace_id: int,
     rows: Iterable[Any],
     adjustments: dict[int, tuple[int, Decimal, str | None]],
     settings: Settings,
     resolver: CampaignResolver,
+    clicks: dict[int, list[tuple[str, ClickTouch]]] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     lookback = settings.lookback
+    clicks = clicks or {}
     for conversion_id, group in groupby(rows, key=lambda r: r[0]):
         first = next(group)
         _, converted_at, value, currency = first[:4]
@@ -116,21 +175,39 @@ def _credit_rows(
         places = places_for(value, currency)
         scale = 10 ** (VALUE_PLACES - places)
         start = converted_at - lookback
-        touches: list[Touch] = []
-        extra: list[tuple[str, str | None, str | None]] = []
+        # (time, touchpoint id, channel, campaign, utm_id, utm_content), oldest first
+        found: list[tuple[datetime, int | None, str, str | None, str | None, str | None]] = []
+        seen_clicks: set[str] = set()
         for row in (first, *group):
-            if row[4] is not None and row[5] >= start:
-                touches.append(Touch(row[5], row[6], row[4]))
-                extra.append((row[6], row[7], row[8]))
-        campaigns = [resolver.resolve(*e) for e in extra]
+            if row[4] is not None:
+                if row[10]:
+                    seen_clicks.add(row[10])
+                if row[5] >= start:
+                    found.append((row[5], row[4], row[6], row[7], row[8], row[9]))
+        seen_touches = {f[1] for f in found}
+        for click_id, click in clicks.get(conversion_id, ()):
+            at = click.at or converted_at
+            if click_id in seen_clicks or (
+                click.touchpoint_id is not None and click.touchpoint_id in seen_touches
+            ):
+                continue  # the visitor's own captured visit is the touch already
+            if start <= at <= converted_at:
+                found.append((at, click.touchpoint_id, click.channel, click.campaign,
+                              click.utm_id, click.utm_content))  # fmt: skip
+                seen_touches.add(click.touchpoint_id)
+        if len(found) > 1:
+            found.sort(key=lambda f: (f[0], f[1] if f[1] is not None else 0))
+        touches = [Touch(f[0], f[2], f[1]) for f in found]
+        campaigns = [resolver.resolve(f[2], f[3], f[4], f[5]) for f in found]
         for model, i, money, share in split(touches, to_units(value, places), settings):
             if i < 0:
-                touch_id, channel, label, connection_id, entity_id = None, "(none)", "", None, None
+                touch_id, channel, label, connection_id, entity_id = None, NONE, "", None, None
+                ad_group_id = None
             else:
                 touch, campaign = touches[i], campaigns[i]
                 touch_id, channel = touch.id, touch.channel
                 label, connection_id = campaign.label, campaign.connection_id
-                entity_id = campaign.entity_id
+                entity_id, ad_group_id = campaign.entity_id, campaign.ad_group_id
             yield (
                 workspace_id,
                 conversion_id,
@@ -140,6 +217,7 @@ def _credit_rows(
                 label,
                 connection_id,
                 entity_id,
+                ad_group_id,
                 currency,
                 money * scale,
                 share,
@@ -148,7 +226,8 @@ def _credit_rows(
 
 _CREDIT_COLUMNS = (
     "workspace_id", "conversion_id", "model", "touchpoint_id", "channel", "campaign",
-    "connection_id", "campaign_entity_id", "currency", "value_e4", "conversions_e6",
+    "connection_id", "campaign_entity_id", "ad_group_entity_id", "currency", "value_e4",
+    "conversions_e6",
 )  # fmt: skip
 
 
@@ -171,7 +250,9 @@ def attribute_chunk(
     db.session.execute(delete(_done).where(_done.c.conversion_id.in_(conversion_ids)))
     writer = _bulk_insert_sql()
     batch: list[tuple[Any, ...]] = []
-    for credit in _credit_rows(workspace_id, list(rows), adjustments, settings, resolver):
+    clicks = supplied_click_touches(workspace_id, conversion_ids)
+    credits = _credit_rows(workspace_id, list(rows), adjustments, settings, resolver, clicks)
+    for credit in credits:
         batch.append(credit)
         if len(batch) >= 10_000:
             db.session.connection().exec_driver_sql(writer, batch)

@@ -27,6 +27,13 @@ def format_money(value: Decimal | float | int | None, currency: str | None) -> s
     return format_currency(Decimal(value), code, locale=LOCALE)
 
 
+def format_ratio(value: Decimal | float | None) -> str:
+    """A return on ad spend as ``2.35×``; "—" when it cannot be computed (no spend)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.2f}×"
+
+
 def places_for(value: Decimal, currency: str | None) -> int:
     """The currency's minor unit, or finer when the value itself carries more decimals (a value
     of 10.005 USD is split in tenths of a cent rather than silently losing half a cent)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from webapp.accounts import workspaces
 from webapp.attribution import credits as multitouch
@@ -25,6 +25,7 @@ from webapp.models import (
     Conversion,
     InsightDaily,
     Touchpoint,
+    Visitor,
 )
 from webapp.models.attribution import SHARE_PLACES, VALUE_PLACES
 
@@ -200,37 +201,106 @@ class JourneyTouch:
 
 
 @dataclass
+class ClickCredit:
+    """A click id sent with the conversion whose visit was not captured: a paid touch of its
+    platform (``channel``), credited like a touchpoint."""
+
+    channel: str
+    campaign: str
+    credits: dict[str, Decimal]
+    shares: dict[str, Decimal]
+
+
+@dataclass
 class JourneyView:
     conversion: Conversion
     touches: list[JourneyTouch]
     unattributed: dict[str, Decimal]
     computed: bool
     window_start: datetime
+    clicks: list[ClickCredit] = field(default_factory=list)
+    # Why nothing took credit (code, words), when the conversion is unattributed.
+    why: tuple[str, str] | None = None
+
+
+def unattributed_reason(
+    *,
+    has_visitor: bool,
+    touches: int,
+    touches_in_window: int,
+    click_ids: int,
+    consent_denied: bool,
+    lookback_days: int,
+) -> tuple[str, str]:
+    """Why a conversion has no touch in its lookback window, in the admin's words. Pure: the
+    journey page and the tests call it with counts."""
+    consent = (
+        " The visitor refused consent to ad storage, so ad click ids were not kept."
+        if consent_denied
+        else ""
+    )
+    if touches and not touches_in_window:
+        return "outside_lookback", (
+            f"The visitor's {touches} visit(s) happened more than {lookback_days} days before "
+            "the conversion, outside the lookback window (Attribution → Settings)." + consent
+        )
+    if click_ids:
+        return "click_outside_lookback", (
+            "The click id sent with the conversion belongs to a click older than the lookback "
+            f"window ({lookback_days} days), or to an ad platform that is not installed." + consent
+        )
+    if consent_denied:
+        return "consent", "The visitor refused consent to ad storage: no visit or click was kept."
+    if not has_visitor:
+        return "no_visitor", (
+            "The conversion came without a visitor id and without a click id, so it cannot be "
+            "linked to any visit or ad click. Send the pixel's visitor id or the click id with it."
+        )
+    return "no_visit", (
+        "No visit of this visitor was captured before the conversion (the pixel did not run on "
+        "the landing page, or was blocked), and no click id came with the conversion."
+    )
 
 
 def journey(workspace_id: int, conversion_id: int) -> JourneyView:
     conversion = db.session.get(Conversion, conversion_id)
     if conversion is None or conversion.workspace_id != workspace_id:
         raise NotFound("That conversion does not exist in this workspace.")
-    settings = multitouch_settings.settings_of(workspace_id)
-    window_start = conversion.occurred_at - settings.lookback
-    touches = []
-    if conversion.visitor_id is not None:
-        touches = list(db.session.scalars(
-            select(Touchpoint)
-            .where(Touchpoint.visitor_id == conversion.visitor_id,
-                   Touchpoint.occurred_at <= conversion.occurred_at)
-            .order_by(Touchpoint.occurred_at, Touchpoint.id)
-        ))  # fmt: skip
+    config = multitouch_settings.get(workspace_id)
+    window_start = conversion.occurred_at - config.engine.lookback
     credits = db.session.execute(
-        select(AttributionCredit.touchpoint_id, AttributionCredit.model,
+        select(AttributionCredit.touchpoint_id, AttributionCredit.channel,
+               AttributionCredit.campaign, AttributionCredit.model,
                AttributionCredit.value_e4, AttributionCredit.conversions_e6)
         .where(AttributionCredit.conversion_id == conversion_id)
     ).all()  # fmt: skip
+    credited_touch_ids = {r[0] for r in credits if r[0] is not None}
+    touches: list[Touchpoint] = []
+    if conversion.visitor_id is not None or credited_touch_ids:
+        who = []
+        if conversion.visitor_id is not None:
+            who.append(Touchpoint.visitor_id == conversion.visitor_id)
+        if credited_touch_ids:  # a click id sent with the conversion, captured for another visit
+            who.append(Touchpoint.id.in_(credited_touch_ids))
+        touches = list(db.session.scalars(
+            select(Touchpoint)
+            .where(or_(*who), Touchpoint.occurred_at <= conversion.occurred_at)
+            .order_by(Touchpoint.occurred_at, Touchpoint.id)
+        ))  # fmt: skip
     by_touch: dict[int | None, dict[str, tuple[Decimal, Decimal]]] = {}
-    for touchpoint_id, model, value_e4, conv_e6 in credits:
+    clicks: dict[tuple[str, str], ClickCredit] = {}
+    unattributed: dict[str, Decimal] = {}
+    for touchpoint_id, channel, campaign, model, value_e4, conv_e6 in credits:
         shares, value = _cell_sums(value_e4, conv_e6)
-        by_touch.setdefault(touchpoint_id, {})[model] = (value, shares)
+        if touchpoint_id is not None:
+            by_touch.setdefault(touchpoint_id, {})[model] = (value, shares)
+        elif channel == multitouch.NONE:
+            unattributed[model] = value
+        else:
+            click = clicks.setdefault(
+                (channel, campaign), ClickCredit(channel, campaign or "", {}, {})
+            )
+            click.credits[model], click.shares[model] = value, shares
     zero = (Decimal(0), Decimal(0))
     rows = [
         JourneyTouch(
@@ -241,8 +311,25 @@ def journey(workspace_id: int, conversion_id: int) -> JourneyView:
         )
         for t in touches
     ]
-    unattributed = {m: v[0] for m, v in by_touch.get(None, {}).items()}
-    return JourneyView(conversion, rows, unattributed, bool(credits), window_start)
+    for click in clicks.values():
+        for m in MODEL_KEYS:
+            click.credits.setdefault(m, Decimal(0))
+            click.shares.setdefault(m, Decimal(0))
+    why = None
+    if unattributed:
+        visitor = db.session.get(Visitor, conversion.visitor_id) if conversion.visitor_id else None
+        why = unattributed_reason(
+            has_visitor=conversion.visitor_id is not None,
+            touches=len(rows),
+            touches_in_window=sum(1 for r in rows if r.in_window),
+            click_ids=len(conversion.click_ids),
+            consent_denied="denied"
+            in (conversion.consent_state, visitor.consent_state if visitor else ""),
+            lookback_days=config.lookback_days,
+        )
+    return JourneyView(
+        conversion, rows, unattributed, bool(credits), window_start, list(clicks.values()), why
+    )
 
 
 def recent_conversions(

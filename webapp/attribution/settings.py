@@ -18,6 +18,8 @@ from webapp.models.types import utcnow
 from webapp.policy import Action
 
 LOOKBACK_RANGE = (1, 365)
+# v2: click ids sent with conversions are touches; credits carry the ad group.
+CREDITS_VERSION = "v2"
 HALF_LIFE_RANGE = (1, 90)
 
 
@@ -33,8 +35,9 @@ class WorkspaceSettings:
 
     @property
     def key(self) -> str:
-        """What the stored credits depend on (the external model does not change them)."""
-        return f"lb{self.lookback_days}:hl{self.half_life_days}"
+        """What the stored credits depend on (the external model does not change them), and the
+        version of how they are computed: a new version recomputes every conversion once."""
+        return f"lb{self.lookback_days}:hl{self.half_life_days}:{CREDITS_VERSION}"
 
 
 DEFAULTS = WorkspaceSettings(lookback_days=90, half_life_days=7, external_model="linear")

@@ -2,38 +2,33 @@
 with SourceLoop's own conversions and revenue beside the platform's.
 
 Money is never summed across currencies: everything is grouped per connection (one account, one
-currency). SourceLoop conversions are those whose visitor arrived through a click of the
-platform's own click-id parameters (``Platform.click_ids``) before converting, or that were sent
-with such a click id; a click id alone does not say which campaign it came from, so a conversion
-is credited to a campaign only when that click's landing URL named it (utm_campaign equal to the
-campaign's id or name). The rest show as the account's "not attributable" line.
+currency). SourceLoop's figures are the attribution credits of the platform under the workspace's
+model for ad platforms (``webapp.attribution.by_platform``, the one read the cross-platform table
+and the dashboard share): a campaign gets the credit of touches that named it (campaign id, name
+or ad group name on the landing URL); the platform's credit whose campaign is not known goes to
+the account when it is the platform's only connected account, else it shows for the platform in
+the cross-platform table.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from webapp.attribution import by_platform
 from webapp.common.errors import ServiceError
-from webapp.extensions import db, platform_registry
+from webapp.extensions import db
 from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
 from webapp.insights.sync import last_complete_day
-from webapp.intake.click_matching import supplied_click_ids
 from webapp.models import (
-    AdClick,
     AdEntity,
     Connection,
-    Conversion,
-    ConversionAdjustment,
     GoalDiagnosticsDaily,
     InsightDaily,
     InsightSyncState,
-    Touchpoint,
 )
 from webapp.models.insights import LEVELS
 from webapp.models.types import utcnow
@@ -88,7 +83,7 @@ class Totals:
     spend: Decimal = ZERO
     conversions: Decimal = ZERO
     revenue: Decimal = ZERO
-    sl_conversions: int = 0
+    sl_conversions: Decimal = ZERO
     sl_revenue: Decimal = ZERO
 
     def add(self, other: Totals) -> None:
@@ -137,7 +132,7 @@ class AccountInsights:
     parent: AdEntity | None
     sync: InsightSyncState | None
     unattributed: Totals = field(default_factory=Totals)
-    sl_other_currency: int = 0
+    sl_other_currency: Decimal = ZERO
     diagnostics: list[dict] = field(default_factory=list)
 
 
@@ -173,118 +168,47 @@ def _entities(connection_id: int, level: str, parent_id: str | None) -> dict[str
     return {e.entity_id: e for e in db.session.scalars(query)}
 
 
-def click_params(connections: Iterable[Connection]) -> list[str]:
-    """The click-id parameters of the connections' (installed) platforms."""
-    registry = platform_registry()
-    names: list[str] = []
-    for key in dict.fromkeys(c.platform_key for c in connections):
-        platform = registry.get(key)
-        names.extend(d.name for d in (platform.click_ids if platform else ()))
-    return list(dict.fromkeys(names))
-
-
-def sourceloop_conversions(
-    workspace_id: int, start: date, end: date, params: Collection[str]
-) -> list[tuple[Decimal, str | None, str]]:
-    """(current value, currency, utm_campaign of the click) per conversion that followed a click
-    of one of ``params``. Refunds and value changes count: the latest adjustment is the value."""
-    if not params:
-        return []
-    since = datetime.combine(start, time.min, UTC)
-    until = datetime.combine(end + timedelta(days=1), time.min, UTC)
-    conversions = db.session.execute(
-        select(
-            Conversion.id,
-            Conversion.visitor_id,
-            Conversion.occurred_at,
-            Conversion.value,
-            Conversion.currency,
-        ).where(
-            Conversion.workspace_id == workspace_id,
-            Conversion.occurred_at >= since,
-            Conversion.occurred_at < until,
-        )
-    ).all()
-    if not conversions:
-        return []
-    visitor_ids = {c.visitor_id for c in conversions if c.visitor_id is not None}
-    clicks: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
-    by_click_id: dict[str, str] = {}
-    if visitor_ids:
-        for visitor_id, clicked_at, click_id, campaign in db.session.execute(
-            select(AdClick.visitor_id, AdClick.clicked_at, AdClick.click_id, Touchpoint.campaign)
-            .outerjoin(Touchpoint, Touchpoint.id == AdClick.touchpoint_id)
-            .where(
-                AdClick.workspace_id == workspace_id,
-                AdClick.click_param.in_(list(params)),
-                AdClick.visitor_id.in_(visitor_ids),
-            )
-        ):
-            clicks[visitor_id].append((clicked_at, click_id, campaign or ""))
-            by_click_id[click_id] = campaign or ""
-    latest_adjustment = dict(
-        db.session.execute(
-            select(ConversionAdjustment.conversion_id, func.max(ConversionAdjustment.id))
-            .where(ConversionAdjustment.conversion_id.in_([c.id for c in conversions]))
-            .group_by(ConversionAdjustment.conversion_id)
-        ).all()
-    )
-    adjusted = {}
-    if latest_adjustment:
-        adjusted = dict(
-            db.session.execute(
-                select(ConversionAdjustment.conversion_id, ConversionAdjustment.new_value).where(
-                    ConversionAdjustment.id.in_(latest_adjustment.values())
-                )
-            ).all()
-        )
-    supplied = {
-        cid: next((ids[p] for p in params if p in ids), None)
-        for cid, ids in supplied_click_ids(c.id for c in conversions).items()
-    }
-    found = []
-    for c in conversions:
-        given = supplied.get(c.id)
-        campaign = by_click_id.get(given) if given else None
-        if campaign is None:
-            before = [k for k in clicks.get(c.visitor_id, []) if k[0] <= c.occurred_at]
-            if not before and not given:
-                continue  # not a conversion from this platform's clicks
-            campaign = max(before)[2] if before else ""
-        value = adjusted.get(c.id, c.value)
-        found.append((Decimal(str(value)) if value is not None else ZERO, c.currency, campaign))
-    return found
-
-
 def _credit(
-    rows: list[Row],
     account: AccountInsights,
-    conversions: list[tuple[Decimal, str | None, str]],
-    level: str,
+    credited: dict[by_platform.CreditKey, by_platform.Credited],
     *,
     claim_unmatched: bool,
 ) -> None:
-    """Credit each SourceLoop conversion to the campaign its click named; the rest to the account
-    when it is the workspace's only one (``claim_unmatched``: a click id does not say which
-    account it belongs to, so with several accounts the rest is shown for the workspace)."""
-    if level != "campaign":
-        return  # a click names its campaign at most; ad groups and ads are never attributable
-    by_key = {}
-    for row in rows:
-        by_key[row.entity_id.lower()] = row
-        by_key.setdefault(row.name.lower(), row)
-    for value, currency, campaign in conversions:
-        if currency and currency != account.currency:
-            account.sl_other_currency += 1
+    """SourceLoop's credited conversions and revenue: per campaign row (campaign level), in the
+    account's totals, and the part whose campaign is not known when ``claim_unmatched``."""
+    connection = account.connection
+    rows = {r.entity_id: r for r in account.rows} if account.level == "campaign" else {}
+    for (platform_key, connection_id, entity_id, currency), figures in credited.items():
+        if platform_key != connection.platform_key:
             continue
-        target = by_key.get(campaign.lower()) if campaign else None
-        if target is None and not claim_unmatched:
+        mine = connection_id == connection.id
+        if not mine and not (connection_id is None and claim_unmatched):
             continue
-        bucket = target.totals if target is not None else account.unattributed
-        bucket.sl_conversions += 1
-        bucket.sl_revenue += value
-        account.totals.sl_conversions += 1
-        account.totals.sl_revenue += value
+        if currency != account.currency:
+            account.sl_other_currency += figures.conversions
+            continue
+        if mine and entity_id in rows:
+            rows[entity_id].totals.sl_conversions += figures.conversions
+            rows[entity_id].totals.sl_revenue += figures.revenue
+        elif not mine and account.level == "campaign":
+            account.unattributed.sl_conversions += figures.conversions
+            account.unattributed.sl_revenue += figures.revenue
+        account.totals.sl_conversions += figures.conversions
+        account.totals.sl_revenue += figures.revenue
+
+
+def _credit_ad_groups(
+    account: AccountInsights, groups: dict[tuple[str | None, str], by_platform.Credited]
+) -> None:
+    """One campaign's SourceLoop figures per ad group row; the part whose ad group is not known
+    in ``unattributed`` (the rows and that part add up to the campaign's figures)."""
+    rows = {r.entity_id: r for r in account.rows}
+    for (group, currency), figures in groups.items():
+        if currency != account.currency:
+            continue  # counted in the account's "other currency" note already
+        bucket = rows[group].totals if group in rows else account.unattributed
+        bucket.sl_conversions += figures.conversions
+        bucket.sl_revenue += figures.revenue
 
 
 def _diagnostics(connection_id: int, start: date, end: date) -> list[dict]:
@@ -319,7 +243,7 @@ def account_insights(
     *,
     parent_level: str | None = None,
     parent_id: str | None = None,
-    conversions: list | None = None,
+    credited: dict[by_platform.CreditKey, by_platform.Credited] | None = None,
     claim_unmatched: bool = True,
 ) -> AccountInsights:
     """One account's dashboard: totals and daily series at campaign level (what the account
@@ -361,7 +285,7 @@ def account_insights(
         for i in ids
     ]
     rows.sort(key=lambda r: (-r.totals.spend, r.name.lower()))
-    currency = (connection.currency or "").upper()
+    currency = by_platform.currencies_of([connection])[connection.id]
     account = AccountInsights(
         connection=connection,
         currency=currency,
@@ -376,8 +300,8 @@ def account_insights(
             connection.id, start, end + timedelta(days=int(end >= last_complete_day()))
         ),
     )
-    if conversions is not None:
-        _credit(rows, account, conversions, level, claim_unmatched=claim_unmatched)
+    if credited is not None:
+        _credit(account, credited, claim_unmatched=claim_unmatched)
     return account
 
 
@@ -385,16 +309,23 @@ def workspace_connections(workspace_id: int, platform_key: str | None = None) ->
     """The workspace's connections to ``platform_key``, or to every installed platform that pulls
     insights."""
     if platform_key is None:
-        keys = [p.key for p in platform_registry() if p.capabilities.pull_insights]
-    else:
-        keys = [platform_key]
+        return by_platform.insights_connections(workspace_id)
     return list(
         db.session.scalars(
             select(Connection)
-            .where(Connection.workspace_id == workspace_id, Connection.platform_key.in_(keys))
+            .where(Connection.workspace_id == workspace_id, Connection.platform_key == platform_key)
             .order_by(Connection.account_name, Connection.id)
         )
     )
+
+
+@dataclass
+class Dashboard:
+    accounts: list[AccountInsights]
+    cross: by_platform.CrossPlatform
+    # platform key → whether it has exactly one account (which then also takes the credit whose
+    # campaign is not known; with several, that credit shows in the cross-platform table only)
+    sole_account: dict[str, bool]
 
 
 def dashboard(
@@ -405,39 +336,39 @@ def dashboard(
     connection_id: int | None = None,
     parent_level: str | None = None,
     parent_id: str | None = None,
-) -> tuple[list[AccountInsights], bool]:
-    """All connected ad accounts of the workspace (or one), and whether SourceLoop conversions
-    could be shown per account (only when the workspace has exactly one account)."""
+    model: str | None = None,
+) -> Dashboard:
+    """All connected ad accounts of the workspace (or one) with SourceLoop's credited figures,
+    and the cross-platform table they add up to."""
+    cross = by_platform.cross_platform(workspace_id, start, end, model)
     accounts = workspace_connections(workspace_id)
-    per_account = len(accounts) == 1
-    # Always credited by campaign (the SourceLoop columns are always there); only the single
-    # account also takes the conversions whose campaign is unknown.
-    conversions = sourceloop_conversions(workspace_id, start, end, click_params(accounts))
+    per_platform: dict[str, int] = {}
+    for c in accounts:
+        per_platform[c.platform_key] = per_platform.get(c.platform_key, 0) + 1
+    credited = by_platform.credited(workspace_id, start, end, cross.model.key, sorted(per_platform))
     shown = [c for c in accounts if connection_id is None or c.id == connection_id]
-    return [
+    pages = [
         account_insights(
             c,
             start,
             end,
             parent_level=parent_level if connection_id == c.id else None,
             parent_id=parent_id if connection_id == c.id else None,
-            conversions=conversions,
-            claim_unmatched=per_account,
+            credited=credited,
+            claim_unmatched=per_platform[c.platform_key] == 1,
         )
         for c in shown
-    ], per_account
-
-
-def sourceloop_totals_by_currency(workspace_id: int, start: date, end: date) -> dict[str, Totals]:
-    """SourceLoop's conversions from ad clicks for the whole workspace, per currency (used when
-    several accounts share the workspace and a click cannot be told apart by account)."""
-    out: dict[str, Totals] = {}
-    params = click_params(workspace_connections(workspace_id))
-    for value, currency, _ in sourceloop_conversions(workspace_id, start, end, params):
-        t = out.setdefault((currency or "—").upper(), Totals())
-        t.sl_conversions += 1
-        t.sl_revenue += value
-    return out
+    ]
+    for page in pages:
+        if page.level == "ad_group" and page.parent is not None:
+            _credit_ad_groups(
+                page,
+                by_platform.credited_ad_groups(
+                    workspace_id, start, end, cross.model.key, page.connection.id,
+                    page.parent.entity_id,
+                ),
+            )  # fmt: skip
+    return Dashboard(pages, cross, {key: n == 1 for key, n in per_platform.items()})
 
 
 def api_rows(workspace_id: int, start: date, end: date, level: str) -> list[dict]:

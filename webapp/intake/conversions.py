@@ -22,8 +22,7 @@ from sqlalchemy.engine import Connection
 from webapp.common.sql import insert_for
 from webapp.extensions import db
 from webapp.intake import click_ids as click_catalog
-from webapp.intake import identity
-from webapp.intake.currencies import ISO_4217
+from webapp.intake import currencies, identity
 from webapp.models import AdClick, Conversion, ConversionClickId, Visitor
 from webapp.models.types import utcnow
 from webapp.privacy import consent
@@ -151,7 +150,7 @@ def parse_value(raw: Any) -> tuple[Decimal | None, str | None]:
 def parse_currency(raw: Any) -> tuple[str | None, str | None]:
     if raw is None:
         return None, None
-    if not isinstance(raw, str) or raw.upper() not in ISO_4217:
+    if not isinstance(raw, str) or not currencies.is_currency(raw.upper()):
         return None, "must be an ISO 4217 currency code (for example USD or EUR)"
     return raw.upper(), None
 

@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from webapp.common.sql import insert_for
 from webapp.extensions import db
-from webapp.intake import click_ids, conversions, identity
-from webapp.intake.currencies import ISO_4217
+from webapp.intake import click_ids, conversions, currencies, identity
 from webapp.models import ConversionAdjustment, TrackingSettings
 
 TOLERANCE_SECONDS = 300
@@ -128,7 +127,7 @@ def handle(workspace_id: int, event: dict[str, Any]) -> str:
 
 def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
     currency = str(obj.get("currency") or "").upper()
-    if not isinstance(payment_id, str) or currency not in ISO_4217:
+    if not isinstance(payment_id, str) or not currencies.is_currency(currency):
         return "ignored: no payment id or currency"
     value = _amount(minor, currency)
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}

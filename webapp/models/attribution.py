@@ -59,6 +59,8 @@ class AttributionCredit(db.Model):
     # The ad platform campaign the touch belongs to, when it could be resolved.
     connection_id: Mapped[int | None]
     campaign_entity_id: Mapped[str | None] = mapped_column(String(64))
+    # Its ad group, when the landing named one of that campaign's pulled ad groups.
+    ad_group_entity_id: Mapped[str | None] = mapped_column(String(64))
     currency: Mapped[str | None] = mapped_column(String(3))
     value_e4: Mapped[int] = mapped_column(BigInteger, default=0)
     conversions_e6: Mapped[int] = mapped_column(BigInteger, default=0)

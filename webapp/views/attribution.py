@@ -12,7 +12,7 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from webapp import policy
-from webapp.attribution import reports
+from webapp.attribution import by_platform, reports
 from webapp.attribution import settings as multitouch_settings
 from webapp.attribution.weights import BY_KEY, MODELS
 from webapp.background import enqueue as background
@@ -63,6 +63,7 @@ def index():  # noqa: ANN201
         chart=chart,
         metric=metric,
         conversions=reports.recent_conversions(membership.workspace_id, start, end),
+        cross=by_platform.cross_platform(membership.workspace_id, start, end),
     )
 
 

@@ -25,6 +25,8 @@ class GroupedBars:
     bars: list[Bar]
     labels: list[tuple[float, str]]  # (y, category label)
     legend: list[tuple[int, str]]
+    axis_y: float = 0.0  # the value axis under the bars
+    ticks: list[tuple[float, str]] | None = None  # (x, value) at 0, half and the top
 
 
 def grouped_bars(
@@ -51,8 +53,11 @@ def grouped_bars(
                 Bar(label_width, y0 + si * bar_height, max(0.0, float(value) * scale),
                     bar_height - 1, si, f"{category} · {name}: {fmt.format(value)}")
             )  # fmt: skip
-    return GroupedBars(width, max(group * len(categories) + 12, 40), bars, labels,
-                       list(enumerate(series)))  # fmt: skip
+    axis_y = max(group * len(categories) + 8, 36)
+    plot = float(width - label_width - 10)
+    ticks = [(label_width + plot * f, fmt.format(top * Decimal(str(f)))) for f in (0, 0.5, 1)]
+    return GroupedBars(width, int(axis_y) + 22, bars, labels, list(enumerate(series)),
+                       axis_y, ticks if top > 0 else [])  # fmt: skip
 
 
 @dataclass(frozen=True)

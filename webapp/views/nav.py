@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, g, url_for
 from sqlalchemy import select
 
-from webapp.attribution.money import format_money
+from webapp.attribution.money import format_money, format_ratio
 from webapp.extensions import db, platform_registry
 from webapp.models import Connection
 
@@ -60,6 +60,7 @@ def register_nav(app: Flask) -> None:
         platform_label=platform_label,
     )
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["ratio"] = format_ratio
 
 
 def platform_label(platform_key: str, kind: str, value: str | None) -> str:

@@ -32,7 +32,7 @@ def index():  # noqa: ANN201
         error = exc.message
         start, end = insights_report.parse_range(None, None, include_today=True)
     partial_from = insights_report.partial_from()
-    accounts, per_account = insights_report.dashboard(
+    data = insights_report.dashboard(
         membership.workspace_id,
         start,
         end,
@@ -40,6 +40,7 @@ def index():  # noqa: ANN201
         parent_level=request.args.get("parent_level"),
         parent_id=request.args.get("parent_id"),
     )
+    accounts = data.accounts
     charts = {
         a.connection.id: [
             bar_chart(
@@ -72,12 +73,8 @@ def index():  # noqa: ANN201
         end=end,
         partial=end >= partial_from,
         error=error,
-        per_account=per_account,
-        workspace_sl=(
-            None
-            if per_account
-            else insights_report.sourceloop_totals_by_currency(membership.workspace_id, start, end)
-        ),
+        cross=data.cross,
+        sole_account=data.sole_account,
         can_sync=policy.can(membership.role, Action.RUN_JOBS),
         form=ConfirmForm(),
     )
