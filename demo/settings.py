@@ -18,6 +18,10 @@ def emulator_url() -> str:
     return os.environ.get("MSADS_EMULATOR_URL", "http://127.0.0.1:5055").rstrip("/")
 
 
+def google_emulator_url() -> str:
+    return os.environ.get("GOOGLE_ADS_EMULATOR_URL", "http://127.0.0.1:5056").rstrip("/")
+
+
 def site_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('DEMO_SITE_PORT', '5060')}"
 

@@ -1,6 +1,7 @@
-"""The demo's traffic: visitors arrive from Microsoft ads (through the emulator's click endpoint,
-so they carry real-looking msclkids), from search, referrals, email or directly; they browse,
-submit the contact form, book fittings and buy bikes.
+"""The demo's traffic: visitors arrive from Microsoft and Google ads (through each emulator's click
+endpoint, so they carry real-looking msclkids and gclids), from search, referrals, email or
+directly; they browse, submit the contact form, book fittings and buy bikes. The CRM closes deals
+for leads who clicked either platform's ads days ago, and sends their kept click ids along.
 
 It speaks to SourceLoop exactly as the pixel and a server would: ``POST /collect`` with the
 pixel's payload, and ``POST /api/v1/conversions`` with the workspace API key for payments. It
@@ -15,11 +16,11 @@ import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from demo.settings import emulator_url, site_url, sourceloop_url
+from demo.settings import emulator_url, google_emulator_url, site_url, sourceloop_url
 
 log = logging.getLogger("demo.traffic")
 
@@ -87,8 +88,46 @@ def landing_from_ad(http: requests.Session, rng: random.Random, account_id: str)
     return response.headers.get("Location", target)
 
 
+def google_campaigns(http: requests.Session, customer_id: str) -> list[dict]:
+    """The enabled campaigns of the demo's Google Ads account, read from the emulator."""
+    state = http.get(f"{google_emulator_url()}/_emulator/state", timeout=10).json()
+    return [
+        c
+        for c in state.get("campaigns", [])
+        if c.get("customer_id") == customer_id and c.get("status") == "ENABLED"
+    ]
+
+
+def landing_from_google_ad(
+    http: requests.Session, rng: random.Random, customer_id: str, campaigns: list[dict]
+) -> str:
+    """A Google ad click: the landing URL carries the campaign's UTM values and the gclid that
+    auto-tagging adds, minted by the Google emulator's click endpoint. The UTM values are what
+    a Final URL suffix such as ``utm_source=google&utm_medium=cpc&utm_id={campaignid}`` gives
+    ({campaignid} is Google's ValueTrack parameter), so visits join the pulled campaigns."""
+    params: dict[str, str] = {"customer_id": customer_id}
+    target = f"{site_url()}/"
+    if campaigns:
+        campaign = rng.choice(campaigns)
+        params["campaign_id"] = campaign["id"]
+        suffix = {"utm_source": "google", "utm_medium": "cpc"}
+        suffix |= {"utm_campaign": campaign["name"], "utm_id": campaign["id"]}
+        target = f"{site_url()}/?{urlencode(suffix)}"
+    response = http.get(
+        f"{google_emulator_url()}/_emulator/click",
+        params={**params, "landing": target},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.headers.get("Location", target)
+
+
 def one_visit(
-    http: requests.Session, creds: dict[str, str], rng: random.Random, returning: list[Visitor]
+    http: requests.Session,
+    creds: dict[str, str],
+    rng: random.Random,
+    returning: list[Visitor],
+    google: list[dict] | None = None,
 ) -> None:
     if returning and rng.random() < 0.2:
         visitor = rng.choice(returning)  # back without an ad click: its msclkid still counts
@@ -96,12 +135,18 @@ def one_visit(
     else:
         visitor = Visitor(http, creds["pixel_key"], rng)
         channel = rng.choices(
-            ["ad", "organic", "referral", "email", "direct"], weights=[55, 18, 9, 8, 10]
+            ["ad", "google_ad", "organic", "referral", "email", "direct"],
+            weights=[30, 30, 14, 9, 7, 10],
         )[0]
         if channel == "ad":
             landing, referrer = (
                 landing_from_ad(http, rng, creds["account_id"]),
                 "https://www.bing.com/",
+            )
+        elif channel == "google_ad":
+            landing, referrer = (
+                landing_from_google_ad(http, rng, creds["google_customer_id"], google or []),
+                "https://www.google.com/",
             )
         elif channel == "email":
             landing = f"{site_url()}/?utm_source=newsletter&utm_medium=email&utm_campaign=nov"
@@ -138,27 +183,42 @@ def one_visit(
         )
 
 
-def crm_deal(http: requests.Session, creds: dict[str, str], rng: random.Random) -> None:
+def crm_deal(
+    http: requests.Session, creds: dict[str, str], rng: random.Random, platform: str = ""
+) -> None:
     """A deal closed in the CRM for a lead who clicked an ad hours or days ago.
 
-    The CRM kept the lead's msclkid and sends it with the deal, as sales systems do. Microsoft
-    asks to wait an hour after a click before uploading, so these are what the first push
-    cycles can send at once; fresh clicks from the live traffic follow an hour later.
+    The CRM kept the lead's click id (an msclkid, or a gclid) and sends it with the deal, as
+    sales systems do. Both platforms ask to wait after a click before uploading (compressed to
+    minutes in the demo), so these are what the first push cycles can send at once; fresh clicks
+    from the live traffic follow.
     """
-    clicked = datetime.now(UTC) - timedelta(hours=rng.uniform(2, 24 * 20))
-    click = http.post(
-        f"{emulator_url()}/_emulator/clicks",
-        timeout=10,
-        json={"account_id": creds["account_id"], "at": clicked.strftime("%Y-%m-%dT%H:%M:%SZ")},
-    )
-    click.raise_for_status()
+    clicked = datetime.now(UTC) - timedelta(hours=rng.uniform(7, 24 * 20))
+    at = clicked.strftime("%Y-%m-%dT%H:%M:%SZ")
+    platform = platform or rng.choice(["microsoft", "google"])
+    if platform == "google":
+        click = http.post(
+            f"{google_emulator_url()}/_emulator/clicks",
+            timeout=10,
+            json={"customer_id": creds["google_customer_id"], "campaign_id": "random", "at": at},
+        )
+        click.raise_for_status()
+        click_ids = {"gclid": click.json()["gclid"]}
+    else:
+        click = http.post(
+            f"{emulator_url()}/_emulator/clicks",
+            timeout=10,
+            json={"account_id": creds["account_id"], "at": at},
+        )
+        click.raise_for_status()
+        click_ids = {"msclkid": click.json()["msclkid"]}
     http.post(
         f"{sourceloop_url()}/api/v1/conversions",
         timeout=10,
         headers={"Authorization": f"Bearer {creds['api_key']}"},
         json={
             "event": "payment_received",
-            "msclkid": click.json()["msclkid"],
+            "click_ids": click_ids,
             "value": rng.choice(["2380.00", "4760.00", "1490.00"]),
             "currency": "USD",
             "occurred_at": datetime.now(UTC).isoformat(),
@@ -188,19 +248,21 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s traffic: %(message)s")
     wait_for(f"{sourceloop_url()}/healthz", "SourceLoop")
     wait_for(f"{emulator_url()}/_emulator/", "the Microsoft Ads emulator")
+    wait_for(f"{google_emulator_url()}/_emulator/", "the Google emulator")
     from demo.connect import ensure_connected
 
     creds = ensure_connected()
     rng = random.Random()
     http = requests.Session()
+    google = google_campaigns(http, creds["google_customer_id"])
     returning: list[Visitor] = []
     visits = 0
-    for _ in range(12):  # the CRM's recent history, so the first push cycle has deals to send
-        crm_deal(http, creds, rng)
+    for i in range(12):  # the CRM's recent history, so the first push cycle has deals to send
+        crm_deal(http, creds, rng, ("microsoft", "google")[i % 2])
     last_nudge = 0.0
     while True:
         try:
-            one_visit(http, creds, rng, returning)
+            one_visit(http, creds, rng, returning, google)
             if rng.random() < 0.05:
                 crm_deal(http, creds, rng)
             if time.monotonic() - last_nudge > 90:

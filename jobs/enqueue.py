@@ -38,6 +38,7 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     "push": JobSpec("jobs.push.push_connection", PUSH),
     "realtime": JobSpec("jobs.realtime.send_realtime", PUSH),
+    "dry_run": JobSpec("jobs.push.dry_run", PUSH),
     "pull": JobSpec("jobs.pull.pull", PULL),
     "attribution": JobSpec("jobs.attribution.attribute_workspace", DEFAULT),
     "retention": JobSpec("jobs.retention.retention_run", DEFAULT),

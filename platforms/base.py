@@ -194,6 +194,20 @@ class PushOutcome:
     accepted: bool
     error_code: str | None = None
     error_message: str | None = None
+    # The platform's reference of the request that carried an accepted row (a request id whose
+    # processing result can be asked for later: capability ``processing_status``); None: none.
+    receipt: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Rows the platform accepted under one ``PushOutcome.receipt``, as the host recorded them:
+    the goal they went to, the UTC day they were sent and how many there were."""
+
+    id: str
+    goal_id: str
+    day: date
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -295,6 +309,11 @@ class Capability:
       ``send_realtime_events`` (a server-side event path beside the offline upload, configured
       per connection with the spec's settings fields; optionally a browser tag the pixel loads
       with the same event ids, so the platform de-duplicates browser and server events)
+    - ``processing_status``: ``processing_status`` (the platform processes accepted uploads
+      later and reports per request, quoting ``PushOutcome.receipt``; the host asks for the
+      receipts of the last days and shows the answer like ``diagnostics``)
+    - ``dry_run``: ``validate_conversions`` (the platform checks uploads and stores nothing;
+      Troubleshoot runs it on the rows waiting to be sent)
     """
 
     push_conversions: bool = True
@@ -306,6 +325,8 @@ class Capability:
     diagnostics: bool = False
     external_attribution: bool = False
     realtime_events: bool = False
+    dry_run: bool = False
+    processing_status: bool = False
 
 
 @dataclass(frozen=True)
@@ -593,6 +614,22 @@ class Platform(abc.ABC):
         """Capability ``diagnostics``: the platform's own count of uploaded conversions it
         attributed, per goal and day, with its reasons for the others."""
         raise NotSupported(f"{self.display_name} has no offline-conversion diagnostics")
+
+    def processing_status(
+        self, session: requests.Session, account: AccountRef, receipts: Sequence[Receipt]
+    ) -> list[GoalDiagnostics]:
+        """Capability ``processing_status``: what became of the rows accepted under
+        ``receipts`` once the platform processed them, per goal and day (rows still being
+        processed are in neither count). The host stores the answer like ``diagnostics``."""
+        raise NotSupported(f"{self.display_name} reports no processing status")
+
+    def validate_conversions(
+        self, session: requests.Session, account: AccountRef, batch: Sequence[ConversionUpload]
+    ) -> list[PushOutcome]:
+        """Capability ``dry_run``: what ``push_conversions`` would answer for ``batch`` (at most
+        ``max_batch_size`` rows, one outcome per row in order), checked by the platform without
+        storing anything. ``accepted`` means the row would pass the platform's checks."""
+        raise NotSupported(f"{self.display_name} has no dry run")
 
 
 def human_span(span: timedelta) -> str:

@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "sourceloop.platforms"
 # "module:Class" of the platforms that ship with SourceLoop.
 BUILTIN_PLATFORMS: tuple[str, ...] = (
     "platforms.microsoft_ads.plugin:MicrosoftAdsPlatform",
+    "platforms.google_ads.plugin:GoogleAdsPlatform",
     # `flask platforms new` adds new plugins above this line.
 )
 

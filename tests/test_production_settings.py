@@ -9,6 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from config import _DEV_SECRET_KEY, ConfigError, load_settings
+from platforms.google_ads.plugin import GoogleAdsPlatform
 from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
 from tests.fake_platform import FakePlatform
 
@@ -28,6 +29,9 @@ def production_environ(**changes: str | None) -> dict[str, str]:
         "MSADS_CLIENT_ID": "client-id",
         "MSADS_CLIENT_SECRET": "client-secret",
         "MSADS_DEVELOPER_TOKEN": "developer-token",
+        "GOOGLE_ADS_ENVIRONMENT": "production",
+        "GOOGLE_ADS_CLIENT_ID": "google-client-id.apps.googleusercontent.com",
+        "GOOGLE_ADS_CLIENT_SECRET": "google-client-secret",
     }
     for name, value in changes.items():
         if value is None:
@@ -97,17 +101,20 @@ def test_production_refuses_a_platform_that_is_not_ready(
 
 def test_production_starts_with_no_platform_settings_when_the_platform_is_switched_off() -> None:
     environ = {
-        name: value for name, value in production_environ().items() if not name.startswith("MSADS_")
+        name: value
+        for name, value in production_environ().items()
+        if not name.startswith(("MSADS_", "GOOGLE_ADS_"))
     }
-    environ["SOURCELOOP_DISABLED_PLATFORMS"] = " microsoft_ads "
+    environ["SOURCELOOP_DISABLED_PLATFORMS"] = " microsoft_ads, google_ads "
     app = _create(environ)
     assert "microsoft_ads" not in app.extensions["platforms"]
-    assert app.extensions["platforms"].disabled == ["microsoft_ads"]
+    assert sorted(app.extensions["platforms"].disabled) == ["google_ads", "microsoft_ads"]
 
 
 def test_a_fully_configured_production_starts() -> None:
     app = _create(production_environ())
     assert "microsoft_ads" in app.extensions["platforms"]
+    assert "google_ads" in app.extensions["platforms"]
     assert app.config["PUBLIC_URL"] == "https://sourceloop.example"
 
 
@@ -139,3 +146,20 @@ def test_the_plugin_interface_reports_problems_per_plugin() -> None:
     rehearsal["MSADS_ENVIRONMENT"] = "emulator"
     assert MicrosoftAdsPlatform(rehearsal).production_problems() == []
     assert {"MSADS_CLIENT_ID is not set", "MSADS_CLIENT_SECRET is not set"} <= set(problems)
+
+
+def test_google_ads_reports_its_production_problems() -> None:
+    google = GoogleAdsPlatform({}).production_problems()
+    assert any("GOOGLE_ADS_ENVIRONMENT" in p for p in google)
+    # The emulator's built-in OAuth client does not count as configured.
+    assert {"GOOGLE_ADS_CLIENT_ID is not set", "GOOGLE_ADS_CLIENT_SECRET is not set"} <= set(google)
+    configured = {
+        "GOOGLE_ADS_ENVIRONMENT": "production",
+        "GOOGLE_ADS_CLIENT_ID": "id",
+        "GOOGLE_ADS_CLIENT_SECRET": "secret",
+    }
+    assert GoogleAdsPlatform(configured).production_problems() == []
+    rehearsal = {**configured, "GOOGLE_ADS_ENVIRONMENT": "emulator"}
+    assert GoogleAdsPlatform(rehearsal).production_problems()
+    rehearsal["GOOGLE_ADS_ALLOW_EMULATOR_IN_PRODUCTION"] = "1"
+    assert GoogleAdsPlatform(rehearsal).production_problems() == []

@@ -296,6 +296,12 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/setup/connections/{connection_id}/push/retry-failed",
         (LOGIN, 403, 303, 303, 404),
     ),
+    Row(
+        "push.dry_run",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/push/dry-run",
+        (LOGIN, 403, 303, 303, 404),
+    ),
     Row("attribution.index", "GET", "/w/{ws}/attribution/", (LOGIN, 200, 200, 200, 404)),
     Row(
         "attribution.journey",

@@ -2,7 +2,7 @@
 (secrets encrypted like OAuth tokens) and its delivery ledger
 
 Revision ID: e2a7c4d1f9b3
-Revises: d1a9c4e7f203
+Revises: a9c4e7d21f03
 Create Date: 2026-12-01 13:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e2a7c4d1f9b3"
-down_revision = "d1a9c4e7f203"
+down_revision = "a9c4e7d21f03"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""The README's first command: the demo comes up, pushes conversions, pulls insights, and stops
-cleanly on Ctrl-C — checked only through HTTP, as a newcomer would see it."""
+"""The README's first command: the demo comes up with both platforms connected, pushes
+conversions to Microsoft and Google, pulls both platforms' insights, and stops cleanly on Ctrl-C —
+checked only through HTTP and the operator's `flask` commands, as a newcomer would see it."""
 
 from __future__ import annotations
 
@@ -30,16 +31,19 @@ def _json(url: str, **kwargs: object) -> dict:
 
 
 def test_demo_pushes_pulls_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("WEB", "EMULATOR", "SITE", "REDIS")}
+    ports = {name: free_port() for name in ("WEB", "EMULATOR", "GOOGLE_EMULATOR", "SITE", "REDIS")}
     env = {
         **os.environ,
         **{f"DEMO_{name}_PORT": str(port) for name, port in ports.items()},
         "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
         "DEMO_CREDENTIALS": str(tmp_path / "demo-credentials.json"),
         "DEMO_ENV_FILE": str(tmp_path / "demo.env"),
+        # Google processes an ingested event after a while; the demo's minute becomes seconds.
+        "GOOGLE_EMULATOR_PROCESSING_DELAY_SECONDS": "5",
     }
     web = f"http://127.0.0.1:{ports['WEB']}"
     emulator = f"http://127.0.0.1:{ports['EMULATOR']}"
+    google = f"http://127.0.0.1:{ports['GOOGLE_EMULATOR']}"
     log_path = tmp_path / "demo.log"
     with open(log_path, "wb") as log:
         demo = subprocess.Popen(
@@ -82,6 +86,25 @@ def test_demo_pushes_pulls_and_stops_cleanly(tmp_path: Path) -> None:
             what="a conversion matched by its msclkid",
         )
 
+        # Pushed to Google too: the Data Manager API took events and matched gclids to clicks.
+        def google_matched() -> list:
+            events = _json(f"{google}/_emulator/events").get("events", [])
+            return [
+                e
+                for e in events
+                if e.get("status") == "SUCCESS"
+                and not e.get("pending")
+                and (e.get("ad_identifiers") or {}).get("gclid")
+            ]
+
+        wait_for(
+            lambda: len(google_matched()) > 0,
+            timeout=300,
+            interval=3,
+            what="a conversion pushed to Google and matched by its gclid",
+        )
+        assert all(e["customer_id"] == "1234567890" for e in google_matched())
+
         # Pulled: insights reachable through the public API with the workspace's key.
         end = date.today() - timedelta(days=1)
 
@@ -97,12 +120,14 @@ def test_demo_pushes_pulls_and_stops_cleanly(tmp_path: Path) -> None:
             ).get("rows", [])
 
         wait_for(
-            lambda: len(insight_rows()) > 0,
+            lambda: {row["platform"] for row in insight_rows()} >= {"microsoft_ads", "google_ads"},
             timeout=180,
             interval=3,
-            what="insights pulled from the emulator",
+            what="insights pulled from both emulators",
         )
         assert all(float(row["spend"]) >= 0 for row in insight_rows())
+        google_rows = [row for row in insight_rows() if row["platform"] == "google_ads"]
+        assert {row["account_id"] for row in google_rows} == {"1234567890"}
 
         # A newcomer can sign in and see the connection pushing.
         browser = requests.Session()
@@ -140,6 +165,28 @@ def test_demo_pushes_pulls_and_stops_cleanly(tmp_path: Path) -> None:
         )
         assert listing.returncode == 0, listing.stdout + listing.stderr
         assert "schedule-push-fanout" in listing.stdout and "NOT REGISTERED" not in listing.stdout
+        connections = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--env-file",
+                str(tmp_path / "demo.env"),
+                "connections",
+                "list",
+            ],
+            cwd=ROOT,
+            env=operator_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert connections.returncode == 0, connections.stdout + connections.stderr
+        active = [line.split() for line in connections.stdout.splitlines() if " active " in line]
+        assert {(cols[3], cols[4]) for cols in active} >= {
+            ("microsoft_ads", "80000011"),
+            ("google_ads", "1234567890"),
+        }
     finally:
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         try:

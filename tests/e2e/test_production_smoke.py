@@ -140,6 +140,8 @@ def test_the_procfile_processes_deliver_a_conversion_once_through_the_schedulers
         "SCHEDULER_INTERVAL": "1",
         **msads_environ(emulator),
         "MSADS_ALLOW_EMULATOR_IN_PRODUCTION": "1",  # production refuses the emulator otherwise
+        # This operator runs Microsoft Ads only: Google Ads is switched off, as documented.
+        "SOURCELOOP_DISABLED_PLATFORMS": "google_ads",
     }
     env.pop("TEST_DATABASE_URL", None)
     processes = Processes(env, tmp_path)

@@ -35,8 +35,8 @@ def capture_list(body: bytes) -> list[str]:
 
 def test_the_pixel_captures_the_declared_click_ids_and_nothing_else(with_example, client) -> None:
     body = client.get("/t.js").data
-    assert capture_list(body) == ["msclkid", "fakeclid", "exclid"]
-    assert b"/*CLICK_PARAMS*/" not in body and b"gclid" not in body
+    assert capture_list(body) == ["msclkid", "gclid", "gbraid", "wbraid", "fakeclid", "exclid"]
+    assert b"/*CLICK_PARAMS*/" not in body and b"fbclid" not in body
 
 
 def test_a_conditional_get_of_the_pixel_is_answered_304(client) -> None:
@@ -49,12 +49,12 @@ def test_collect_records_a_plugins_own_click_id_and_its_channel(
     with_example, client, world
 ) -> None:
     key = pixel_key(world.workspace_id)
-    url = "https://shop.example.com/?exclid=exAbc123&gclid=undeclared"
-    response = hit(client, key, pageview(url, c={"exclid": "exAbc123", "gclid": "undeclared"}))
+    url = "https://shop.example.com/?exclid=exAbc123&fbclid=undeclared"
+    response = hit(client, key, pageview(url, c={"exclid": "exAbc123", "fbclid": "undeclared"}))
     assert response.status_code == 204, response.data
     click = db.session.scalar(select(AdClick))
     assert (click.click_param, click.click_id) == ("exclid", "exAbc123")
-    assert db.session.scalar(select(AdClick).where(AdClick.click_param == "gclid")) is None
+    assert db.session.scalar(select(AdClick).where(AdClick.click_param == "fbclid")) is None
     touchpoint = db.session.scalar(select(Touchpoint))
     assert (touchpoint.channel, touchpoint.click_param) == ("example_ads", "exclid")
 
@@ -118,8 +118,8 @@ def test_the_api_takes_click_ids_as_pairs_and_msclkid_as_before(with_example, cl
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({"click_ids": {"gclid": "g-1"}}, "click_ids.gclid"),
-        ({"gclid": "g-1"}, "gclid"),
+        ({"click_ids": {"fbclid": "f-1"}}, "click_ids.fbclid"),
+        ({"fbclid": "f-1"}, "fbclid"),
         ({"click_ids": {"exclid": "not-ours"}}, "click_ids.exclid"),
         ({"click_ids": "exAbc123"}, "click_ids"),
         ({"click_ids": {"msclkid": "a"}, "msclkid": "b"}, "msclkid"),
@@ -152,6 +152,7 @@ def test_a_supplied_click_finds_the_visitor_who_made_it(with_example, client, wo
 def test_a_national_phone_number_is_read_in_the_workspaces_default_region(
     app, client, world, key
 ) -> None:
+    from platforms.google_ads.hashing import RULES as GOOGLE_RULES
     from platforms.microsoft_ads.hashing import RULES
     from tests.conftest import client_as, csrf_token
 
@@ -179,4 +180,8 @@ def test_a_national_phone_number_is_read_in_the_workspaces_default_region(
     assert response.status_code == 201, response.json
     conversion = db.session.get(Conversion, response.json["conversion"]["id"])
     assert conversion.phone_sha256 == RULES.phone_sha256("+44 20 7946 0958")
-    assert conversion.identity_digests == {"microsoft_ads": {"phone": conversion.phone_sha256}}
+    # One digest per installed rule set (both platforms write E.164 the same way here).
+    assert conversion.identity_digests == {
+        "microsoft_ads": {"phone": conversion.phone_sha256},
+        "google_ads": {"phone": GOOGLE_RULES.phone_sha256("+44 20 7946 0958")},
+    }

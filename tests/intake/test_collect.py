@@ -163,6 +163,7 @@ def test_bots_are_dropped_silently(client, world) -> None:
 
 
 def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, world) -> None:
+    from platforms.google_ads.hashing import RULES as GOOGLE_RULES
     from platforms.microsoft_ads.hashing import RULES
 
     key = pixel_key(world.workspace_id)
@@ -184,7 +185,12 @@ def test_pixel_event_becomes_a_conversion_once_with_hashed_identity(client, worl
         "pixel",
     )
     assert conversion.email_sha256 == RULES.email_sha256("janedoe@example.com")
-    assert conversion.identity_digests == {"microsoft_ads": {"email": conversion.email_sha256}}
+    # One digest per installed rule set: Microsoft drops the dot for every domain, Google
+    # keeps it (and the +tag) outside Gmail.
+    assert conversion.identity_digests == {
+        "microsoft_ads": {"email": conversion.email_sha256},
+        "google_ads": {"email": GOOGLE_RULES.email_sha256("jane.doe+news@example.com")},
+    }
     assert conversion.visitor.uid == VISITOR
     assert conversion.visitor.email_sha256 == conversion.email_sha256
     unknown = dict(event, e="made_up", id="evt_other_123")

@@ -46,6 +46,8 @@ CAPABILITY_METHODS = {
     "auto_tagging": "get_auto_tagging",
     "diagnostics": "offline_conversion_diagnostics",
     "realtime_events": "send_realtime_events",
+    "dry_run": "validate_conversions",
+    "processing_status": "processing_status",
 }
 
 

@@ -90,6 +90,17 @@ def enqueue_realtime(connection_id: int, workspace_id: int | None = None) -> boo
     return run_id is not None
 
 
+def request_dry_run(connection_id: int) -> int:
+    """A dry run of the connection's waiting rows (Troubleshoot); its run id."""
+    run_id = enqueue(
+        "dry_run",
+        job_id=f"dry-run-{connection_id}-{int(time.time())}",
+        connection_id=connection_id,
+        workspace_id=_workspace_of(connection_id),
+    )
+    return run_id or 0
+
+
 def enqueue_pull(connection_id: int) -> bool:
     """The daily pull fan-out's entry: at most one scheduled pull per connection and day."""
     run_id = enqueue(

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from platforms.base import AccountRef, DateWindow, Platform
+from platforms.base import AccountRef, DateWindow, Platform, Receipt
 from webapp.common.errors import NotFound, ServiceError
 from webapp.connections.credentials import session_for_connection
 from webapp.connections.lifecycle import record_auto_tagging
 from webapp.extensions import db, platform_registry
 from webapp.insights import store as insights_store
 from webapp.models import Connection, InsightSyncState
-from webapp.models.push import GoalMapping
+from webapp.models.push import ConversionDelivery, GoalMapping
 from webapp.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BACKFILL_DAYS = 90
 ROLLING_DAYS = 14  # late attribution settles within two weeks
 DIAGNOSTIC_DAYS = 14
+# Receipts of the last two UTC days are asked about on every pull: each day's counts are rebuilt
+# from all of its receipts, and processing settles within hours (Google: poll after 30 minutes).
+PROCESSING_STATUS_DAYS = 2
 MAX_DAYS = 3 * 365
 
 
@@ -134,18 +137,45 @@ def pull_diagnostics(
     account: AccountRef,
     end: date,
 ) -> int | None:
-    """Store the platform's per-goal diagnostics for the last two weeks; None when the platform
-    does not declare the ``diagnostics`` capability."""
-    if not platform.capabilities.diagnostics:
+    """Store the platform's per-goal diagnostics for the last two weeks (capability
+    ``diagnostics``) and what it reports about the processing of the rows it accepted in the last
+    days (capability ``processing_status``); None when the platform declares neither."""
+    caps = platform.capabilities
+    if not (caps.diagnostics or caps.processing_status):
         return None
-    goal_ids = diagnostic_goal_ids(connection_id, platform, session, account)
-    window = DateWindow(end - timedelta(days=DIAGNOSTIC_DAYS - 1), end)
-    goals = (
-        platform.offline_conversion_diagnostics(session, account, goal_ids, window)
-        if goal_ids
-        else []
-    )
-    return insights_store.store_diagnostics(connection_id, goals, utcnow())
+    stored = 0
+    if caps.diagnostics:
+        goal_ids = diagnostic_goal_ids(connection_id, platform, session, account)
+        window = DateWindow(end - timedelta(days=DIAGNOSTIC_DAYS - 1), end)
+        goals = (
+            platform.offline_conversion_diagnostics(session, account, goal_ids, window)
+            if goal_ids
+            else []
+        )
+        stored += insights_store.store_diagnostics(connection_id, goals, utcnow())
+    if caps.processing_status:
+        since = datetime.combine(end - timedelta(days=PROCESSING_STATUS_DAYS - 1), time.min, UTC)
+        receipts = delivery_receipts(connection_id, since)
+        goals = platform.processing_status(session, account, receipts) if receipts else []
+        stored += insights_store.store_diagnostics(connection_id, goals, utcnow())
+    return stored
+
+
+def delivery_receipts(connection_id: int, since: datetime) -> list[Receipt]:
+    """The platform's receipts of rows sent since ``since``: per receipt and goal, the UTC day
+    of its first row and how many rows it carried."""
+    D = ConversionDelivery
+    rows = db.session.execute(
+        select(D.receipt, D.goal_id, func.min(D.sent_at), func.count())
+        .where(D.connection_id == connection_id, D.receipt.is_not(None), D.sent_at >= since)
+        .group_by(D.receipt, D.goal_id)
+    ).all()
+    db.session.commit()  # the platform calls that follow hold no transaction
+    return [
+        Receipt(id=receipt, goal_id=goal_id, day=first.astimezone(UTC).date(), rows=count)
+        for receipt, goal_id, first, count in rows
+        if receipt and first is not None
+    ]
 
 
 def run_pull(

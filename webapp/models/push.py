@@ -120,6 +120,8 @@ class ConversionDelivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform's reference of the request that carried the row (PushOutcome.receipt).
+    receipt: Mapped[str | None] = mapped_column(String(128))
 
     conversion = relationship("Conversion")
 

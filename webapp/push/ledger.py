@@ -246,7 +246,8 @@ def record(
     anything else → failed with the platform's code and a plain explanation."""
     by_id = {row.id: row for row in rows}
     result = Recorded()
-    accepted: list[int] = []
+    # Accepted row ids by the platform's receipt (kept on conversion rows only).
+    accepted: dict[str | None, list[int]] = {}
     too_recent: set[str] = set()
     mine = model.claim_token == token
     for outcome in outcomes:
@@ -254,7 +255,8 @@ def record(
         if row is None:
             continue
         if outcome.accepted:
-            accepted.append(row.id)
+            receipt = ((outcome.receipt or "")[:128] or None) if model is D else None
+            accepted.setdefault(receipt, []).append(row.id)
             continue
         message = explain(outcome.error_code, outcome.error_message)
         values = {
@@ -277,21 +279,24 @@ def record(
             update(model).where(model.id == row.id, mine).values(**values),
             execution_options=_NO_SYNC,
         )
-    for start in range(0, len(accepted), 500):
-        db.session.execute(
-            update(model)
-            .where(model.id.in_(accepted[start : start + 500]), mine)
-            .values(
-                status=D.SENT,
-                sent_at=now,
-                error_code=None,
-                error_message=None,
-                claim_token=None,
-                claimed_until=None,
-            ),
-            execution_options=_NO_SYNC,
-        )
-    result.sent = len(accepted)
+    for receipt, ids in accepted.items():
+        extra = {"receipt": receipt} if model is D else {}
+        for start in range(0, len(ids), 500):
+            db.session.execute(
+                update(model)
+                .where(model.id.in_(ids[start : start + 500]), mine)
+                .values(
+                    status=D.SENT,
+                    sent_at=now,
+                    error_code=None,
+                    error_message=None,
+                    claim_token=None,
+                    claimed_until=None,
+                    **extra,
+                ),
+                execution_options=_NO_SYNC,
+            )
+    result.sent = sum(len(ids) for ids in accepted.values())
     result.too_recent_goals = frozenset(too_recent)
     return result
 

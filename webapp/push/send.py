@@ -339,6 +339,71 @@ def push_now(actor, connection: Connection) -> int:  # noqa: ANN001
     return background.request_push(connection.id)
 
 
+# Rows a dry run checks at most (pending first, then failed), within the platform's batch size.
+DRY_RUN_ROWS = 200
+
+
+def dry_run(connection_id: int) -> str:
+    """Capability ``dry_run``: ask the platform to check the rows waiting to be sent (and the
+    failed ones) without storing anything, and say what it would answer. Nothing in the ledger
+    changes: no claim, no attempt counted."""
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFound("No such connection.")
+    platform = push_config.platform_for(connection)
+    if not platform.capabilities.dry_run:
+        return f"{platform.display_name} offers no dry run."
+    account = push_config.account_ref(connection)
+    D = ConversionDelivery
+    rows = list(
+        db.session.scalars(
+            select(D)
+            .where(D.connection_id == connection_id, D.status.in_((D.PENDING, D.FAILED)))
+            .order_by((D.status == D.FAILED).asc(), D.id)
+            .limit(min(DRY_RUN_ROWS, platform.max_batch_size))
+        )
+    )
+    if not rows:
+        return "Dry run: no conversion is waiting to be sent or has failed; nothing to check."
+    batch = _conversion_lane(platform, frozenset()).build(rows)
+    db.session.commit()  # no transaction open while the platform answers
+    session = session_for_connection(connection_id)
+    call = _Caller(session)
+    outcomes = call(lambda: platform.validate_conversions(session, account, batch))
+    return dry_run_summary(platform, outcomes)
+
+
+def dry_run_summary(platform: Platform, outcomes: Sequence[PushOutcome]) -> str:
+    """ "Dry run of 12 conversion(s): 10 would be accepted, 2 refused. [code] explanation (×2)"."""
+    refused: dict[str | None, list[PushOutcome]] = {}
+    for outcome in outcomes:
+        if not outcome.accepted:
+            refused.setdefault(outcome.error_code, []).append(outcome)
+    accepted = len(outcomes) - sum(len(v) for v in refused.values())
+    text = (
+        f"Dry run of {len(outcomes)} conversion(s) at {platform.display_name}: "
+        f"{accepted} would be accepted, {len(outcomes) - accepted} refused."
+    )
+    for code, items in sorted(refused.items(), key=lambda kv: -len(kv[1])):
+        words = platform.explain_error(code, items[0].error_message)
+        text += f" [{code or '?'}] ×{len(items)}: {words}"
+    return text
+
+
+def request_dry_run(actor, connection: Connection) -> int:  # noqa: ANN001
+    """Enqueue a dry run for a person; returns its run id."""
+    if connection.status != Connection.ACTIVE:
+        raise ServiceError("Reconnect this account before a dry run; nothing is lost meanwhile.")
+    audit.record(
+        "push.dry_run_requested",
+        workspace_id=connection.workspace_id,
+        actor_id=actor.user_id,
+        target=f"{connection.platform_key}:{connection.account_id}",
+    )
+    db.session.commit()
+    return background.request_dry_run(connection.id)
+
+
 def retry_failed(actor, connection: Connection) -> tuple[int, int]:  # noqa: ANN001
     """Failed rows back to pending, then a push; returns (rows requeued, run id)."""
     count = push_ledger.retry_failed(connection.id)

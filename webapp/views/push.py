@@ -123,6 +123,9 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
             membership.workspace_id, conn.id, request.args.get("run", type=db_int)
         ),
         can_run=policy.can(membership.role, Action.RUN_JOBS),
+        last_dry_run=next(
+            iter(job_runs.recent(connection_id=conn.id, kind="dry_run", limit=1)), None
+        ),
         form=ConfirmForm(),
     )
 
@@ -135,13 +138,16 @@ def _unfinished_run(workspace_id: int, connection_id: int, run_id: int | None): 
     return run
 
 
-def _job_action(connection_id: int, retry: bool):  # noqa: ANN202
+def _job_action(connection_id: int, retry: bool, dry_run: bool = False):  # noqa: ANN202
     actor = require(Action.RUN_JOBS)
     conn = connections.get_in_workspace(actor.workspace_id, connection_id)
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired. Reload the page and try again.")
     try:
-        if retry:
+        if dry_run:
+            run_id = push.request_dry_run(actor, conn)
+            flash("Dry run started: the platform checks the waiting conversions.", "success")
+        elif retry:
             count, run_id = push.retry_failed(actor, conn)
             flash(f"{count} failed conversion(s) will be sent again.", "success")
         else:
@@ -161,3 +167,8 @@ def push_now(connection_id: int):  # noqa: ANN201
 @bp.post("/retry-failed")
 def retry_failed(connection_id: int):  # noqa: ANN201
     return _job_action(connection_id, retry=True)
+
+
+@bp.post("/dry-run")
+def dry_run(connection_id: int):  # noqa: ANN201
+    return _job_action(connection_id, retry=False, dry_run=True)
