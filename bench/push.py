@@ -1,17 +1,27 @@
-"""Benchmark: push 100,000 pending conversions over 10 connections to the emulator (a real
-emulator process on a free port), against a floor measured in the same run.
+"""Benchmark: the whole ``flask jobs push`` of a backlog of backdated conversions against a
+minimal pusher, both as processes, to the same Microsoft emulator process.
 
-Floor: for each connection, read the same ledger rows (same query shape, id order, chunks of
-1,000) and encode the same JSON bodies the plugin sends, with no HTTP and no writes.
-Push: ``webapp.push.send.run`` end to end per connection: list goals, plan (finds nothing
-new), claim chunks under a lease, ApplyOfflineConversions over HTTP, record every outcome.
+The backlog: one connection, ``--conversions`` conversions (20,000 by default) spread over the
+last 60 days, each with the click id its sender supplied and no ledger row yet, as after a CRM
+backfill.
 
-Checks: at most ceil(n/1,000) upload calls per connection and goal (counted by the emulator),
-every row accepted, time ≤ 3× the floor, and peak Python memory of one connection's push at
-1× and 10× backlog (tracemalloc) that does not grow with the backlog.
+Floor (``bench/push_floor.py``): a process that reads the same rows (the mapped event inside the
+upload window, with their click ids, 1,000 at a time), writes Microsoft's JSON and POSTs it,
+1,000 rows a request over one keep-alive connection. Nothing else.
 
-    python -m bench.push                      # 100,000 conversions, 10 connections
-    python -m bench.push --conversions 20000
+Push: ``flask jobs push`` as a process: app start, goals listed and recorded, every conversion
+assessed (eligibility) and planned into the ledger, claimed under a lease, sent, every verdict
+recorded, the run record closed.
+
+Runs alternate (floor, push, floor, push, ...) against a reset emulator and a fresh copy of the
+database; the medians are compared. Checks, read back from the emulator: every conversion
+accepted once, and exactly ceil(n/1,000) upload requests for the connection and goal. Memory:
+the push's peak RSS at a quarter of the backlog and at the whole backlog (flat = the same).
+
+    python -m bench.push                       # 20,000 conversions, 3 runs each
+    python -m bench.push --conversions 5000 --runs 1
+    python -m bench.push --profile             # one push under cProfile, the top functions
+    python -m bench.push --code ../main        # another checkout's push against the same floor
 """
 
 from __future__ import annotations
@@ -24,12 +34,13 @@ import math
 import os
 import secrets
 import shutil
+import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,39 +50,38 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 FMT = "%Y-%m-%d %H:%M:%S.%f"
 CLIENT_ID, CLIENT_SECRET = "sourceloop-dev-client", "sourceloop-dev-secret"
+DEVELOPER_TOKEN = "BBD37VB98"  # the emulator's (Microsoft's public sandbox token)
 REDIRECT = "http://127.0.0.1:5000/setup/platforms/microsoft_ads/callback"
-# (account, customer, user, goal name) the emulator seeds with goals older than two hours.
-ACCOUNTS = [
-    ("80000011", "70000001", "alex@fabrikam-agency.example", "Closed won"),
-    ("80000012", "70000001", "alex@fabrikam-agency.example", "Closed won UK"),
-    ("80000021", "70000002", "dana@contoso-bikes.example", "Purchase"),
-]
+SECRET_KEY = "bench-push-secret"
+# The emulator's seeded account, its customer, a user who reaches it and a goal older than 2 h.
+ACCOUNT, CUSTOMER, USER = "80000011", "70000001", "alex@fabrikam-agency.example"
+GOAL_ID, GOAL_NAME, EVENT = "60000001", "Closed won", "purchase"
+SPREAD = timedelta(days=60)
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def start_emulator(log: Path) -> tuple[subprocess.Popen, str]:
+def start_emulator(log: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "platforms.microsoft_ads.emulator", "--host", "127.0.0.1",
          "--port", str(port), "--quiet"],
-        cwd=ROOT, env={**os.environ, "EMULATOR_ACCESS_TOKEN_TTL": "86400"},
+        cwd=ROOT, env={**os.environ, "EMULATOR_ACCESS_TOKEN_TTL": "86400", **env},
         stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            requests.get(f"{url}/_emulator/", timeout=1)
+            requests.get(f"{url}/_emulator/", timeout=2)
             return proc, url
         except requests.ConnectionError:
             time.sleep(0.1)
+    proc.terminate()
     raise RuntimeError("emulator did not start")
 
 
@@ -93,176 +103,228 @@ def grant(url: str, user: str) -> dict:
     return token.json()
 
 
-def make_app(db_path: Path, emulator: str):  # noqa: ANN201
+def environ(database_url: str, emulator: str) -> dict[str, str]:
+    """What ``flask jobs push`` runs with (and the bench's own app, to seed)."""
+    return {
+        "SOURCELOOP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "SECRET_KEY": SECRET_KEY,
+        "MSADS_ENVIRONMENT": "emulator",
+        "MSADS_EMULATOR_URL": emulator,
+        "MSADS_CLIENT_ID": CLIENT_ID,
+        "MSADS_CLIENT_SECRET": CLIENT_SECRET,
+        "MSADS_DEVELOPER_TOKEN": DEVELOPER_TOKEN,
+    }
+
+
+def seed(db_path: Path, emulator: str, conversions: int) -> dict:
+    """A database with the schema, one connected and configured account, and the backlog;
+    bulk rows go in with plain sqlite3 (only the push is timed). Returns the floor's job."""
     from config import load_settings
-    from webapp.factory import create_app
-
-    return create_app(load_settings({
-        "SOURCELOOP_ENV": "testing", "DATABASE_URL": f"sqlite:///{db_path}",
-        "REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "bench",
-        "MSADS_ENVIRONMENT": "emulator", "MSADS_EMULATOR_URL": emulator,
-        "MSADS_CLIENT_ID": CLIENT_ID, "MSADS_CLIENT_SECRET": CLIENT_SECRET,
-    }))  # fmt: skip
-
-
-def seed(app, url: str, connections: int, per_connection: list[int]) -> list[int]:  # noqa: ANN001
-    """Workspaces, shared grants, connections, mappings, conversions and pending ledger rows;
-    bulk rows go in with plain sqlite3, since only the push is timed."""
-    from webapp.connections.credentials import apply_token
+    from webapp.core import create_base_app
     from webapp.extensions import db
     from webapp.models import Connection, Credential, GoalMapping, PushConfig, Workspace
 
-    credentials = {}
-    ids = []
-    for index in range(connections):
-        account, customer, user, goal = ACCOUNTS[index % len(ACCOUNTS)]
-        workspace = Workspace(name=f"Bench {secrets.token_hex(4)}")
+    app = create_base_app(load_settings(environ(f"sqlite:///{db_path}", emulator)))
+    with app.app_context():
+        db.create_all()
+        workspace = Workspace(name="Bench")
         db.session.add(workspace)
         db.session.flush()
         credential = Credential(workspace_id=workspace.id, platform_key="microsoft_ads",
-                                status="active")  # fmt: skip
-        apply_token(credential, credentials.setdefault(user, grant(url, user)))
+                                status="active", access_token="-", refresh_token="-",
+                                expires_at=datetime.now(UTC) + timedelta(days=1))  # fmt: skip
         db.session.add(credential)
         db.session.flush()
         connection = Connection(workspace_id=workspace.id, platform_key="microsoft_ads",
-                                account_id=account, customer_id=customer, account_name=account,
+                                account_id=ACCOUNT, customer_id=CUSTOMER, account_name=ACCOUNT,
                                 credential_id=credential.id, currency="USD")  # fmt: skip
         db.session.add(connection)
         db.session.flush()
         db.session.add(PushConfig(connection_id=connection.id, enabled=True))
-        db.session.add(GoalMapping(connection_id=connection.id, event="purchase",
-                                   goal_id="", goal_name=goal, value_mode="event"))  # fmt: skip
-        ids.append(connection.id)
-    db.session.commit()
-    con = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-    now = datetime.now(UTC)
-    conversion_id = con.execute("SELECT coalesce(max(id), 0) FROM conversions").fetchone()[0]
-    delivery_id = con.execute("SELECT coalesce(max(id), 0) FROM conversion_deliveries").fetchone()[
-        0
-    ]
-    for cid, count in zip(ids, per_connection, strict=True):
-        ws = con.execute("SELECT workspace_id FROM connections WHERE id=?", (cid,)).fetchone()[0]
-        goal = con.execute("SELECT goal_name FROM push_goal_mappings WHERE connection_id=?",
-                           (cid,)).fetchone()[0]  # fmt: skip
-        conversions, deliveries = [], []
-        for n in range(count):
-            conversion_id += 1
-            delivery_id += 1
-            at = (now - timedelta(hours=3, seconds=n)).strftime(FMT)
-            conversions.append((conversion_id, ws, "purchase", at, "12.5000", "USD",
-                                f"o{conversion_id}", "api", "{}", at))  # fmt: skip
-            deliveries.append((delivery_id, cid, conversion_id, "", goal, secrets.token_hex(16),
-                               at, "12.5000", "USD", "pending", 0, at))  # fmt: skip
-        con.executemany(
-            "INSERT INTO conversions (id, workspace_id, event, occurred_at, value, currency, "
-            "external_id, source, properties, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            conversions,
-        )
-        con.executemany(
-            "INSERT INTO conversion_deliveries (id, connection_id, conversion_id, goal_id, "
-            "goal_name, click_id, conversion_time, value, currency, status, attempts, "
-            "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            deliveries,
-        )
+        db.session.add(GoalMapping(connection_id=connection.id, event=EVENT, goal_id=GOAL_ID,
+                                   goal_name=GOAL_NAME, value_mode="event"))  # fmt: skip
+        db.session.commit()
+        workspace_id, credential_id = workspace.id, credential.id
+        db.session.remove()
+        db.engine.dispose()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    newest = now - timedelta(hours=6)  # past the plugin's five-hour click wait
+    step = SPREAD / max(1, conversions)
+    con = sqlite3.connect(db_path)
+    rows, clicks = [], []
+    for n in range(1, conversions + 1):
+        at = (newest - step * n).strftime(FMT)
+        rows.append((n, workspace_id, EVENT, at, "12.5000", "USD", f"o{n}", "api", "{}", at))
+        clicks.append((n, "msclkid", secrets.token_hex(16)))
+    con.executemany(
+        "INSERT INTO conversions (id, workspace_id, event, occurred_at, value, currency, "
+        "external_id, source, properties, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    con.executemany(
+        "INSERT INTO conversion_click_ids (conversion_id, click_param, click_id) VALUES (?,?,?)",
+        clicks,
+    )
     con.commit()
+    con.execute("ANALYZE")
     con.close()
-    return ids
+    return {
+        "database": str(db_path),
+        "emulator": emulator,
+        "developer_token": DEVELOPER_TOKEN,
+        "customer_id": CUSTOMER,
+        "account_id": ACCOUNT,
+        "workspace_id": workspace_id,
+        "credential_id": credential_id,
+        "events": {EVENT: GOAL_NAME},
+        "since": (now - timedelta(days=89)).strftime(FMT),
+    }
 
 
-def floor(connection_ids: list[int]) -> float:
-    """Read the same rows and encode the same JSON, no HTTP, no writes."""
-    from sqlalchemy import select
-
-    from platforms.base import ConversionUpload
-    from platforms.microsoft_ads.mapping import conversion_to_json
+def install_token(db_path: Path, emulator: str, credential_id: int, token: dict) -> None:
+    """Put a fresh grant on the copy's credential (encrypted, as the connect flow stores it)."""
+    from config import load_settings
+    from webapp.connections.credentials import apply_token
+    from webapp.core import create_base_app
     from webapp.extensions import db
-    from webapp.models import ConversionDelivery as D
+    from webapp.models import Credential
 
+    app = create_base_app(load_settings(environ(f"sqlite:///{db_path}", emulator)))
+    with app.app_context():
+        apply_token(db.session.get(Credential, credential_id), token)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float, int, str]:
+    """Wall time, CPU time (user + system), peak RSS (bytes) and output of one process."""
     started = time.perf_counter()
-    for cid in connection_ids:
-        last = 0
-        while True:
-            rows = list(db.session.scalars(
-                select(D).where(D.connection_id == cid, D.status == "pending", D.id > last)
-                .order_by(D.id).limit(1000)
-            ))  # fmt: skip
-            if not rows:
-                break
-            last = rows[-1].id
-            body = [conversion_to_json(ConversionUpload(
-                row_id=r.id, goal_name=r.goal_name, occurred_at=r.conversion_time,
-                click_id=r.click_id, value=r.value, currency=r.currency,
-            )) for r in rows]  # fmt: skip
-            json.dumps({"OfflineConversions": body})
-            db.session.expunge_all()
-    db.session.rollback()
-    return time.perf_counter() - started
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)  # fmt: skip
+    out = proc.stdout.read() if proc.stdout else b""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[1:3]} failed ({proc.returncode}): {out.decode()[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out.decode()
 
 
-def push_all(connection_ids: list[int]) -> tuple[float, list]:
-    from webapp.push import send as push
+def read_back(emulator: str) -> tuple[Counter, Counter, Counter]:
+    """Per goal: rows received, rows accepted, upload requests (a request's first row has Index
+    0, and every request of this benchmark carries one goal). Also counts each click id."""
+    records = requests.get(f"{emulator}/_emulator/conversions", params={"account_id": ACCOUNT},
+                           timeout=120).json()["conversions"]  # fmt: skip
+    received = Counter(r["GoalId"] for r in records)
+    accepted = Counter(r["GoalId"] for r in records if r["Status"] == "Accepted")
+    requests_by_goal = Counter(r["GoalId"] for r in records if r["Index"] == 0)
+    clicks = Counter(r["Request"].get("MicrosoftClickId") for r in records)
+    assert not clicks or max(clicks.values()) == 1, "a conversion was sent twice"
+    return received, accepted, requests_by_goal
 
-    started = time.perf_counter()
-    summaries = [push.run(cid) for cid in connection_ids]
-    return time.perf_counter() - started, summaries
+
+class Bench:
+    def __init__(self, workdir: Path, emulator: str, code: Path = ROOT) -> None:
+        self.workdir, self.emulator, self.code = workdir, emulator, code
+        self.python = sys.executable
+        self.flask = str(Path(sys.executable).with_name("flask"))
+
+    def fresh(self) -> dict:
+        requests.post(f"{self.emulator}/_emulator/reset", timeout=30).raise_for_status()
+        return grant(self.emulator, USER)
+
+    def floor(self, job: dict) -> tuple[float, float]:
+        token = self.fresh()
+        argv = [self.python, str(ROOT / "bench" / "push_floor.py"),
+                json.dumps({**job, "access_token": token["access_token"]})]  # fmt: skip
+        elapsed, cpu, _rss, out = timed(argv, {**os.environ})
+        n = int(out.strip().splitlines()[-1])
+        _received, accepted, _requests = read_back(self.emulator)
+        assert accepted[GOAL_ID] == n, (accepted, n)
+        return elapsed, cpu
+
+    def push(self, pristine: Path, job: dict, *, profile: Path | None = None) -> tuple:
+        run_db = self.workdir / "run.db"
+        for leftover in ("run.db-wal", "run.db-shm", "run.db-journal"):
+            (self.workdir / leftover).unlink(missing_ok=True)
+        shutil.copyfile(pristine, run_db)
+        install_token(run_db, self.emulator, job["credential_id"], self.fresh())
+        env = {**os.environ, "FLASK_APP": "webapp.core:create_base_app",
+               **environ(f"sqlite:///{run_db}", self.emulator)}  # fmt: skip
+        argv = [self.flask, "jobs", "push"]
+        if profile is not None:
+            argv = [self.python, "-m", "cProfile", "-o", str(profile), self.flask, "jobs", "push"]
+        elapsed, cpu, rss, out = timed(argv, env, self.code)
+        received, accepted, uploads = read_back(self.emulator)
+        return elapsed, cpu, rss, out.strip(), received, accepted, uploads
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversions", type=int, default=100_000)
-    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--conversions", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="one push under cProfile")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="the source tree whose flask jobs push runs (compare a branch)")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
     emulator, url = start_emulator(workdir / "emulator.log")
     try:
-        run(workdir, url, args.conversions, args.connections)
+        run(Bench(workdir, url, args.code.resolve()), args.conversions, args.runs, args.profile)
     finally:
         emulator.terminate()
         emulator.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(workdir: Path, url: str, conversions: int, connections: int) -> None:
-    from webapp.extensions import db
+def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
+          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} at the start")  # fmt: skip
+    pristine = bench.workdir / "pristine.db"
+    job = seed(pristine, bench.emulator, n)
+    if profile:
+        out = bench.workdir / "push.prof"
+        bench.push(pristine, job, profile=out)
+        import pstats
 
-    app = make_app(workdir / "bench.db", url)
-    with app.app_context():
-        db.create_all()
-        per = [conversions // connections] * connections
-        ids = seed(app, url, connections, per)
-        small, large = seed(app, url, 2, [1_000, 10_000])
-        db.session.remove()
-        floor_s = floor(ids)
-        push_s, summaries = push_all(ids)
-        calls = requests.get(f"{url}/_emulator/calls", timeout=30).json()["calls"]
-        received = requests.get(f"{url}/_emulator/conversions", timeout=60).json()
-        statuses = Counter(r["Status"] for r in received["conversions"])
-        mem = {}
-        for cid, backlog in ((small, 1_000), (large, 10_000)):
-            tracemalloc.start()
-            from webapp.push import send as push
-
-            push.run(cid)
-            mem[backlog] = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-    applies = sum(1 for c in calls if c.get("operation") == "ApplyOfflineConversions")
-    sent = sum(s.sent for s in summaries)
-    print(f"conversions pushed       {sent:,} over {connections} connections "
-          f"(emulator: {dict(statuses)})")  # fmt: skip
-    worst = 0.0
-    for s, n in zip(summaries, per, strict=True):
-        for count in s.calls_by_goal.values():
-            worst = max(worst, count / math.ceil(n / 1000))
-    print(f"upload calls             {sum(s.api_calls for s in summaries)} made for the "
-          f"10 connections; worst connection/goal uses {worst:.2f}× ceil(n/1,000)")  # fmt: skip
-    print(f"floor (read + encode)    {floor_s:8.2f} s")
-    print(f"push (end to end, HTTP)  {push_s:8.2f} s   ratio {push_s / floor_s:5.2f}× (target ≤ 3)")
-    print(f"peak memory, 1× backlog  {mem[1_000] / 1e6:8.2f} MB (1,000 rows)")
-    print(f"peak memory, 10× backlog {mem[10_000] / 1e6:8.2f} MB (10,000 rows)   "
-          f"ratio {mem[10_000] / mem[1_000]:5.2f}× (10× the rows; growing with the backlog would be ≈ 10×)")  # fmt: skip
-    assert sent == conversions and statuses.get("Accepted") == conversions
-    assert worst <= 1.0, "more upload calls than ceil(n/1,000) for a connection and goal"
-    assert applies >= sum(s.api_calls for s in summaries)
+        pstats.Stats(str(out)).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(str(out)).sort_stats("tottime").print_stats(30)
+        return
+    floors, pushes, floor_cpu, push_cpu, rss_full = [], [], [], [], 0
+    for _ in range(runs):
+        elapsed, cpu = bench.floor(job)
+        floors.append(elapsed)
+        floor_cpu.append(cpu)
+        elapsed, cpu, rss, out, received, accepted, uploads = bench.push(pristine, job)
+        pushes.append(elapsed)
+        push_cpu.append(cpu)
+        rss_full = max(rss_full, rss)
+        assert accepted[GOAL_ID] == n and received[GOAL_ID] == n, (out, received, accepted)
+        assert uploads[GOAL_ID] == math.ceil(n / 1000), (out, uploads)
+    quarter = bench.workdir / "quarter.db"
+    quarter_job = seed(quarter, bench.emulator, n // 4)
+    rss_quarter = bench.push(quarter, quarter_job)[2]
+    floor_s, push_s = statistics.median(floors), statistics.median(pushes)
+    floor_c, push_c = statistics.median(floor_cpu), statistics.median(push_cpu)
+    print(f"backlog                     {n:,} conversions, one connection and goal")
+    print(f"upload requests (emulator)  {uploads[GOAL_ID]} for {n:,} rows = ceil(n/1,000) "
+          f"{math.ceil(n / 1000)}; accepted {accepted[GOAL_ID]:,}, none twice")  # fmt: skip
+    print(
+        f"floor: minimal pusher       median {floor_s:6.2f} s wall {floor_c:6.2f} s CPU  runs "
+        + " ".join(f"{t:.2f}" for t in floors)
+    )
+    print(
+        f"flask jobs push (process)   median {push_s:6.2f} s wall {push_c:6.2f} s CPU  runs "
+        + " ".join(f"{t:.2f}" for t in pushes)
+    )
+    print(f"ratio, wall time            {push_s / floor_s:6.2f}×  (target ≤ 1.5×)")
+    print(f"ratio, CPU of the process   {push_c / floor_c:6.2f}×  (the emulator's time left out)")
+    print(f"peak RSS of the push        {rss_quarter / 1e6:6.1f} MB at {n // 4:,} rows, "
+          f"{rss_full / 1e6:6.1f} MB at {n:,} rows ({rss_full / rss_quarter:.2f}×)")  # fmt: skip
+    print(f"machine load at the end     {os.getloadavg()[0]:.2f} (1 min)")
 
 
 if __name__ == "__main__":

@@ -431,6 +431,12 @@ class Reason(StrEnum):
     SENT = "sent"
     REFUSED = "refused"
     RETRY_LATER = "retry_later"
+    # Sent, then restated or retracted (a refund or value change) and accepted.
+    ADJUSTED = "adjusted"
+    # No verdict yet: a mapped conversion the next push checks (the host's state model).
+    UNCHECKED = "unchecked"
+    # Pushing is off for the connection (switched off, or the connection is not active).
+    PUSH_OFF = "push_off"
 
 
 @dataclass(frozen=True)
@@ -453,6 +459,9 @@ class ReasonFacts:
     error_message: str | None = None
     consent: str = ""  # For CONSENT_MISSING: "denied" or "unknown"
     at: datetime | None = None  # SENT: when; RETRY_LATER: the next attempt
+    # For NO_CLICK: the connection's auto-tagging as last read (None: not checked), so a fix
+    # never says "turn auto-tagging on" when it is on.
+    auto_tagging: bool | None = None
 
 
 @dataclass(frozen=True)

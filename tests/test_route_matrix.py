@@ -163,7 +163,10 @@ MATRIX: tuple[Row, ...] = (
     Row("pixel.browser_tags", "GET", "/t/tags.js?k=pk_nope", (404, 404, 404, 404, 404)),
     Row("api.create_conversions", "POST", "/api/v1/conversions", (401, 401, 401, 401, 401)),
     Row(
-        "api.get_conversion", "GET", "/api/v1/conversions?external_id=x", (401, 401, 401, 401, 401)
+        "api.get_conversions", "GET", "/api/v1/conversions?external_id=x", (401, 401, 401, 401, 401)
+    ),
+    Row(
+        "api_connections.list_connections", "GET", "/api/v1/connections", (401, 401, 401, 401, 401)
     ),
     Row("api_privacy.erase", "POST", "/api/v1/privacy/erase", (401, 401, 401, 401, 401)),
     Row(
@@ -282,6 +285,12 @@ MATRIX: tuple[Row, ...] = (
         "push.troubleshoot",
         "GET",
         "/w/{ws}/setup/connections/{connection_id}/push/troubleshoot",
+        (LOGIN, 200, 200, 200, 404),
+    ),
+    Row(
+        "push.troubleshoot_csv",
+        "GET",
+        "/w/{ws}/setup/connections/{connection_id}/push/troubleshoot.csv",
         (LOGIN, 200, 200, 200, 404),
     ),
     Row(

@@ -2,7 +2,7 @@
 (secrets encrypted like OAuth tokens) and its delivery ledger
 
 Revision ID: e2a7c4d1f9b3
-Revises: a9c4e7d21f03
+Revises: a9d3c5e7f1b2
 Create Date: 2026-12-01 13:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e2a7c4d1f9b3"
-down_revision = "a9c4e7d21f03"
+down_revision = "a9d3c5e7f1b2"
 branch_labels = None
 depends_on = None
 

@@ -113,11 +113,18 @@ def describe_reason(reason: Reason, facts: ReasonFacts) -> Wording | None:
             text += f" The goal “{facts.goal_name}” does not have enhanced conversions enabled."
         elif facts.hash_hint == "enhanced_off":
             text += " Turning on enhanced conversions would let it match by email or phone."
-        return Wording(
-            text,
-            "Turn auto-tagging on, keep the tracking pixel on landing pages, or send the msclkid "
-            "with the conversion.",
-        )
+        if facts.auto_tagging:
+            fix = (
+                "Auto-tagging is on, so this visitor most likely did not come from a Microsoft "
+                "ad (organic or another channel): nothing to fix. If they did, keep the tracking "
+                "pixel on landing pages or send the msclkid with the conversion."
+            )
+        else:
+            fix = (
+                "Turn auto-tagging on, keep the tracking pixel on landing pages, or send the "
+                "msclkid with the conversion."
+            )
+        return Wording(text, fix)
     if reason is Reason.CLICK_SETTLING:
         settle = human_span(facts.click_settle)
         text = (

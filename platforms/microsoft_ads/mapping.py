@@ -180,9 +180,12 @@ def utc_iso(moment: datetime) -> str:
 
     Sub-second precision is dropped on purpose so that the same conversion always produces the
     same ``ConversionTime`` (Microsoft's duplicate key and the key adjustments quote)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("naive datetime: the interface requires timezone-aware UTC times")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("naive datetime: the interface requires timezone-aware UTC times")
+        moment = moment.astimezone(UTC)
+    # isoformat is C-fast where strftime is not; a push writes a thousand of these per call.
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _number(value: Decimal) -> float:

@@ -139,7 +139,7 @@ class MicrosoftAdsPlatform(Platform):
         self.upload_rules = replace(type(self).upload_rules, click_settle=self.config.click_wait)
         # Replaceable so that tests (and a patient CLI) control report polling.
         self.sleep: Callable[[float], None] = time.sleep
-        self.poll_policy = PollPolicy()
+        self.poll_policy = PollPolicy(first_delay=self.config.report_poll_seconds)
 
     # --- configuration ------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ DEFAULT_EMULATOR_URL = "http://127.0.0.1:5055"
 # go missing; a conversion Microsoft did not count cannot be sent again (a repeat is ignored), so
 # the default waits the five hours (see the plugin README).
 DEFAULT_CLICK_WAIT_MINUTES = 300
+DEFAULT_REPORT_POLL_SECONDS = 2.0
 MAX_CLICK_WAIT_MINUTES = 24 * 60
 # Pinned so that response shapes do not change under us when Microsoft ships a revision.
 API_REVISION = "2026-10-12"
@@ -57,6 +58,8 @@ class MicrosoftAdsSettings:
     developer_token: str
     emulator_url: str = DEFAULT_EMULATOR_URL
     click_wait: timedelta = timedelta(minutes=DEFAULT_CLICK_WAIT_MINUTES)
+    # The first wait before polling a submitted report again (doubling up to a minute).
+    report_poll_seconds: float = DEFAULT_REPORT_POLL_SECONDS
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> MicrosoftAdsSettings:
@@ -79,8 +82,20 @@ class MicrosoftAdsSettings:
                     f"{MAX_CLICK_WAIT_MINUTES}, not {raw_wait!r}"
                 )
             wait = int(raw_wait)
+        raw_poll = (values.get("MSADS_REPORT_POLL_SECONDS") or "").strip()
+        poll = DEFAULT_REPORT_POLL_SECONDS
+        if raw_poll:
+            try:
+                poll = float(raw_poll)
+            except ValueError:
+                poll = -1.0
+            if not 0.05 <= poll <= 60:
+                raise ValueError(
+                    f"MSADS_REPORT_POLL_SECONDS must be a number from 0.05 to 60, not {raw_poll!r}"
+                )
         return cls(
             click_wait=timedelta(minutes=wait),
+            report_poll_seconds=poll,
             environment=environment,
             client_id=(values.get("MSADS_CLIENT_ID") or "").strip(),
             client_secret=(values.get("MSADS_CLIENT_SECRET") or "").strip(),

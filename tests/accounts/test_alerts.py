@@ -24,6 +24,7 @@ from webapp.background import job_runs
 from webapp.extensions import db
 from webapp.models import AlertIncident, Connection, Credential, JobRun, PushRun
 from webapp.models.types import utcnow
+from webapp.push import send as push
 
 
 @pytest.fixture
@@ -154,6 +155,7 @@ def test_match_rate_alert_uses_the_troubleshoot_figure(
         h.add_conversion(world.workspace_id)
     for _ in range(6):
         h.add_conversion(world.workspace_id, with_click=False)
+    push.run(connection_id)  # the match rate counts the conversions the push has checked
     alerts.save_settings(
         world.workspace_id, _membership(world, "owner"), threshold=90, webhook_url=None
     )

@@ -221,7 +221,12 @@ def test_get_by_external_id_with_delivery_hook(client, world, key, monkeypatch) 
         client.get("/api/v1/conversions?external_id=missing", headers=bearer(key)).status_code
         == 404
     )
-    assert client.get("/api/v1/conversions", headers=bearer(key)).status_code == 400
+    assert client.get("/api/v1/conversions?external_id=", headers=bearer(key)).status_code == 400
+    # Without external_id the same path lists the workspace's conversions (the read API).
+    listed = client.get("/api/v1/conversions", headers=bearer(key))
+    assert listed.status_code == 200 and listed.json["conversions"][0]["external_id"] == (
+        "look-me-up"
+    )
 
 
 def test_keys_never_cross_workspaces(client, world, key) -> None:

@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.intake import tracking
 from webapp.models import Connection, Conversion, ConversionDelivery, TrackingSettings, Visitor
 from webapp.push import send as push
-from webapp.push import status as push_status
+from webapp.push import states as push_states
 from webapp.push.eligibility import GoalFacts, decide
 
 D = ConversionDelivery
@@ -105,11 +105,13 @@ def test_a_workspace_that_requires_consent_sends_only_granted_conversions(
     # Troubleshoot (the status page) names the reason, in the host's words.
     states = {
         s.conversion_id: s
-        for s in push_status.conversion_states(db.session.get(Connection, connection_id))
+        for s in push_states.page(
+            db.session.get(Connection, connection_id), push_states.Filters()
+        ).rows
     }
     for cid, word in ((denied, "denied"), (unknown, "unknown"), (overridden, "denied")):
-        assert states[cid].code == Reason.CONSENT_MISSING
-        assert "requires consent" in states[cid].reason and word in states[cid].reason
+        assert (states[cid].state, states[cid].reason) == ("not_eligible", Reason.CONSENT_MISSING)
+        assert "requires consent" in states[cid].text and word in states[cid].text
 
     # Consent granted later (the visitor came back and agreed): the next push sends it.
     set_consent(unknown, None, visitor_state="granted")

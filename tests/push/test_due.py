@@ -51,6 +51,7 @@ def _delivery(connection_id: int, conversion_id: int, status: str, **extra) -> D
         conversion_id=conversion_id,
         goal_id="g1",
         goal_name="G",
+        event="purchase",
         conversion_time=utcnow(),
         status=status,
         **extra,

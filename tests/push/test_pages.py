@@ -110,14 +110,14 @@ def test_troubleshoot_shows_each_conversion_state_with_reason_and_fix(
     push.run(connection_id)
     member = client_as(ms_app, "member")
     html = member.get(url(world, connection_id, "troubleshoot")).get_data(as_text=True)
-    assert 'data-state="sent"' in html and 'data-state="failed"' in html
+    assert 'data-state="sent"' in html and 'data-state="rejected"' in html
     assert "value is not valid" in html and "(code 5610)" in html
     assert "No Microsoft click id" in html and "Turn auto-tagging on" in html
     assert "less than an hour old" in html and 'data-state="waiting"' in html
     assert "is paused" in html
     assert "Match rate" in html and "80.0% (4 of 5)" in html
     assert "Push now" not in html  # members see, but cannot run jobs
-    failed_only = member.get(url(world, connection_id, "troubleshoot") + "?state=failed")
+    failed_only = member.get(url(world, connection_id, "troubleshoot") + "?state=rejected")
     assert failed_only.get_data(as_text=True).count("data-state=") == 1
 
     admin = client_as(ms_app, "admin")

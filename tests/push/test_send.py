@@ -109,7 +109,9 @@ def test_a_rate_limit_mid_run_releases_the_batch_and_never_resends_accepted_rows
     with pytest.raises(RateLimited):
         push.run(connection_id)
     statuses = sorted(row.status for row in ledger(connection_id).values())
-    assert statuses == ["pending"] * 3 + ["sent"] * 2  # nothing left "sending"
+    # The batch in flight went back to pending, nothing is left "sending"; the conversion not
+    # yet planned when the run stopped is planned by the next run.
+    assert statuses == ["pending"] * 2 + ["sent"] * 2
     summary = push.run(connection_id)
     assert summary.sent == 3
     rows = h.received(emulator)
@@ -276,7 +278,7 @@ def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
     the plan then does with it, hashes included (they disagreed on when hashes count)."""
     from webapp.push import config as push_config
     from webapp.push import ledger as push_ledger
-    from webapp.push import status as push_status
+    from webapp.push import states as push_states
 
     h.configure(
         world, connection_id, {"purchase": h.CLOSED_WON, "lead": h.QUALIFIED_LEAD}, enhanced=True
@@ -304,7 +306,13 @@ def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
     }
     connection = db.session.get(Connection, connection_id)
     push_config.fetch_goals(connection_id)
-    shown = {s.conversion_id: s.state for s in push_status.conversion_states(connection)}
+
+    def shown() -> dict[int, tuple[str, str]]:
+        rows = push_states.page(connection, push_states.Filters(), limit=100).rows
+        return {r.conversion_id: (r.state, r.reason) for r in rows}
+
+    # Before any plan nothing is decided, and the state model says so.
+    assert set(shown().values()) == {("waiting", "unchecked")}
     plan = push_ledger.plan(
         connection,
         push_config.config_for(connection_id),
@@ -313,13 +321,22 @@ def test_the_push_plan_and_the_status_page_agree_on_every_conversion(
         platform=push_config.platform_for(connection),
         now=utcnow(),
     )
+    after = shown()
     planned = set(ledger(connection_id))
     assert (
         {name for name, cid in cases.items() if cid in planned}
-        == {name for name, cid in cases.items() if shown[cid] == "pending"}
+        == {name for name, cid in cases.items() if after[cid][0] == "queued"}
         == {"click", "settled hash, enhanced goal"}
     )
     # A hash-only match has no click time: it waits after the conversion, like a fresh click.
-    waiting = {name for name, cid in cases.items() if shown[cid] == "waiting"}
+    waiting = {name for name, cid in cases.items() if after[cid][0] == "waiting"}
     assert waiting == {"hash, enhanced goal", "fresh click"} and plan.waiting == 2
-    assert plan.not_eligible == sum(shown[cid] == "not_eligible" for cid in cases.values()) == 2
+    assert after[cases["fresh click"]][1] == "click_settling"
+    counts = push_states.count_states(world.workspace_id, connection_id=connection_id)
+    # The run's figures (Troubleshoot's runs table) and the state counts (its pills) agree.
+    assert (counts["queued"], counts["waiting"], counts["not_eligible"]) == (
+        plan.planned,
+        plan.waiting,
+        plan.not_eligible,
+    )
+    assert plan.not_eligible == sum(st == "not_eligible" for st, _ in after.values()) == 2

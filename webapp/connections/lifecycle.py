@@ -12,7 +12,13 @@ from webapp.common.errors import Conflict, NotFound, ServiceError
 from webapp.extensions import db
 from webapp.models import Connection, Credential, Membership, RealtimeConfig, RealtimeDelivery
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
-from webapp.models.push import AdjustmentDelivery, ConversionDelivery, PlatformGoal, PushRun
+from webapp.models.push import (
+    AdjustmentDelivery,
+    ConversionDelivery,
+    PlatformGoal,
+    PushDecision,
+    PushRun,
+)
 from webapp.models.types import utcnow
 
 # Models holding data synced for one connection (``connection_id`` column), cleared by Reset in
@@ -24,6 +30,7 @@ SYNCED_DATA_MODELS: tuple[type, ...] = (
     InsightSyncState,
     AdjustmentDelivery,
     ConversionDelivery,
+    PushDecision,
     PushRun,
     PlatformGoal,
     RealtimeDelivery,
@@ -36,6 +43,17 @@ def get_in_workspace(workspace_id: int, connection_id: int) -> Connection:
     if connection is None or connection.workspace_id != workspace_id:
         raise NotFound("No such connection in this workspace.")
     return connection
+
+
+def connection_in_workspace(workspace_id: int, connection_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Connection.id).where(
+                Connection.id == connection_id, Connection.workspace_id == workspace_id
+            )
+        )
+        is not None
+    )
 
 
 def for_workspace(workspace_id: int) -> list[Connection]:

@@ -13,6 +13,7 @@ from webapp.models.push import (
     GoalMapping,
     PlatformGoal,
     PushConfig,
+    PushDecision,
     PushRun,
 )
 from webapp.models.realtime import RealtimeConfig, RealtimeDelivery
@@ -40,6 +41,7 @@ __all__ = [
     "GoalMapping",
     "PlatformGoal",
     "PushConfig",
+    "PushDecision",
     "PushRun",
     "RealtimeConfig",
     "RealtimeDelivery",

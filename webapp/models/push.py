@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -89,6 +90,18 @@ class ConversionDelivery(db.Model):
         UniqueConstraint("connection_id", "conversion_id", "goal_id"),
         Index("ix_conversion_deliveries_claim", "connection_id", "status", "next_attempt_at"),
         Index("ix_conversion_deliveries_conversion", "conversion_id"),
+        # Troubleshoot's search by click id.
+        Index("ix_conversion_deliveries_click", "connection_id", "click_id"),
+        # Counting by state and listing a state newest first (webapp.push.states).
+        Index(
+            "ix_conversion_deliveries_state",
+            "connection_id",
+            "status",
+            "conversion_time",
+            "next_attempt_at",
+            "claimed_until",
+        ),
+        Index("ix_conversion_deliveries_event", "connection_id", "event", "conversion_time"),
     )
 
     PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -100,6 +113,9 @@ class ConversionDelivery(db.Model):
     )
     goal_id: Mapped[str] = mapped_column(String(64))
     goal_name: Mapped[str] = mapped_column(String(255))
+    # The conversion's event, copied once (it never changes), so the state model counts the
+    # connection's mapped conversions without a join (webapp.push.states).
+    event: Mapped[str] = mapped_column(String(64))
     click_id: Mapped[str | None] = mapped_column(String(255))
     # The plugin's own click-id parameter ``click_id`` belongs to.
     click_param: Mapped[str | None] = mapped_column(String(16))
@@ -124,6 +140,44 @@ class ConversionDelivery(db.Model):
     receipt: Mapped[str | None] = mapped_column(String(128))
 
     conversion = relationship("Conversion")
+
+
+class PushDecision(db.Model):
+    """Why a mapped conversion has no ledger row for a connection yet: the last eligibility
+    verdict the push plan reached (waiting until ``until``, or not eligible), with its reason
+    code. Written by ``ledger.plan`` (only when it changes) and removed when the conversion is
+    planned, so the state model (``webapp.push.states``) counts and filters in SQL."""
+
+    __tablename__ = "push_decisions"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "conversion_id"),
+        # Counting by state (grouped in index order) and by time, and listing newest first.
+        Index(
+            "ix_push_decisions_count",
+            "connection_id", "event", "state", "reason", "occurred_at", "until",
+        ),
+        Index("ix_push_decisions_time", "connection_id", "event", "occurred_at"),
+        Index("ix_push_decisions_wait", "connection_id", "event", "state", "until"),
+    )  # fmt: skip
+
+    WAITING, NOT_ELIGIBLE = "waiting", "not_eligible"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    conversion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversions.id", ondelete="CASCADE"), index=True
+    )
+    # Copied from the conversion (neither changes), so counts need no join.
+    event: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))  # a ``platforms.base.Reason`` value
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a wait's end
+    # The plan found a click of the platform for it (the match rate counts these).
+    has_click: Mapped[bool] = mapped_column(default=False)
+    # What the wording quotes about this conversion (hash hint, consent, click time known).
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AdjustmentDelivery(db.Model):

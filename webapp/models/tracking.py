@@ -31,7 +31,11 @@ class Visitor(db.Model):
     """A browser (first-party cookie id) or a person known to the intake API."""
 
     __tablename__ = "visitors"
-    __table_args__ = (UniqueConstraint("workspace_id", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "uid"),
+        # Troubleshoot's search by email (hashed on the server first).
+        Index("ix_visitors_workspace_email", "workspace_id", "email_sha256"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -129,6 +133,9 @@ class Conversion(db.Model):
         UniqueConstraint("workspace_id", "external_id"),
         Index("ix_conversions_workspace_occurred", "workspace_id", "occurred_at"),
         Index("ix_conversions_visitor", "visitor_id"),
+        Index("ix_conversions_workspace_email", "workspace_id", "email_sha256"),
+        # Counting a connection's mapped conversions (webapp.push.states).
+        Index("ix_conversions_workspace_event_occurred", "workspace_id", "event", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

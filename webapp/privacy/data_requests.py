@@ -34,6 +34,7 @@ from webapp.models import (
     ConversionAdjustment,
     ConversionClickId,
     ConversionDelivery,
+    PushDecision,
     Touchpoint,
     TrackingSettings,
     Visitor,
@@ -195,6 +196,7 @@ def erase(
         (AttributionCredit, AttributionCredit.conversion_id),
         (AttributedConversion, AttributedConversion.conversion_id),
         (ConversionDelivery, ConversionDelivery.conversion_id),
+        (PushDecision, PushDecision.conversion_id),
     ):
         db.session.execute(delete(model).where(column.in_(c)))
     db.session.execute(delete(Conversion).where(Conversion.id.in_(c)))

@@ -24,6 +24,7 @@ from webapp.models import (
     AdClick,
     Conversion,
     ConversionDelivery,
+    PushDecision,
     Touchpoint,
     TrackingSettings,
     Visitor,
@@ -103,6 +104,7 @@ def purge(
             (AttributionCredit, AttributionCredit.conversion_id),
             (AttributedConversion, AttributedConversion.conversion_id),
             (ConversionDelivery, ConversionDelivery.conversion_id),
+            (PushDecision, PushDecision.conversion_id),
         ):
             db.session.execute(delete(model).where(column.in_(ids)))
         db.session.execute(delete(Conversion).where(Conversion.id.in_(ids)))

@@ -86,20 +86,16 @@ def decide(
     click_params: tuple[str, ...] = (),
     consent_required: bool = False,
     consent: str = "unknown",
+    facts: ReasonFacts | None = None,
 ) -> Verdict:
     """One state with a reason code, checked in the order platforms do; the waits and the window
     are the platform's ``upload_rules``. ``has_hash``: the conversion (or its visitor) has an
     email or phone digest, whether or not the workspace opted in to sending it. A workspace that
     requires consent (``consent_required``) sends only conversions whose ``consent`` is granted:
-    checked first, so nothing else about such a conversion matters."""
-    facts = ReasonFacts(
-        goal_name=goal.name if goal else "",
-        goal_status=goal.status if goal else "",
-        click_params=click_params,
-        window=rules.window,
-        click_settle=rules.click_settle,
-        goal_settle=rules.goal_settle,
-    )
+    checked first, so nothing else about such a conversion matters. ``facts``: what
+    ``reason_facts`` gives for these rules, goal and parameters, when the caller has it already
+    (a batch shares it)."""
+    facts = facts or reason_facts(rules, goal, click_params)
     if consent_required and consent != "granted":
         return Verdict(NOT_ELIGIBLE, Reason.CONSENT_MISSING, facts=replace(facts, consent=consent))
     if goal is None or goal.missing:
@@ -160,6 +156,20 @@ def decide(
     return Verdict(ELIGIBLE, Reason.ELIGIBLE_BY_CLICK, click=click, facts=facts)
 
 
+def reason_facts(
+    rules: UploadRules, goal: GoalFacts | None, click_params: tuple[str, ...]
+) -> ReasonFacts:
+    """What every verdict about a conversion of ``goal`` may quote."""
+    return ReasonFacts(
+        goal_name=goal.name if goal else "",
+        goal_status=goal.status if goal else "",
+        click_params=click_params,
+        window=rules.window,
+        click_settle=rules.click_settle,
+        goal_settle=rules.goal_settle,
+    )
+
+
 # --- words -------------------------------------------------------------------------------------
 
 
@@ -200,7 +210,11 @@ def generic_wording(reason: Reason, facts: ReasonFacts, platform_name: str) -> W
                 "enhanced_off": " Turning on enhanced conversions would let it match by email "
                 "or phone.",
             }.get(facts.hash_hint, ""),
-            f"Turn auto-tagging on in {platform_name}, keep the tracking pixel on landing "
+            f"Auto-tagging is on, so this visitor most likely did not come from a {platform_name} "
+            "ad (organic or another channel): nothing to fix. If they did, keep the tracking "
+            "pixel on landing pages or send the click id with the conversion (click_ids)."
+            if facts.auto_tagging
+            else f"Turn auto-tagging on in {platform_name}, keep the tracking pixel on landing "
             "pages, or send the click id with the conversion (click_ids).",
         ),
         Reason.CLICK_SETTLING: Wording(
@@ -243,6 +257,17 @@ def generic_wording(reason: Reason, facts: ReasonFacts, platform_name: str) -> W
         Reason.REFUSED: Wording(
             facts.error_message or "Rejected.", "Fix the cause, then click Retry failed."
         ),
+        Reason.ADJUSTED: Wording(
+            "Accepted by the platform, then adjusted (a refund or value change was sent)."
+        ),
+        Reason.UNCHECKED: Wording(
+            "Not checked yet: the next push (every 2 minutes) decides whether it can be sent.",
+            WAIT_FIX,
+        ),
+        Reason.PUSH_OFF: Wording(
+            f"Pushing to {platform_name} is off for this connection, so it is not sent.",
+            "Switch pushing on in Configure (and reconnect the account if it asks).",
+        ),
         Reason.RETRY_LATER: Wording(
             facts.error_message or "Waiting before the next attempt.",
             f"Nothing: retried automatically after {facts.at:%H:%M} UTC." if facts.at else WAIT_FIX,
@@ -284,6 +309,8 @@ class Assessment:
     hashed_email: str | None
     hashed_phone: str | None
     consent: str = "unknown"
+    # A click of the platform was found (whatever the verdict): the match rate counts it.
+    has_click: bool = False
 
 
 def assess(
@@ -303,25 +330,32 @@ def assess(
         click_params=params,
     )
     result: dict[int, Assessment] = {}
+    rules, param_names = platform.upload_rules, tuple(params)
+    facts = {
+        event: reason_facts(rules, goal, param_names) for event, goal in goal_for_event.items()
+    }
     for c in candidates:
         finding = clicks[c.conversion_id]
+        goal = goal_for_event.get(c.event)
         verdict = decide(
-            rules=platform.upload_rules,
+            rules=rules,
             occurred_at=c.occurred_at,
             now=now,
-            goal=goal_for_event.get(c.event),
+            goal=goal,
             click=finding.click,
             click_after_conversion=finding.click_after_conversion,
             enhanced_opt_in=enhanced_opt_in,
             has_hash=bool(c.email_sha256 or c.phone_sha256),
-            click_params=tuple(params),
+            click_params=param_names,
             consent_required=consent_required,
             consent=c.consent,
+            facts=facts.get(c.event) if goal is not None else None,
         )
         result[c.conversion_id] = Assessment(
             verdict,
             c.email_sha256 if enhanced_opt_in else None,
             c.phone_sha256 if enhanced_opt_in else None,
             c.consent,
+            finding.click is not None,
         )
     return result

@@ -2,17 +2,21 @@
 expiring lease, record the platform's verdicts, release what was not sent.
 
 pending → sending (claimed, lease running) → sent | failed | pending again (retryable, or the
-call never completed). A worker that dies mid-batch leaves rows in ``sending`` whose lease then
-expires, and the next claim takes them again; the platform ignores a repeat of the same
-(click id, goal name, time), so resending cannot double-count.
+call never completed). A push plans its new rows straight into ``sending`` under its own claim
+(``plan_claimed``): the same state, without a second write and read of every row. A worker that
+dies mid-batch leaves rows in ``sending`` whose lease then expires, and the next claim takes them
+again; the platform ignores a repeat of the same (click id, goal name, time), so resending cannot
+double-count.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,8 +35,10 @@ from webapp.models import (
     PushConfig,
     Visitor,
 )
+from webapp.models.types import utcnow
 from webapp.privacy import consent
-from webapp.push.eligibility import Candidate, assess, supplied_click_ids
+from webapp.push import states
+from webapp.push.eligibility import ELIGIBLE, WAITING, Candidate, assess, supplied_click_ids
 
 D = ConversionDelivery
 PLAN_CHUNK = 1000
@@ -63,6 +69,24 @@ def _value(mapping: GoalMapping, conversion_value, conversion_currency, currency
     return conversion_value, (conversion_currency or currency_default)
 
 
+class ClaimedRow(NamedTuple):
+    """A claimed conversion row as a send uses it (what ``claim`` returns, and what
+    ``plan_claimed`` hands over without reading it back)."""
+
+    id: int
+    conversion_id: int
+    goal_id: str
+    goal_name: str
+    click_id: str | None
+    click_param: str | None
+    hashed_email: str | None
+    hashed_phone: str | None
+    consent: str
+    conversion_time: datetime
+    value: Decimal | None
+    currency: str | None
+
+
 def plan(
     connection: Connection,
     config: PushConfig,
@@ -75,11 +99,104 @@ def plan(
     """Create a pending ledger row for every mapped conversion inside the platform's window that
     is eligible now and has none yet. Streams conversions in chunks, so memory stays flat."""
     result = PlanResult()
+    for new_rows in _eligible(connection, config, mappings, goals, platform, now, result):
+        if new_rows:
+            # Two planners racing (a manual push beside the scheduled one) insert once.
+            # Counted from RETURNING: an executemany's rowcount is -1 on some drivers (psycopg).
+            inserted = db.session.execute(_insert_rows().returning(D.id), new_rows).all()
+            result.planned += len(inserted)
+        db.session.commit()
+    return result
+
+
+def plan_claimed(
+    connection: Connection,
+    config: PushConfig,
+    mappings: Sequence[GoalMapping],
+    goals: dict,
+    *,
+    platform: Platform,
+    now: datetime,
+    batch_size: int,
+    lease: timedelta,
+    result: PlanResult,
+) -> Iterator[tuple[str, list[ClaimedRow]]]:
+    """``plan`` for a push that sends at once: each new row is born claimed (``sending`` under
+    a token and a lease, committed before the platform call, exactly as ``claim`` leaves it), and
+    batches of ``batch_size`` are handed over as they fill, so the push neither claims nor reads
+    back what it has just planned. A worker that dies with a batch leaves it to expire like any
+    claim. Adds the counts to ``result``."""
+    buffer: list[dict] = []
+    for new_rows in _eligible(connection, config, mappings, goals, platform, now, result):
+        buffer.extend(new_rows)
+        while len(buffer) >= batch_size:
+            batch, buffer = buffer[:batch_size], buffer[batch_size:]
+            claimed = _insert_claimed(batch, lease, result)
+            if claimed[1]:
+                yield claimed
+        db.session.commit()
+    if buffer:
+        claimed = _insert_claimed(buffer, lease, result)
+        if claimed[1]:
+            yield claimed
+
+
+def _insert_rows():  # noqa: ANN202
+    return _insert(D.__table__).on_conflict_do_nothing(
+        index_elements=["connection_id", "conversion_id", "goal_id"]
+    )
+
+
+def _insert_claimed(batch: list[dict], lease: timedelta, result: PlanResult):  # noqa: ANN202
+    token, at = secrets.token_hex(16), utcnow()
+    claim = {
+        "status": D.SENDING,
+        "claim_token": token,
+        "claimed_until": at + lease,
+        "attempts": 1,
+        "last_attempt_at": at,
+    }
+    for row in batch:
+        row.update(claim)
+    # Rows another planner inserted first come back from neither statement: they are theirs.
+    inserted = {
+        conversion_id: row_id
+        for row_id, conversion_id in db.session.execute(
+            _insert_rows().returning(D.id, D.conversion_id), batch
+        )
+    }
+    db.session.commit()
+    rows = [
+        ClaimedRow(
+            inserted[r["conversion_id"]], r["conversion_id"], r["goal_id"], r["goal_name"],
+            r["click_id"], r["click_param"], r["hashed_email"], r["hashed_phone"], r["consent"],
+            r["conversion_time"], r["value"], r["currency"],
+        )
+        for r in batch
+        if r["conversion_id"] in inserted
+    ]  # fmt: skip
+    result.planned += len(rows)
+    return token, rows
+
+
+def _eligible(
+    connection: Connection,
+    config: PushConfig,
+    mappings: Sequence[GoalMapping],
+    goals: dict,
+    platform: Platform,
+    now: datetime,
+    result: PlanResult,
+) -> Iterator[list[dict]]:
+    """Per chunk of candidate conversions, the ledger rows (pending) of the eligible ones; counts
+    the waiting and the never-eligible ones into ``result``."""
     by_event = {m.event: m for m in mappings}
     if not by_event:
-        return result
+        return
     rules = platform.upload_rules
     goal_for_event = {event: goals.get(m.goal_id) for event, m in by_event.items()}
+    # Per event, what every row of it carries: read once, not per row from the ORM objects.
+    targets = {event: (m.goal_id, m.goal_name, m) for event, m in by_event.items()}
     currency_default = config.default_currency or connection.currency
     consent_required = tracking.consent_required(connection.workspace_id)
     last_id = 0
@@ -109,7 +226,7 @@ def plan(
             .limit(PLAN_CHUNK)
         ).all()
         if not rows:
-            return result
+            return
         last_id = rows[-1][0]
         supplied = supplied_click_ids(r[0] for r in rows)
         candidates = [
@@ -129,28 +246,37 @@ def plan(
             now=now,
             consent_required=consent_required,
         )
+        # What the state model counts for conversions without a ledger row (webapp.push.states).
+        states.record_decisions(
+            connection.id,
+            {r[0]: (assessed[r[0]].verdict, r[3], r[2], assessed[r[0]].has_click) for r in rows},
+            now,
+        )
         new_rows = []
         for cid, _vid, occurred, event, value, cur, *_digests in rows:
-            mapping = by_event[event]
-            verdict = assessed[cid].verdict
-            if verdict.state == "waiting":
+            goal_id, goal_name, mapping = targets[event]
+            found = assessed[cid]
+            verdict = found.verdict
+            if verdict.state == WAITING:
                 result.waiting += 1
                 continue
-            if not verdict.eligible:
+            if verdict.state != ELIGIBLE:
                 result.not_eligible += 1
                 continue
             amount, currency = _value(mapping, value, cur, currency_default)
+            click = verdict.click
             new_rows.append(
                 {
                     "connection_id": connection.id,
                     "conversion_id": cid,
-                    "goal_id": mapping.goal_id,
-                    "goal_name": mapping.goal_name,
-                    "click_id": verdict.click_id,
-                    "click_param": verdict.click.param if verdict.click else None,
-                    "hashed_email": assessed[cid].hashed_email,
-                    "hashed_phone": assessed[cid].hashed_phone,
-                    "consent": assessed[cid].consent,
+                    "goal_id": goal_id,
+                    "goal_name": goal_name,
+                    "event": event,
+                    "click_id": click.click_id if click else None,
+                    "click_param": click.param if click else None,
+                    "hashed_email": found.hashed_email,
+                    "hashed_phone": found.hashed_phone,
+                    "consent": found.consent,
                     "conversion_time": occurred,
                     "value": amount,
                     "currency": currency,
@@ -159,13 +285,7 @@ def plan(
                     "created_at": now,
                 }
             )
-        if new_rows:
-            # Two planners racing (a manual push beside the scheduled one) insert once.
-            stmt = _insert(D.__table__).on_conflict_do_nothing(
-                index_elements=["connection_id", "conversion_id", "goal_id"]
-            )
-            result.planned += db.session.execute(stmt, new_rows).rowcount or 0
-        db.session.commit()
+        yield new_rows
 
 
 def _claimable(model, connection_id: int, now: datetime):  # noqa: ANN001, ANN202
@@ -176,47 +296,81 @@ def _claimable(model, connection_id: int, now: datetime):  # noqa: ANN001, ANN20
     return and_(model.connection_id == connection_id, or_(ready, expired))
 
 
+# What a send needs of a claimed conversion row (one UTC time to convert, not seven).
+_CLAIMED = (
+    D.id,
+    D.conversion_id,
+    D.goal_id,
+    D.goal_name,
+    D.click_id,
+    D.click_param,
+    D.hashed_email,
+    D.hashed_phone,
+    D.consent,
+    D.conversion_time,
+    D.value,
+    D.currency,
+)
+
+
 def claim(model, connection_id: int, limit: int, lease: timedelta, now: datetime):  # noqa: ANN001, ANN201
     """Take up to ``limit`` rows (pending and due, or sending with an expired lease) under a new
     token; returns ``(token, rows)``. The update re-checks the condition, so two claimers never
-    hold the same row."""
-    ids = list(
-        db.session.scalars(
-            select(model.id)
-            .where(_claimable(model, connection_id, now))
-            .order_by(model.id)
-            .limit(limit)
-        )
-    )
-    if not ids:
-        return None, []
+    hold the same row; on PostgreSQL the candidates are locked with SKIP LOCKED, so a second
+    worker on the same connection takes the next rows instead of waiting for these."""
     token = secrets.token_hex(16)
-    db.session.execute(
+    candidates = (
+        select(model.id)
+        .where(_claimable(model, connection_id, now))
+        .order_by(model.id)
+        .limit(limit)
+    )
+    chosen = candidates.scalar_subquery()
+    if db.engine.dialect.name == "postgresql":
+        # A materialized CTE runs once: an IN (subquery … FOR UPDATE SKIP LOCKED) may be rescanned
+        # by the planner, and a rescan skips nothing it has locked itself, so it takes more rows
+        # than the limit (seen: 2,500 rows claimed for a batch of 1,000).
+        locked = (
+            candidates.with_for_update(skip_locked=True)
+            .cte("claim_candidates")
+            .prefix_with("MATERIALIZED")
+        )
+        chosen = select(locked.c.id).scalar_subquery()
+    claim_rows = (
         update(model)
-        .where(model.id.in_(ids), _claimable(model, connection_id, now))
+        .where(model.id.in_(chosen), _claimable(model, connection_id, now))
         .values(
             status=D.SENDING,
             claim_token=token,
             claimed_until=now + lease,
             attempts=model.attempts + 1,
             **({"last_attempt_at": now} if model is D else {}),
-        ),
-        execution_options=_NO_SYNC,
+        )
     )
-    db.session.commit()
-    mine = select(model).where(model.claim_token == token).order_by(model.id)
     if model is D:
-        # Plain rows, not ORM objects: a push reads a thousand of them per call and changes
-        # them with UPDATE statements, so identity-map bookkeeping would only cost time.
-        rows = db.session.execute(
-            select(*D.__table__.columns).where(D.claim_token == token).order_by(D.id)
-        ).all()
-    else:
-        rows = list(db.session.scalars(mine.options(joinedload(model.delivery))))
-        for row in rows:  # read as values from here on; the ledger changes by UPDATE
-            db.session.expunge(row)
-            if row.delivery in db.session:
-                db.session.expunge(row.delivery)
+        # One statement claims and reads: plain rows of the columns a send uses, not ORM
+        # objects (a push reads a thousand per call and changes them with UPDATE statements).
+        rows = sorted(
+            (
+                ClaimedRow(*row)
+                for row in db.session.execute(
+                    claim_rows.returning(*_CLAIMED), execution_options=_NO_SYNC
+                )
+            ),
+            key=lambda row: row.id,
+        )
+        db.session.commit()
+        return (token, rows) if rows else (None, [])
+    claimed = db.session.execute(claim_rows, execution_options=_NO_SYNC).rowcount
+    db.session.commit()
+    if not claimed:
+        return None, []
+    mine = select(model).where(model.claim_token == token).order_by(model.id)
+    rows = list(db.session.scalars(mine.options(joinedload(model.delivery))))
+    for row in rows:  # read as values from here on; the ledger changes by UPDATE
+        db.session.expunge(row)
+        if row.delivery in db.session:
+            db.session.expunge(row.delivery)
     # The claim is committed and the rows are read: end this read's transaction too, so the
     # platform call that comes next holds no lock (webapp.connections.platform_calls).
     db.session.commit()
@@ -249,15 +403,17 @@ def record(
     # Accepted row ids by the platform's receipt (kept on conversion rows only).
     accepted: dict[str | None, list[int]] = {}
     too_recent: set[str] = set()
+    refused: set[int] = set()
     mine = model.claim_token == token
     for outcome in outcomes:
         row = by_id.get(outcome.row_id)
-        if row is None:
+        if row is None or row.id in refused:
             continue
         if outcome.accepted:
             receipt = ((outcome.receipt or "")[:128] or None) if model is D else None
             accepted.setdefault(receipt, []).append(row.id)
             continue
+        refused.add(row.id)
         message = explain(outcome.error_code, outcome.error_message)
         values = {
             "error_code": (outcome.error_code or "")[:32] or None,
@@ -279,24 +435,36 @@ def record(
             update(model).where(model.id == row.id, mine).values(**values),
             execution_options=_NO_SYNC,
         )
-    for receipt, ids in accepted.items():
+    sent = {
+        "status": D.SENT,
+        "sent_at": now,
+        "error_code": None,
+        "error_message": None,
+        "claim_token": None,
+        "claimed_until": None,
+    }
+    accepted_ids = {row_id for ids in accepted.values() for row_id in ids}
+    complete = len(accepted_ids | refused) == len(by_id) and not accepted_ids & refused
+    if len(accepted) == 1 and complete:
+        # Every row has its verdict, the refused ones have left the claim and one receipt covers
+        # the rest: what the token still holds is exactly the accepted rows, so one statement.
+        (receipt,) = accepted
         extra = {"receipt": receipt} if model is D else {}
-        for start in range(0, len(ids), 500):
-            db.session.execute(
-                update(model)
-                .where(model.id.in_(ids[start : start + 500]), mine)
-                .values(
-                    status=D.SENT,
-                    sent_at=now,
-                    error_code=None,
-                    error_message=None,
-                    claim_token=None,
-                    claimed_until=None,
-                    **extra,
-                ),
-                execution_options=_NO_SYNC,
-            )
-    result.sent = sum(len(ids) for ids in accepted.values())
+        db.session.execute(
+            update(model).where(mine, model.status == D.SENDING).values(**sent, **extra),
+            execution_options=_NO_SYNC,
+        )
+    else:
+        for receipt, ids in accepted.items():
+            extra = {"receipt": receipt} if model is D else {}
+            for start in range(0, len(ids), 500):
+                db.session.execute(
+                    update(model)
+                    .where(model.id.in_(ids[start : start + 500]), mine)
+                    .values(**sent, **extra),
+                    execution_options=_NO_SYNC,
+                )
+    result.sent = len(accepted_ids)
     result.too_recent_goals = frozenset(too_recent)
     return result
 

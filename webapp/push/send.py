@@ -10,8 +10,9 @@ wait, pending, until a person reconnects.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from platforms.base import (
     PushOutcome,
 )
 from platforms.errors import AccessTokenExpired
-from webapp.attribution.external_credit import upload_fields
+from webapp.attribution.external_credit import upload_fields_for
 from webapp.background import enqueue as background
 from webapp.common import audit
 from webapp.common.errors import NotFound, ServiceError
@@ -120,21 +121,31 @@ def run(
         goals = call(lambda: platform.list_conversion_goals(session, account))
         push_config.record_goals(connection_id, goals)
         mappings = push_config.mappings_for(connection_id)
-        plan = push_ledger.plan(
+        # New rows are planned, claimed and sent batch by batch; then whatever else is due
+        # (retries, expired leases, rows planned by an earlier run) is claimed and sent.
+        plan = push_ledger.PlanResult()
+        planned = push_ledger.plan_claimed(
             connection,
             config,
             mappings,
             push_config.goal_facts(connection_id),
             platform=platform,
             now=utcnow(),
+            batch_size=platform.max_batch_size,
+            lease=_lease(),
+            result=plan,
         )
-        summary.planned, summary.waiting = plan.planned, plan.waiting
         external_goals = frozenset(
             g.id
             for g in goals
             if g.external_attribution and platform.capabilities.external_attribution
         )
-        _send_conversions(summary, platform, session, account, call, progress, external_goals)
+        try:
+            _send_conversions(
+                summary, platform, session, account, call, progress, external_goals, planned, plan
+            )
+        finally:
+            summary.planned, summary.waiting = plan.planned, plan.waiting
         if platform.capabilities.adjustments:
             push_ledger.plan_adjustments(connection, mappings, utcnow())
             _send_adjustments(summary, platform, session, account, call)
@@ -163,6 +174,14 @@ class Lane:
 
 def _conversion_lane(platform: Platform, external_goals: frozenset[str]) -> Lane:
     def build(rows: Sequence[Any]) -> list[ConversionUpload]:
+        # One batch of queries for the rows of externally attributed goals, none for the rest.
+        extra = upload_fields_for(
+            [
+                (row.conversion_id, row.click_id, True)
+                for row in rows
+                if row.goal_id in external_goals
+            ]
+        )
         return [
             ConversionUpload(
                 row_id=row.id,
@@ -175,7 +194,7 @@ def _conversion_lane(platform: Platform, external_goals: frozenset[str]) -> Lane
                 hashed_email=row.hashed_email,
                 hashed_phone=row.hashed_phone,
                 ad_storage_consent=row.consent,
-                **upload_fields(row.conversion_id, row.click_id, row.goal_id in external_goals),
+                **extra.get(row.conversion_id, {}),
             )
             for row in rows
         ]
@@ -221,16 +240,13 @@ def _send(
     account: AccountRef,
     call: _Caller,
     on_batch: Callable[[int, int], None],
+    claimed: Iterable[tuple[str, Sequence[Any]]] = (),
 ) -> None:
-    """Claim batches of ``lane`` rows, send each in one call, record every row's outcome;
+    """Send batches of ``lane`` rows (first the ones ``claimed`` hands over already claimed,
+    then whatever ``claim`` finds due), each in one call, and record every row's outcome;
     ``on_batch(sent, failed)`` adds a batch's counts to the summary. A call that does not
     complete releases its rows (still pending) and raises."""
-    while True:
-        token, rows = push_ledger.claim(
-            lane.model, summary.connection_id, platform.max_batch_size, _lease(), utcnow()
-        )
-        if not rows:
-            return
+    for token, rows in itertools.chain(claimed, _claims(lane, summary, platform)):
         batch = lane.build(rows)
         db.session.commit()  # claim and commit, call, record and commit: nothing held meanwhile
         try:
@@ -261,6 +277,16 @@ def _send(
         on_batch(done.sent, done.failed)
 
 
+def _claims(lane: Lane, summary: PushSummary, platform: Platform) -> Iterator[tuple[str, list]]:
+    while True:
+        token, rows = push_ledger.claim(
+            lane.model, summary.connection_id, platform.max_batch_size, _lease(), utcnow()
+        )
+        if not rows:
+            return
+        yield token, rows
+
+
 def _send_conversions(
     summary: PushSummary,
     platform: Platform,
@@ -269,18 +295,20 @@ def _send_conversions(
     call: _Caller,
     progress: Callable[[int, str], None] | None,
     external_goals: frozenset[str] = frozenset(),
+    planned: Iterable[tuple[str, Sequence[Any]]] = (),
+    plan: push_ledger.PlanResult | None = None,
 ) -> None:
-    total = max(1, summary.planned)
-
     def counted(sent: int, failed: int) -> None:
         summary.sent += sent
         summary.failed += failed
         if progress is not None:
+            # Planning goes on while batches go out, so the total is what is planned so far.
+            total = max(1, summary.planned, plan.planned if plan else 0)
             pct = min(95, int(100 * (summary.sent + summary.failed) / total))
             progress(pct, f"{summary.sent} sent, {summary.failed} failed")
 
     lane = _conversion_lane(platform, external_goals)
-    _send(lane, summary, platform, session, account, call, counted)
+    _send(lane, summary, platform, session, account, call, counted, planned)
 
 
 def _send_adjustments(

@@ -7,6 +7,7 @@ from flask import Flask
 
 from webapp.views import attribution, dashboard, health, home, job_status, push
 from webapp.views.accounts import alerts, api_keys, auth, members, workspace_settings
+from webapp.views.connections import api as connections_api
 from webapp.views.connections import oauth, platforms
 from webapp.views.insights import api as insights_api
 from webapp.views.insights import dashboard as insights_dashboard
@@ -33,7 +34,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (pixel, conversion_api, webhooks, tracking, api_keys, conversions, privacy_setup):
         app.register_blueprint(module.bp)
-    for module in (insights_dashboard, insights_api, privacy_api):
+    for module in (insights_dashboard, insights_api, privacy_api, connections_api):
         app.register_blueprint(module.bp)
     app.register_blueprint(push.bp)
     register_nav(app)

@@ -3,10 +3,22 @@ per-conversion states, Push now / Retry failed with live progress) pages."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+from datetime import timedelta
 from functools import partial
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from platforms.base import human_span
 from platforms.errors import PlatformError
@@ -23,6 +35,7 @@ from webapp.policy import Action
 from webapp.push import config as push_config
 from webapp.push import realtime as push_realtime
 from webapp.push import send as push
+from webapp.push import states as push_states
 from webapp.push import status as push_status
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
@@ -94,31 +107,52 @@ def configure(connection_id: int):  # noqa: ANN201
     ), (400 if errors else 200)
 
 
+def _filters(args) -> push_states.Filters:  # noqa: ANN001
+    return push_states.parse_filters(
+        state=args.get("state"),
+        reason=args.get("reason"),
+        search=args.get("q"),
+        since=args.get("since"),
+        until=args.get("until"),
+    )
+
+
 @bp.get("/troubleshoot")
 def troubleshoot(connection_id: int):  # noqa: ANN201
     membership = current_membership()
     conn = connections.get_in_workspace(membership.workspace_id, connection_id)
-    state = request.args.get("state") or None
-    event = request.args.get("event") or None
-    if state is not None and state not in push_status.STATES:
-        state = None
+    error = None
+    try:
+        filters = _filters(request.args)
+        page = push_states.page(conn, filters, cursor=request.args.get("cursor"))
+    except push_states.BadQuery as exc:
+        error = str(exc)
+        filters, page = push_states.Filters(), push_states.Page()
+    reasons = push_states.count_reasons(conn.workspace_id, connection_id=conn.id)
+    counts = {st: sum(by_reason.values()) for st, by_reason in reasons.items()}
     matched, total = push_status.match_rate(conn)
+    platform = push_config.platform_for(conn)
     return render_template(
         "push/troubleshoot.html",
         match_figure=push_status.match_rate_figure(matched, total),
         connection=conn,
-        platform=push_config.platform_for(conn),
+        platform=platform,
         config=push_config.config_for(conn.id),
         mappings=push_config.mappings_for(conn.id),
         runs=push_status.recent_runs(conn.id),
-        items=push_status.conversion_states(conn, state=state, event=event),
-        counts=push_status.ledger_counts(conn.id),
+        page=page,
+        counts=counts,
+        reasons=reasons,
+        reason_labels=push_states.reason_labels(),
         realtime=push_realtime.status(push_config.platform_for(conn), conn.id),
         matched=matched,
         total=total,
-        state=state,
-        event=event,
-        states=push_status.STATE_LABELS,
+        filters=filters,
+        args={k: v for k, v in request.args.items() if k not in ("cursor", "run") and v},
+        error=error,
+        page_size=push_states.PAGE_SIZE,
+        timedelta_day=timedelta(days=1),
+        states=push_states.STATE_LABELS,
         watch_run=_unfinished_run(
             membership.workspace_id, conn.id, request.args.get("run", type=db_int)
         ),
@@ -127,7 +161,60 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
             iter(job_runs.recent(connection_id=conn.id, kind="dry_run", limit=1)), None
         ),
         form=ConfirmForm(),
+    ), (400 if error else 200)
+
+
+CSV_COLUMNS = (
+    "conversion_id", "external_id", "event", "occurred_at", "value", "currency", "goal",
+    "state", "reason", "reason_text", "fix", "until", "error_code", "attempts",
+    "last_attempt_at", "sent_at",
+)  # fmt: skip
+
+
+@bp.get("/troubleshoot.csv")
+def troubleshoot_csv(connection_id: int):  # noqa: ANN201
+    """The filtered rows as CSV, streamed a keyset chunk at a time (constant memory)."""
+    membership = current_membership()
+    conn = connections.get_in_workspace(membership.workspace_id, connection_id)
+    try:
+        filters = _filters(request.args)
+    except push_states.BadQuery as exc:
+        abort(400, str(exc))
+
+    def lines():  # noqa: ANN202
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for row in push_states.iter_rows(conn, filters):
+            writer.writerow(
+                [
+                    row.conversion_id, row.external_id or "", row.event,
+                    row.occurred_at.isoformat(), "" if row.value is None else row.value,
+                    row.currency or "", row.goal_name, row.state, row.reason,
+                    _csv_safe(row.text), _csv_safe(row.fix),
+                    row.until.isoformat() if row.until else "", row.error_code or "",
+                    row.attempts,
+                    row.last_attempt_at.isoformat() if row.last_attempt_at else "",
+                    row.sent_at.isoformat() if row.sent_at else "",
+                ]
+            )  # fmt: skip
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"troubleshoot-{conn.id}.csv"
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _csv_safe(text: str) -> str:
+    """No spreadsheet formula from a cell (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _unfinished_run(workspace_id: int, connection_id: int, run_id: int | None):  # noqa: ANN202

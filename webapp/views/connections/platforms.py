@@ -21,6 +21,7 @@ from webapp.inputs import db_int
 from webapp.policy import Action
 from webapp.push import config as push_config
 from webapp.push import realtime_settings
+from webapp.push import states as push_states
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,8 @@ def _render_connection(conn, membership, *, realtime_errors=None, realtime_value
         platform=platform,
         realtime=realtime,
         runs=job_runs.recent(connection_id=conn.id, limit=20),
+        state_counts=push_states.count_states(conn.workspace_id, connection_id=conn.id),
+        state_labels=push_states.STATE_LABELS,
         watch_run=request.args.get("run", type=db_int),
         can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
         manage_reason=policy.reason(Action.MANAGE_PLATFORMS),

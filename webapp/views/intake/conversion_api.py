@@ -1,4 +1,5 @@
-"""The conversion API: ``POST /api/v1/conversions`` (one or a batch) and ``GET`` by external_id.
+"""The conversion API: ``POST /api/v1/conversions`` (one or a batch), ``GET`` by external_id, and
+``GET`` a page of conversions with their delivery state per connection.
 
 Authenticated with a workspace API key (``Authorization: Bearer sl_live_...``); the key decides
 the workspace, nothing in the body can. A batch is validated row by row; the valid rows are
@@ -10,10 +11,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, jsonify, request
 
 from webapp.accounts import api_keys
+from webapp.connections.lifecycle import connection_in_workspace
 from webapp.extensions import db
+from webapp.inputs import db_int
 from webapp.intake import conversions, tracking
 from webapp.models import Conversion
 from webapp.push import realtime_settings
+from webapp.push import states as push_states
 from webapp.web_extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -126,8 +130,62 @@ def create_conversions():  # noqa: ANN201
 
 
 @bp.get("/conversions")
-def get_conversion():  # noqa: ANN201
-    external_id = request.args.get("external_id", "")
+def get_conversions():  # noqa: ANN201
+    """By ``external_id``: that conversion with its delivery. Otherwise a page of conversions,
+    newest first, filtered by ``connection``, ``state``, ``reason`` and ``since``/``until``,
+    each with its delivery per connection (state model: ``webapp.push.states``); ``cursor``
+    (from ``next_cursor``) continues after the previous page."""
+    if "external_id" in request.args:
+        return _by_external_id(request.args.get("external_id", ""))
+    unknown = set(request.args) - LIST_PARAMS
+    if unknown:
+        return _bad(f"unknown parameter(s): {', '.join(sorted(unknown))[:200]}")
+    limit_raw = request.args.get("limit", str(push_states.PAGE_SIZE))
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= push_states.MAX_LIMIT:
+        return _bad(f"limit must be a whole number from 1 to {push_states.MAX_LIMIT}", "limit")
+    connection_id = None
+    raw_connection = request.args.get("connection", "")
+    if raw_connection:
+        connection_id = request.args.get("connection", type=db_int)
+        if connection_id is None or not connection_in_workspace(g.api_workspace_id, connection_id):
+            return _bad("connection must be the id of one of this workspace's connections",
+                        "connection")  # fmt: skip
+    try:
+        filters = push_states.parse_filters(
+            state=request.args.get("state"),
+            reason=request.args.get("reason"),
+            since=request.args.get("since"),
+            until=request.args.get("until"),
+        )
+        found, next_cursor = push_states.conversions_page(
+            g.api_workspace_id,
+            filters,
+            connection_id=connection_id,
+            cursor=request.args.get("cursor"),
+            limit=int(limit_raw),
+        )
+    except push_states.BadQuery as exc:
+        return _bad(str(exc))
+    return jsonify(
+        conversions=[
+            {
+                **conversions.as_json(conversion),
+                "delivery": [row.as_json() for row in rows],
+            }
+            for conversion, rows in found
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+LIST_PARAMS = {"connection", "state", "reason", "since", "until", "limit", "cursor"}
+
+
+def _bad(message: str, field: str = ""):  # noqa: ANN202
+    return _invalid([{"field": field, "message": message}], 400)
+
+
+def _by_external_id(external_id: str):  # noqa: ANN202
     if not external_id or len(external_id) > 255:
         return _invalid([{"field": "external_id", "message": "is required"}], 400)
     conversion = conversions.by_external_id(g.api_workspace_id, external_id)
