@@ -21,6 +21,8 @@ from rq.worker import Worker
 from jobs.queues import DEFAULT, PULL, PUSH, get_queue, redis_connection
 
 PUSH_SLOT_SECONDS = 120
+# A new conversion nudges its connection's real-time job at most once per slot.
+REALTIME_SLOT_SECONDS = 10
 PULL_SLOT_SECONDS = 86400
 ATTRIBUTION_SLOT_SECONDS = 600
 
@@ -35,6 +37,7 @@ class JobSpec:
 # names a job of that kind.
 JOBS: dict[str, JobSpec] = {
     "push": JobSpec("jobs.push.push_connection", PUSH),
+    "realtime": JobSpec("jobs.realtime.send_realtime", PUSH),
     "dry_run": JobSpec("jobs.push.dry_run", PUSH),
     "pull": JobSpec("jobs.pull.pull", PULL),
     "attribution": JobSpec("jobs.attribution.attribute_workspace", DEFAULT),

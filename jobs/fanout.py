@@ -12,6 +12,7 @@ from webapp.background.job_runs import reap_abandoned
 from webapp.connections.lifecycle import active_connection_ids
 from webapp.extensions import platform_registry
 from webapp.push.due import connections_with_due_work
+from webapp.push.realtime import due_connection_ids as realtime_due
 
 
 def _fan_out(enqueue_one: Callable[[int], bool], connection_ids: list[int]) -> int:
@@ -24,6 +25,10 @@ def push_fanout(ctx: JobContext) -> str:
     due = connections_with_due_work(platform_registry())
     enqueued = _fan_out(background.enqueue_push, due)
     summary = f"{enqueued} push job(s) enqueued for {len(due)} connection(s) with work due"
+    realtime = realtime_due()
+    if realtime:
+        sent = _fan_out(background.enqueue_realtime, realtime)
+        summary += f"; {sent} real-time job(s) for {len(realtime)} connection(s)"
     return f"{summary}; {reaped} abandoned run(s) closed" if reaped else summary
 
 

@@ -32,7 +32,8 @@ def preload(app: Flask) -> None:
     import jobs.fanout
     import jobs.pull
     import jobs.push
-    import jobs.retention  # noqa: F401  (with the six above: every body JOBS names)
+    import jobs.realtime
+    import jobs.retention  # noqa: F401  (with the seven above: every body JOBS names)
     from jobs.runtime import bind_app
 
     bind_app(app)

@@ -305,6 +305,10 @@ class Capability:
     - ``diagnostics``: ``offline_conversion_diagnostics`` (the platform's own attribution count)
     - ``external_attribution``: uploads for goals whose ``ConversionGoal.external_attribution``
       is on carry ``attribution_model``/``attribution_credit`` (the host's multi-touch credit)
+    - ``realtime_events``: ``Platform.realtime`` (a ``RealtimeSpec``) and
+      ``send_realtime_events`` (a server-side event path beside the offline upload, configured
+      per connection with the spec's settings fields; optionally a browser tag the pixel loads
+      with the same event ids, so the platform de-duplicates browser and server events)
     - ``processing_status``: ``processing_status`` (the platform processes accepted uploads
       later and reports per request, quoting ``PushOutcome.receipt``; the host asks for the
       receipts of the last days and shows the answer like ``diagnostics``)
@@ -320,8 +324,87 @@ class Capability:
     auto_tagging: bool = False
     diagnostics: bool = False
     external_attribution: bool = False
+    realtime_events: bool = False
     dry_run: bool = False
     processing_status: bool = False
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One per-connection setting a capability needs, typed in by a person on the connection
+    page (e.g. an id and a token copied from the platform's UI). ``secret`` values are stored
+    encrypted like OAuth tokens, never shown again and never logged; ``public`` values may be
+    handed to browsers (the pixel's browser tag); a field cannot be both. ``pattern`` must match
+    the whole value (after trimming spaces)."""
+
+    name: str
+    label: str
+    help: str = ""
+    pattern: str = r"[\x21-\x7e]{1,500}"
+    secret: bool = False
+    public: bool = False
+    placeholder: str = ""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", self.name):
+            raise ValueError(f"setting {self.name!r}: 1-32 of a-z, 0-9, _")
+        if self.secret and self.public:
+            raise ValueError(f"setting {self.name!r} cannot be both secret and public")
+        re.compile(self.pattern)
+
+    def accepts(self, value: str) -> bool:
+        return bool(re.fullmatch(self.pattern, value))
+
+
+@dataclass(frozen=True)
+class RealtimeSpec:
+    """Capability ``realtime_events``: a server-side event path (a platform's "conversions API")
+    that a connection may switch on beside the offline upload.
+
+    ``title`` and ``help`` head the form on the connection page (say there what the platform
+    requires, e.g. an account-level pilot); ``fields`` are the settings the form asks for.
+    ``window``: events older than this are refused by the platform, so the host never sends
+    them. ``max_batch``: events per call. ``browser_tag``: JavaScript source of one function
+    expression ``function (config, api) {...}`` the pixel runs for connections that opted in
+    (``config`` is ``browser_config``; ``api`` is described in docs/writing-a-platform-plugin.md);
+    None: no browser side."""
+
+    title: str
+    help: str
+    fields: tuple[SettingField, ...]
+    window: timedelta = timedelta(days=7)
+    max_batch: int = 1000
+    browser_tag: str | None = None
+    browser_help: str = ""
+    # Error codes of ``send_realtime_events`` outcomes that may pass later unchanged.
+    retryable_codes: frozenset[str] = frozenset()
+    # Error codes that mean the settings' credentials were refused: such rows are sent again
+    # when a person saves new settings.
+    auth_codes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RealtimeEvent:
+    """One SourceLoop conversion sent down the real-time path. ``event_id`` is stable across
+    retries and is the id the pixel's browser tag used for the same conversion, so the platform
+    counts the two once; ``row_id`` is the host's ledger id and comes back in the outcome."""
+
+    row_id: int
+    event_id: str
+    event_name: str
+    occurred_at: datetime
+    value: Decimal | None = None
+    currency: str | None = None
+    click_id: str | None = None
+    click_param: str | None = None
+    hashed_email: str | None = None
+    hashed_phone: str | None = None
+    # The pixel's first-party visitor id, given only when the connection's browser tag runs
+    # (which tells the platform the same id); None otherwise.
+    visitor_id: str | None = None
+    page_url: str | None = None
+    transaction_id: str | None = None
+    ad_storage_consent: ConsentState = "unknown"
 
 
 class Reason(StrEnum):
@@ -410,6 +493,8 @@ class Platform(abc.ABC):
     identity_rules: ClassVar[IdentityRules | None] = None
     capabilities: ClassVar[Capability] = Capability()
     max_batch_size: ClassVar[int] = 1000
+    # Capability ``realtime_events``: the server-side event path's form, limits and browser tag.
+    realtime: ClassVar[RealtimeSpec | None] = None
     report_limits: ClassVar[ReportLimits] = ReportLimits()
     # Not a ClassVar: a plugin may carry its own per instance, from its settings.
     upload_rules: UploadRules = UploadRules()
@@ -477,6 +562,26 @@ class Platform(abc.ABC):
     def pull_insights(
         self, session: requests.Session, account: AccountRef, window: DateWindow
     ) -> Iterator[DailyMetric]: ...
+
+    def send_realtime_events(
+        self,
+        session: requests.Session,
+        settings: Mapping[str, str],
+        account: AccountRef,
+        events: Sequence[RealtimeEvent],
+    ) -> list[PushOutcome]:
+        """Capability ``realtime_events``: send at most ``realtime.max_batch`` events with the
+        connection's ``settings`` (the ``realtime.fields`` values, secrets decrypted);
+        ``session`` is a plain session (no OAuth token: the settings carry the credentials).
+        Return one outcome per event; an accepted outcome may carry a warning in
+        ``error_code``/``error_message`` (the platform dropped a field). Raise ``RateLimited``
+        or ``TransientError`` when the call did not complete."""
+        raise NotSupported(f"{self.display_name} has no real-time event path")
+
+    def browser_config(self, settings: Mapping[str, str], account: AccountRef) -> dict[str, str]:
+        """Capability ``realtime_events`` with a ``browser_tag``: the values the tag needs in the
+        browser, from the connection's public settings only (never a secret)."""
+        return {}
 
     def row_error_is_retryable(self, error_code: str | None) -> bool:
         """Whether a row refused with ``error_code`` may pass later unchanged."""

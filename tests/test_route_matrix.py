@@ -77,6 +77,12 @@ MATRIX: tuple[Row, ...] = (
         "/w/{ws}/setup/connections/{connection_id}/auto-tagging",
         (LOGIN, 403, 400, 400, 404),
     ),
+    Row(  # the matrix's connection is of a platform without a real-time path
+        "platforms.realtime",
+        "POST",
+        "/w/{ws}/setup/connections/{connection_id}/realtime",
+        (LOGIN, 403, 404, 404, 404),
+    ),
     Row("job_status.show", "GET", "/w/{ws}/jobs/{run_id}", (LOGIN, 200, 200, 200, 404)),
     Row("members.index", "GET", "/w/{ws}/setup/members/", (LOGIN, 200, 200, 200, 404)),
     Row("insights.index", "GET", "/w/{ws}/insights/", (LOGIN, 200, 200, 200, 404)),
@@ -155,6 +161,7 @@ MATRIX: tuple[Row, ...] = (
     # session never authorizes the API (only a Bearer key does).
     Row("pixel.script", "GET", "/t.js", (200, 200, 200, 200, 200)),
     Row("pixel.collect_hit", "POST", "/collect", (400, 400, 400, 400, 400)),
+    Row("pixel.browser_tags", "GET", "/t/tags.js?k=pk_nope", (404, 404, 404, 404, 404)),
     Row("api.create_conversions", "POST", "/api/v1/conversions", (401, 401, 401, 401, 401)),
     Row(
         "api.get_conversions", "GET", "/api/v1/conversions?external_id=x", (401, 401, 401, 401, 401)

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -33,6 +33,7 @@ from platforms.base import (
     OAuthSpec,
     Platform,
     PushOutcome,
+    RealtimeEvent,
     Reason,
     ReasonFacts,
     ReportLimits,
@@ -40,7 +41,7 @@ from platforms.base import (
     Wording,
 )
 from platforms.errors import InvalidRequest
-from platforms.microsoft_ads import diagnostics, hashing, mapping, wording
+from platforms.microsoft_ads import diagnostics, hashing, mapping, uet, wording
 from platforms.microsoft_ads.client import MicrosoftAdsClient
 from platforms.microsoft_ads.explanations import (
     GOAL_TOO_RECENT,
@@ -115,8 +116,10 @@ class MicrosoftAdsPlatform(Platform):
         auto_tagging=True,
         diagnostics=True,
         external_attribution=True,
+        realtime_events=True,
     )
     max_batch_size = 1000
+    realtime = uet.SPEC
     # Reporting refuses a submit past an undisclosed number of reports in flight (207
     # ConcurrentRequestOverLimit; README "Reporting"): keep well under it per customer.
     report_limits = ReportLimits(in_flight_per_customer=2)
@@ -414,6 +417,24 @@ class MicrosoftAdsPlatform(Platform):
             for body in diagnostics.requests_for(list(goal_ids), window)
         ]
         return diagnostics.merge(answers, window)
+
+    # --- UET Conversions API (capability realtime_events) -------------------------------------
+
+    def send_realtime_events(
+        self,
+        session: requests.Session,
+        settings: Mapping[str, str],
+        account: AccountRef,
+        events: Sequence[RealtimeEvent],
+    ) -> list[PushOutcome]:
+        return uet.send(session, self.config.uet_capi_url, settings, events, datetime.now(UTC))
+
+    def browser_config(self, settings: Mapping[str, str], account: AccountRef) -> dict[str, str]:
+        """The UET tag id, and the customer id for Microsoft's ID sync (``Red3=BACID_<CID>``)."""
+        config = {"ti": str(settings.get("tag_id") or "")}
+        if account.customer_id:
+            config["cid"] = account.customer_id
+        return config
 
     def row_error_is_retryable(self, error_code: str | None) -> bool:
         """Whether a rejected row may pass later unchanged (goal younger than 2 h, 5612)."""

@@ -135,6 +135,15 @@ class MicrosoftAdsSettings:
             reporting=f"https://reporting{infix}bingads.microsoft.com",
         )
 
+    @property
+    def uet_capi_url(self) -> str:
+        """The UET Conversions API. Microsoft documents no sandbox host for it (README)."""
+        return (
+            self.emulator_url
+            if self.environment == "emulator"
+            else "https://capi.uet.microsoft.com"
+        )
+
     def missing(self) -> list[str]:
         """Names of the settings an operator still has to provide for this environment."""
         if self.environment == "emulator":

@@ -32,8 +32,10 @@ from platforms.base import (
     OAuthSpec,
     Platform,
     PushOutcome,
+    RealtimeSpec,
     Reason,
     ReasonFacts,
+    SettingField,
     Wording,
 )
 from platforms.errors import InvalidRequest, PlatformError
@@ -43,6 +45,7 @@ CAPABILITY_METHODS = {
     "adjustments": "push_adjustments",
     "auto_tagging": "get_auto_tagging",
     "diagnostics": "offline_conversion_diagnostics",
+    "realtime_events": "send_realtime_events",
     "dry_run": "validate_conversions",
     "processing_status": "processing_status",
 }
@@ -74,10 +77,34 @@ def check_declarations(platform: Platform) -> None:
         assert isinstance(rules, IdentityRules) and rules.id, "enhanced conversions need rules"
         digest = rules.email_sha256("Someone@Example.com")
         assert digest is None or re.fullmatch(r"[0-9a-f]{64}", digest)
+    if platform.capabilities.realtime_events:
+        check_realtime(platform)
     facts = ReasonFacts(goal_name="Goal", goal_status="Paused", click_params=tuple(names))
     for reason in Reason:
         words = platform.describe_reason(reason, facts)
         assert words is None or (isinstance(words, Wording) and words.text)
+
+
+def check_realtime(platform: Platform) -> None:
+    """Capability ``realtime_events``: a spec whose form the host can render and store, and a
+    browser config that carries nothing but public settings."""
+    spec = platform.realtime
+    assert isinstance(spec, RealtimeSpec), "realtime_events needs Platform.realtime"
+    assert spec.title and spec.help and spec.fields
+    assert 1 <= spec.max_batch <= 100_000 and spec.window > timedelta(0)
+    fields = [f.name for f in spec.fields]
+    assert len(fields) == len(set(fields)), "a settings field is declared twice"
+    for f in spec.fields:
+        assert isinstance(f, SettingField) and f.label
+        assert not f.accepts(""), f"{f.name}: an empty value must not be valid"
+    secrets = {f.name: "secret-" + "x" * 20 for f in spec.fields if f.secret}
+    public = {f.name: "1234" for f in spec.fields if not f.secret}
+    config = platform.browser_config({**public, **secrets}, AccountRef("1", "2"))
+    assert isinstance(config, dict)
+    assert not any(v in secrets.values() for v in config.values()), "a secret reaches browsers"
+    if spec.browser_tag:
+        assert spec.browser_tag.lstrip().startswith("function"), "one function expression"
+        assert "</script" not in spec.browser_tag.lower()
 
 
 class PlatformContract:

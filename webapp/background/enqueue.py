@@ -19,6 +19,7 @@ from jobs.enqueue import (
     ATTRIBUTION_SLOT_SECONDS,
     PULL_SLOT_SECONDS,
     PUSH_SLOT_SECONDS,
+    REALTIME_SLOT_SECONDS,
     is_pending,
     slot,
 )
@@ -75,6 +76,18 @@ def request_push(connection_id: int) -> int:
         workspace_id=_workspace_of(connection_id),
     )
     return run_id if run_id is not None else (queued_push_run_id(connection_id) or 0)
+
+
+def enqueue_realtime(connection_id: int, workspace_id: int | None = None) -> bool:
+    """A connection's real-time event job (the fan-out, and a conversion that just arrived);
+    the slot in the id keeps a burst of arrivals to one job. False when one is already queued."""
+    run_id = enqueue(
+        "realtime",
+        job_id=f"realtime-{connection_id}-{slot(REALTIME_SLOT_SECONDS)}",
+        connection_id=connection_id,
+        workspace_id=workspace_id if workspace_id is not None else _workspace_of(connection_id),
+    )
+    return run_id is not None
 
 
 def request_dry_run(connection_id: int) -> int:

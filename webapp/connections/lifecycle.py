@@ -3,7 +3,7 @@ disconnect, reset. Each function owns its transaction and writes the audit log."
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from platforms.base import AdAccount
 from webapp.background import enqueue as background
@@ -11,7 +11,7 @@ from webapp.background import job_runs
 from webapp.common import audit
 from webapp.common.errors import Conflict, NotFound, ServiceError
 from webapp.extensions import db
-from webapp.models import Connection, Credential, Membership
+from webapp.models import Connection, Credential, Membership, RealtimeConfig, RealtimeDelivery
 from webapp.models.insights import AdEntity, GoalDiagnosticsDaily, InsightDaily, InsightSyncState
 from webapp.models.push import (
     AdjustmentDelivery,
@@ -36,6 +36,8 @@ SYNCED_DATA_MODELS: tuple[type, ...] = (
     PushDecision,
     PushRun,
     PlatformGoal,
+    RealtimeDelivery,
+    RealtimeConfig,
 )
 
 
@@ -208,6 +210,12 @@ def disconnect(actor: Membership, connection: Connection) -> None:
     job_runs.cancel_for_connection(connection.id)
     db.session.flush()
     _drop_credential_if_unused(credential_id)
+    # A real-time path's secret settings are tokens too: deleted, and the path switched off.
+    db.session.execute(
+        update(RealtimeConfig)
+        .where(RealtimeConfig.connection_id == connection.id)
+        .values(secrets=None, enabled=False, browser_tag=False)
+    )
     audit.record(
         "connection.disconnected",
         workspace_id=actor.workspace_id,

@@ -18,7 +18,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from flask import current_app, has_app_context
 
 from webapp.extensions import db
@@ -55,3 +58,12 @@ def check(what: str) -> None:
     if mode == "raise":
         raise TransactionOpenDuringPlatformCall(message)
     log.error(message)
+
+
+class GuardedSession(requests.Session):
+    """A plain session (no OAuth) for platform calls that carry their own credentials, e.g. a
+    real-time event path's token: every request passes ``check`` like the OAuth sessions'."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        check(f"{request.method} {urlsplit(request.url or '').path}")
+        return super().send(request, **kwargs)

@@ -17,6 +17,7 @@ from webapp.models.push import (
     PushDecision,
     PushRun,
 )
+from webapp.models.realtime import RealtimeConfig, RealtimeDelivery
 from webapp.models.tracking import (
     AdClick,
     Conversion,
@@ -44,6 +45,8 @@ __all__ = [
     "PushDecision",
     "DeliveryEvent",
     "PushRun",
+    "RealtimeConfig",
+    "RealtimeDelivery",
     "AdEntity",
     "GoalDiagnosticsDaily",
     "InsightDaily",

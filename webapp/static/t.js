@@ -11,6 +11,9 @@
   var COOKIE = "_sl_vid", TWO_YEARS = 63072000;
   // The click-id parameters of the installed platform plugins, filled in when /t.js is served.
   var CLICK = /*CLICK_PARAMS*/[];
+  // Platform browser tags (capability realtime_events) of the connections that opted in come
+  // from /t/tags.js, which hands them to sourceloop.tags(); they report the pixel's event ids.
+  var tagList = null, tags = null, tagQueue = [], tagsUrl;
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"];
   var PROPS = ["value", "currency", "email", "phone"];
   var endpoint, vid, required = false, held = null;
@@ -116,7 +119,7 @@
     send(data);
   }
   function track(event, props) {
-    var p = {}, i, k;
+    var p = {}, i, k, id = rid(), name = String(event).slice(0, 64);
     props = props || {};
     for (i = 0; i < PROPS.length; i++) {
       k = PROPS[i];
@@ -124,7 +127,37 @@
         p[k] = k === "value" ? String(props[k]) : String(props[k]).slice(0, 254);
       }
     }
-    send({ t: "event", e: String(event).slice(0, 64), id: rid(), p: p });
+    send({ t: "event", e: name, id: id, p: p });
+    // Browser tags get the same id (never the email or phone).
+    tagEvent(name, id, { value: p.value, currency: p.currency });
+  }
+  function tagEvent(name, id, props) {
+    var i;
+    if (!tags) { if (tagQueue.length < 50) { tagQueue.push([name, id, props]); } return; }
+    for (i = 0; i < tags.length; i++) {
+      if (tags[i].events.indexOf(name) >= 0 && tags[i].h.event) { guard(tags[i].h.event)(name, id, props); }
+    }
+  }
+  function startTags() {
+    if (tags || !tagList || !allowed()) { return; }
+    var api = { consent: function () { return consent.a; }, visitorId: guard(visitor) }, i, t, h;
+    tags = [];
+    for (i = 0; i < tagList.length; i++) {
+      t = tagList[i];
+      if (t && typeof t.run === "function" && t.events && t.events.indexOf) {
+        h = guard(t.run)(t.config || {}, api);
+        if (h) { tags.push({ events: t.events, h: h }); }
+      }
+    }
+    var queued = tagQueue;
+    tagQueue = [];
+    for (i = 0; i < queued.length; i++) { tagEvent(queued[i][0], queued[i][1], queued[i][2]); }
+  }
+  function loadTags() {
+    var s = d.createElement("script");
+    s.src = tagsUrl;
+    s.async = true;
+    (d.head || d.documentElement).appendChild(s);
   }
   function field(form, selector) {
     var el = form.querySelector(selector);
@@ -145,6 +178,9 @@
         (state === consent.a && source === consent.s)) { return; }
     consent = { a: state, s: source };
     if (required && state === "denied") { forget(); }
+    if (tags) {
+      for (var i = 0; i < tags.length; i++) { if (tags[i].h.consent) { guard(tags[i].h.consent)(state); } }
+    } else { startTags(); }
     if (!report) { return; }
     var data = { t: "consent" };
     if (state === "granted" && held) { data.c = held; held = null; }
@@ -180,10 +216,12 @@
     var key = script.getAttribute("data-key");
     if (!key) { return; }
     endpoint = script.src.replace(/\/t\.js(\?.*)?$/, "/collect") + "?k=" + encodeURIComponent(key);
+    tagsUrl = script.src.replace(/\/t\.js(\?.*)?$/, "/t/tags.js") + "?k=" + encodeURIComponent(key);
     required = script.getAttribute("data-consent") === "required";
     var queued = (w.sourceloop && w.sourceloop.q) || [], report = { on: false };
     var fn = guard(api);
     fn.visitorId = guard(visitor);
+    fn.tags = guard(function (list) { tagList = tagList || list || []; startTags(); });
     fn.loaded = true;
     w.sourceloop = fn;
     if (script.getAttribute("data-forms") === "auto") {
@@ -197,6 +235,7 @@
       }
     }
     guard(readTcf)(report);
+    guard(loadTags)();
     page();
     report.on = true;
     for (j = 0; j < queued.length; j++) {

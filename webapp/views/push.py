@@ -33,6 +33,7 @@ from webapp.intake.conversions import DELIVERY_STATUS_PROVIDERS
 from webapp.models import GoalMapping
 from webapp.policy import Action
 from webapp.push import config as push_config
+from webapp.push import realtime as push_realtime
 from webapp.push import send as push
 from webapp.push import states as push_states
 from webapp.push import status as push_status
@@ -143,6 +144,7 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
         counts=counts,
         reasons=reasons,
         reason_labels=push_states.reason_labels(),
+        realtime=push_realtime.status(push_config.platform_for(conn), conn.id),
         matched=matched,
         total=total,
         filters=filters,

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import campaign, control, conversions, customer, identity, reporting
+from . import campaign, control, conversions, customer, identity, reporting, uet
 from .config import EmulatorConfig
 from .faults import ApiError, ad_api_error, tracking_id
 from .guard import ConnectionDropped
@@ -29,7 +29,7 @@ def create_app(
     app = Flask(__name__)
     world = World(config) if clock is None else World(config, clock=clock)
     app.extensions["msads_emulator"] = world
-    for module in (identity, customer, campaign, conversions, reporting, control):
+    for module in (identity, customer, campaign, conversions, reporting, uet, control):
         app.register_blueprint(module.bp)
     _register_hooks(app, world)
     return app

@@ -21,6 +21,7 @@ from .guard import get_world
 from .metrics import totals
 from .state import Click, InjectedFault, World, iso
 from .tokens import expire_access_tokens, issue_code, revoke_user
+from .uet import read_back as uet_read_back
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 FAULT_KINDS = ("throttle", "internal", "slow", "drop", "too_many_reports", "expired_token",
@@ -31,7 +32,7 @@ OPERATIONS = (
     "SetAccountProperties", "GetCampaignsByAccountId", "GetAdGroupsByCampaignId",
     "GetAdsByAdGroupId", "GetOfflineConversionReportByGoalIds", "SubmitGenerateReport",
     "GetCustomersInfo", "GetAccountsInfo",
-    "PollGenerateReport", "DownloadReport",
+    "PollGenerateReport", "DownloadReport", "UetCapiEvents",
 )  # fmt: skip
 
 
@@ -339,3 +340,28 @@ def late_attribution() -> Any:
     with world.lock:
         world.late_attribution[account_id] = (since, percent)
     return jsonify({"account_id": account_id, "since": since.isoformat(), "percent": percent})
+
+
+@bp.post("/uet/tags")
+def uet_tag() -> Any:
+    """``{"tag_id": "...", "token": "..."}``: a UET tag with the Conversions API on, or a new
+    token for one (the old token stops working, as after Microsoft's token is regenerated)."""
+    body = _json()
+    tag_id, token = str(body.get("tag_id") or ""), str(body.get("token") or "")
+    if not tag_id.isdigit() or not token:
+        return _bad("tag_id (digits) and token are required")
+    world = get_world()
+    with world.lock:
+        world.uet_tags[tag_id] = token
+    return jsonify({"tag_id": tag_id})
+
+
+@bp.get("/uet/events")
+def uet_events() -> Any:
+    """Accepted UET Conversions API events (optionally of one ``tag_id``), each once per
+    (tag, eventId, eventName) with how many repeats were de-duplicated, plus the requests."""
+    world = get_world()
+    tag_id = request.args.get("tag_id")
+    with world.lock:
+        requests_seen = [r for r in world.uet_requests if tag_id is None or r["tag_id"] == tag_id]
+    return jsonify({"events": uet_read_back(tag_id), "requests": requests_seen})

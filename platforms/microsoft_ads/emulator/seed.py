@@ -143,3 +143,7 @@ def build_seed(now: datetime) -> Seed:
     campaigns, ad_groups, ads = _hierarchy(accounts, now)
     goals = {g.id: g for g in _goals(now)}
     return Seed(customers, users, accounts, campaigns, ad_groups, ads, goals)
+
+
+# UET tags with the Conversions API on: tag id -> the token "Copy Token" gives (README).
+SEEDED_UET_TAGS = {"187000111": "uet-capi-emulator-token-187000111"}

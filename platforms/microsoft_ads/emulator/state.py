@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import EmulatorConfig
 from .entities import Account, Goal, User
-from .seed import SEEDED_CLICKS, build_seed
+from .seed import SEEDED_CLICKS, SEEDED_UET_TAGS, build_seed
 
 
 def utc_now() -> datetime:
@@ -129,6 +129,10 @@ class World:
             self.faults: list[InjectedFault] = []
             self.attribution_delay_minutes = self.config.attribution_delay_minutes
             self.calls: list[dict[str, Any]] = []
+            # UET Conversions API: tag id -> its token; accepted events by (tag, eventId, name).
+            self.uet_tags: dict[str, str] = dict(SEEDED_UET_TAGS)
+            self.uet_events: dict[tuple[str, str, str], dict[str, Any]] = {}
+            self.uet_requests: list[dict[str, Any]] = []
             # account id -> (first day, percent of clicks converting late); see metrics.py
             self.late_attribution: dict[str, tuple[date, int]] = {}
             self._report_ids: Iterator[int] = itertools.count(30000001000001)

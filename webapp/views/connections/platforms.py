@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from platforms.base import AdAccount, Platform
 from platforms.errors import PlatformError
 from webapp import policy
+from webapp.background import enqueue as background
 from webapp.background import job_runs
 from webapp.common.errors import ServiceError
 from webapp.connections import credentials, health, oauth
@@ -18,6 +19,8 @@ from webapp.extensions import platform_registry
 from webapp.forms import ConfirmForm
 from webapp.inputs import db_int
 from webapp.policy import Action
+from webapp.push import config as push_config
+from webapp.push import realtime_settings
 from webapp.push import states as push_states
 from webapp.views.scope import current_membership, require, workspace_blueprint
 
@@ -171,16 +174,30 @@ def accounts(key: str):  # noqa: ANN201
     )
 
 
-@bp.get("/connections/<int:connection_id>")
-def connection(connection_id: int):  # noqa: ANN201
-    membership = current_membership()
-    conn = connections.get_in_workspace(membership.workspace_id, connection_id)
+def _render_connection(conn, membership, *, realtime_errors=None, realtime_values=None):  # noqa: ANN001, ANN202
+    platform = platform_registry().get(conn.platform_key)
+    spec = realtime_settings.spec_for(platform)
+    realtime = None
+    if spec is not None:
+        config = realtime_settings.config_for(conn.id)
+        realtime = {
+            "spec": spec,
+            "config": config,
+            "events": sorted(
+                set(push_config.events_for(conn.workspace_id)) | set(config.events or [])
+            ),
+            "saved_secrets": realtime_settings.saved_secret_names(config),
+            "overlap": realtime_settings.overlapping_events(conn.id, config.events or []),
+            "errors": realtime_errors or {},
+            "submitted": realtime_values,
+        }
     watched = request.args.get("run", type=db_int)
     return render_template(
         "setup/connection.html",
         connection=conn,
         health=health.check(conn),
-        platform=platform_registry().get(conn.platform_key),
+        platform=platform,
+        realtime=realtime,
         runs=job_runs.recent(connection_id=conn.id, limit=20),
         state_counts=push_states.count_states(conn.workspace_id, connection_id=conn.id),
         state_labels=push_states.STATE_LABELS,
@@ -190,7 +207,38 @@ def connection(connection_id: int):  # noqa: ANN201
         can_manage=policy.can(membership.role, Action.MANAGE_PLATFORMS),
         manage_reason=policy.reason(Action.MANAGE_PLATFORMS),
         form=ConfirmForm(),
+    ), (400 if realtime_errors else 200)
+
+
+@bp.get("/connections/<int:connection_id>")
+def connection(connection_id: int):  # noqa: ANN201
+    membership = current_membership()
+    conn = connections.get_in_workspace(membership.workspace_id, connection_id)
+    return _render_connection(conn, membership)
+
+
+@bp.post("/connections/<int:connection_id>/realtime")
+def realtime(connection_id: int):  # noqa: ANN201
+    actor = require(Action.MANAGE_PLATFORMS)
+    conn = connections.get_in_workspace(actor.workspace_id, connection_id)
+    spec = realtime_settings.spec_for(platform_registry().get(conn.platform_key))
+    if spec is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    form = realtime_settings.RealtimeInput(
+        enabled=request.form.get("realtime_enabled") == "on",
+        events=tuple(e[:64] for e in request.form.getlist("realtime_events")[:200]),
+        browser_tag=request.form.get("realtime_browser_tag") == "on",
+        values={f.name: request.form.get(f"realtime_{f.name}", "")[:4096] for f in spec.fields},
     )
+    errors = realtime_settings.save(actor, conn, form)
+    if errors:
+        return _render_connection(conn, actor, realtime_errors=errors, realtime_values=form)
+    if form.enabled and conn.is_active:
+        background.enqueue_realtime(conn.id, conn.workspace_id)
+    flash(f"{spec.title}: settings saved.", "success")
+    return redirect(url_for("platforms.connection", connection_id=conn.id) + "#realtime", 303)
 
 
 def _run_of(conn, run_id: int | None):  # noqa: ANN001, ANN202

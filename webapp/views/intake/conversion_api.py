@@ -16,6 +16,7 @@ from webapp.extensions import db
 from webapp.inputs import db_int
 from webapp.intake import conversions, tracking
 from webapp.models import Conversion
+from webapp.push import realtime_settings
 from webapp.push import states as push_states
 from webapp.web_extensions import csrf
 
@@ -96,6 +97,11 @@ def create_conversions():  # noqa: ANN201
         return _invalid(errors[0])
 
     results = conversions.save(workspace_id, [row for _, row in parsed], "api")
+    new_events = {
+        row.event for (_, row), (_, created) in zip(parsed, results, strict=True) if created
+    }
+    if new_events:
+        realtime_settings.on_arrival(workspace_id, new_events)
     if not batch:
         cid, created = results[0]
         conversion = db.session.get(Conversion, cid)

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from webapp.intake import click_ids, collect, tracking
 from webapp.intake.channels import host_of
 from webapp.intake.conversions import loads_strict
+from webapp.push import realtime_settings
 from webapp.web_extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ PIXEL_CACHE_SECONDS = 3600
 
 
 CLICK_PARAMS_MARKER = "/*CLICK_PARAMS*/[]"
+TAGS_CACHE_SECONDS = 300
 
 
 def _compact(source: str) -> str:
@@ -60,6 +62,34 @@ def script():  # noqa: ANN201
     response.cache_control.public = True
     response.cache_control.max_age = PIXEL_CACHE_SECONDS
     response = response.make_conditional(request)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/t/tags.js")
+def browser_tags():  # noqa: ANN201
+    """The platform browser tags (capability ``realtime_events``) of this site's connections
+    that opted in, handed to the pixel with ``sourceloop.tags([...])``: each plugin's own
+    function, the events it reports and its public settings (never a secret). Sites whose
+    connections did not opt in get no platform code at all. Cached for a few minutes."""
+    key = request.args.get("k", "")
+    site = tracking.pixel_site(key) if 0 < len(key) <= 40 else None
+    if site is None:
+        response = Response(b"/* unknown or missing pixel key (?k=) */\n", 404)
+        response.mimetype = "text/javascript"
+    else:
+        entries = []
+        for tag in realtime_settings.browser_tags(site.workspace_id):
+            entries.append(
+                f"{{tag: {json.dumps(tag['tag'])}, events: {json.dumps(tag['events'])}, "
+                f"config: {json.dumps(tag['config'])},\nrun: {tag['script']}}}"
+            )
+        body = "window.sourceloop && window.sourceloop.tags && window.sourceloop.tags([\n"
+        body += ",\n".join(entries) + "\n]);\n"
+        response = Response(_compact(body).encode("utf-8"), mimetype="text/javascript")
+        response.cache_control.public = True
+        response.cache_control.max_age = TAGS_CACHE_SECONDS
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
@@ -118,4 +148,6 @@ def collect_hit():  # noqa: ANN201
         tracking.count_rejection(site.workspace_id, "malformed")
         return _refuse(400, "the payload is not valid JSON", allowed_origin)
     collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
+    if hit.event is not None:
+        realtime_settings.on_arrival(site.workspace_id, {hit.event.event})
     return _cors(Response(status=204), allowed_origin)

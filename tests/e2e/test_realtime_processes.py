@@ -1,0 +1,123 @@
+"""The real-time event path through real processes: the RQ worker (``python -m jobs.worker``), a
+real Redis and the emulator process. A conversion posted to the API is sent to Microsoft's UET
+Conversions API within seconds (the API nudges the connection's job; no scheduler cycle), once,
+and a throttled call is retried by the job runtime (through the scheduler process) until it
+goes through, still once."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from tests.conftest import make_world, msads_environ, test_environ
+from tests.helpers import push as h
+from tests.helpers.processes import python_process, stop, wait_for
+from webapp.accounts import api_keys
+from webapp.extensions import db
+from webapp.models import Connection, ConversionEvent, RealtimeDelivery
+from webapp.models.types import utcnow
+from webapp.push import realtime_settings
+
+pytestmark = pytest.mark.e2e
+R = RealtimeDelivery
+TAG, TOKEN = "187000111", "uet-capi-emulator-token-187000111"
+
+
+@pytest.fixture
+def world(ms_app, redis):
+    world = make_world()
+    db.session.add(ConversionEvent(workspace_id=world.workspace_id, name="purchase", label="P"))
+    db.session.commit()
+    return world
+
+
+@pytest.fixture
+def env(_migrated: str, redis_url: str, emulator: str) -> dict[str, str]:
+    return test_environ(
+        _migrated,
+        redis_url,
+        SCHEDULER_INTERVAL="1",
+        JOB_RETRY_SCALE="0.01",  # the retry-after of a throttled call, scaled down
+        PUSH_LEASE_SECONDS="3",
+        **msads_environ(emulator),
+    )
+
+
+@pytest.fixture
+def connection_id(ms_app, world, emulator) -> int:
+    connection_id = h.connect(ms_app, world, emulator)
+    form = realtime_settings.RealtimeInput(
+        enabled=True, events=("purchase",), browser_tag=False,
+        values={"tag_id": TAG, "token": TOKEN},
+    )  # fmt: skip
+    connection = db.session.get(Connection, connection_id)
+    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    return connection_id
+
+
+def uet_events(emulator: str) -> list[dict]:
+    return requests.get(f"{emulator}/_emulator/uet/events", timeout=10).json()["events"]
+
+
+def statuses(connection_id: int) -> Counter:
+    db.session.expire_all()
+    db.session.commit()
+    return Counter(db.session.scalars(select(R.status).where(R.connection_id == connection_id)))
+
+
+def post_conversion(ms_app, world, external_id: str) -> None:
+    _, secret = api_keys.create(world.workspace_id, "e2e")
+    answer = ms_app.test_client().post(
+        "/api/v1/conversions",
+        json={"event": "purchase", "external_id": external_id, "value": 80, "currency": "USD",
+              "occurred_at": utcnow().isoformat(), "msclkid": h.click_id()},
+        headers={"Authorization": f"Bearer {secret}"},
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    # The in-process request shares this test's session: end its read, or SQLite keeps the
+    # worker's writes waiting (a real web process ends its session with each request).
+    db.session.commit()
+
+
+def test_a_conversion_from_the_api_reaches_the_uet_conversions_api_within_seconds(
+    ms_app, world, emulator, env, connection_id, tmp_path: Path
+) -> None:
+    worker = python_process(["-m", "jobs.worker"], env, tmp_path / "worker.log")
+    try:
+        external_id = "order-" + secrets.token_hex(4)
+        post_conversion(ms_app, world, external_id)
+        wait_for(lambda: len(uet_events(emulator)) == 1, timeout=60, what="the UET event")
+        wait_for(lambda: statuses(connection_id) == {"sent": 1}, timeout=20, what="the ledger")
+    finally:
+        stop(worker)
+    [event] = uet_events(emulator)
+    assert (event["event_id"], event["event_name"], event["repeats"]) == (
+        external_id,
+        "purchase",
+        0,
+    )
+    assert event["event"]["customData"]["value"] == 80
+
+
+def test_a_throttled_call_is_retried_by_the_worker_and_counted_once(
+    ms_app, world, emulator, env, connection_id, tmp_path: Path
+) -> None:
+    h.arm(emulator, "UetCapiEvents", "throttle", count=2)
+    worker = python_process(["-m", "jobs.worker"], env, tmp_path / "worker.log")
+    # Retries are scheduled jobs: the scheduler process puts them back on the queue.
+    scheduler = python_process(["-m", "jobs.scheduler"], env, tmp_path / "scheduler.log")
+    try:
+        post_conversion(ms_app, world, "order-throttled")
+        wait_for(lambda: statuses(connection_id) == {"sent": 1}, timeout=120, what="the retries")
+    finally:
+        stop(scheduler)
+        stop(worker)
+    [event] = uet_events(emulator)
+    assert (event["event_id"], event["repeats"]) == ("order-throttled", 0)
+    calls = requests.get(f"{emulator}/_emulator/calls", timeout=10).json()["calls"]
+    assert [c["status"] for c in calls if c["operation"] == "UetCapiEvents"] == [429, 429, 200]
