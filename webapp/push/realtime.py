@@ -334,7 +334,7 @@ def run(connection_id: int) -> RealtimeSummary:
         summary.skipped = "the platform has no real-time path"
         return summary
     if connection.status != Connection.ACTIVE:
-        summary.skipped = f"connection is {connection.health.lower()}"
+        summary.skipped = f"connection is {connection.status_label.lower()}"
         return summary
     if not config.enabled:
         summary.skipped = "the real-time path is off"
