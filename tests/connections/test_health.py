@@ -314,3 +314,18 @@ def test_the_switch_result_shows_when_the_job_finished_not_when_queued(
     db.session.expire_all()
     assert db.session.get(JobRun, run_id).status == JobRun.SUCCEEDED
     assert db.session.scalar(select(Connection.auto_tagging)) is True
+
+
+def test_the_connection_page_names_the_platforms_click_id_when_auto_tagging_is_off(
+    ms_app, world, connection_id
+) -> None:
+    connection = make_healthy(world, connection_id)
+    connection.auto_tagging = False
+    db.session.commit()
+    html = (
+        client_as(ms_app, "admin")
+        .get(f"/w/{world.workspace_id}/setup/connections/{connection_id}")
+        .get_data(as_text=True)
+    )
+    assert "ad clicks carry no msclkid, so" in html
+    assert "landing URL will carry msclkid." in html
