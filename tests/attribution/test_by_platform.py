@@ -267,3 +267,26 @@ def test_an_account_without_a_currency_takes_its_metrics_currency(two_platform_a
     assert cross.rows[0].roas == 4
     (account,) = insights_report.dashboard(ws, START, END).accounts
     assert account.currency == "USD" and account.totals.sl_revenue == 100
+
+
+def test_a_conversion_without_a_value_joins_its_platforms_only_currency(
+    two_platform_app, world
+) -> None:
+    ws = world.workspace_id
+    seed(ws)
+    v = data.visitor(ws, "ms-form")
+    data.touch(ws, v, 2, "microsoft_ads", "Brand - US", click_id="c" * 32)
+    data.conversion(ws, v, None, external_id="form-7", currency=None)  # a form: no value
+    v = data.visitor(ws, "ex-form")
+    example_touch(ws, v, "Spring", "exFORM8")
+    data.conversion(ws, v, None, external_id="form-8", currency=None)
+    multitouch.run(ws)
+    cross = by_platform.cross_platform(ws, START, END, "linear")
+    got = {(r.platform_key, r.currency): r for r in cross.rows}
+    # Microsoft's accounts are all USD: the form counts there, and adds no money.
+    assert ("microsoft_ads", "") not in got
+    ms = got["microsoft_ads", "USD"]
+    assert (ms.sl_conversions, ms.sl_revenue) == (Decimal(3), Decimal(130))
+    # Example Ads has USD and EUR accounts: which one the form belongs to is not known.
+    assert got["example_ads", ""].sl_conversions == Decimal(1)
+    assert got["example_ads", ""].sl_revenue == 0

@@ -222,10 +222,19 @@ def cross_platform(
             target.platform_conversions += Decimal(str(conversions or 0))
             target.platform_revenue += Decimal(str(revenue or 0))
     keys = sorted({c.platform_key for c in connections})
-    for (platform_key, _, _, currency), figures in credited(
+    # A conversion without a value (a form, a booking) adds to a count, not to money: it joins
+    # its platform's row when the platform's accounts use one currency, instead of a row of its
+    # own with no accounts and no spend.
+    money_of: dict[str, set[str]] = {}
+    for connection in connections:
+        money_of.setdefault(connection.platform_key, set()).add(currency[connection.id])
+    for (platform_key, _, _, credit_currency), figures in credited(
         workspace_id, start, end, chosen.key, keys
     ).items():
-        target = row(platform_key, currency)
+        own = money_of.get(platform_key, set()) - {""}
+        if not credit_currency and not figures.revenue and len(own) == 1:
+            credit_currency = next(iter(own))
+        target = row(platform_key, credit_currency)
         target.sl_conversions += figures.conversions
         target.sl_revenue += figures.revenue
     ordered = sorted(rows.values(), key=lambda r: (r.label.lower(), r.currency))
