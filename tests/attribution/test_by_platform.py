@@ -290,3 +290,15 @@ def test_a_conversion_without_a_value_joins_its_platforms_only_currency(
     # Example Ads has USD and EUR accounts: which one the form belongs to is not known.
     assert got["example_ads", ""].sl_conversions == Decimal(1)
     assert got["example_ads", ""].sl_revenue == 0
+
+
+def test_attribution_says_once_that_conversions_wait_for_the_next_run(
+    two_platform_app, world
+) -> None:
+    ws = world.workspace_id
+    seed(ws)
+    data.conversion(ws, None, "5.00", external_id="late-9")  # not attributed yet
+    client = client_as(two_platform_app, "admin")
+    for page in ("attribution", "insights"):
+        html = client.get(f"/w/{ws}/{page}/?start={START}&end={END}").get_data(as_text=True)
+        assert html.count("wait for the next attribution run") == 1, page

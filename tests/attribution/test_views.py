@@ -30,9 +30,9 @@ def test_report_puts_models_side_by_side_with_cost_and_roas(app, world, login_as
     assert page.status_code == 200
     assert "<svg" in html and "<script" not in html.split("</head>")[1]
     # first touch: all to organic search; last non-direct: all to Microsoft; linear: a third each
-    assert "organic_search: 100.00" in html.replace(" · First touch", "")
-    assert "microsoft_ads · Last non-direct: 100.00" in html
-    assert "microsoft_ads · Linear: 33.33" in html
+    assert "Organic search: 100.00" in html.replace(" · First touch", "")
+    assert "Microsoft Ads · Last non-direct: 100.00" in html
+    assert "Microsoft Ads · Linear: 33.33" in html
     # Brand - US cost 25.00; ROAS under last non-direct = 100 / 25
     row = html[html.index('data-testid="campaign-table"') :]
     row = row[row.index("Brand - US") : row.index("</tr>", row.index("Brand - US"))]

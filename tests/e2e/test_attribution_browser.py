@@ -40,7 +40,7 @@ def test_reports_journey_and_settings_in_the_browser(
     page.get_by_role("button", name="Show").click()
 
     channels = page.get_by_test_id("channel-table")
-    organic = channels.locator("tr", has_text="organic_search")
+    organic = channels.locator("tr", has_text="Organic search")
     # First touch gives organic search the whole conversion; last non-direct gives it nothing.
     cells = organic.locator("td").all_inner_texts()
     assert cells[0:2] == ["1.00", "$100.00"] and cells[4:6] == ["0.00", "$0.00"]

@@ -75,13 +75,13 @@ def test_cross_platform_table_charts_and_journeys(
     page.goto(f"{server.url}/w/{ws}/attribution/?start={START}&end={END}")
     assert _cross_rows(page) == on_insights  # one computation, two pages
     channels = page.get_by_test_id("channel-table").inner_text().lower()
-    assert "example_ads" in channels and "microsoft_ads" in channels
+    assert "example ads" in channels and "microsoft ads" in channels  # in words
     page.screenshot(path=str(tmp_path / "attribution.png"), full_page=True)
 
     crm = db.session.scalar(select_conversion("crm-4"))
     page.goto(f"{server.url}/w/{ws}/attribution/conversions/{crm}")
     click = page.get_by_test_id("click-touch")
-    assert click.is_visible() and "example_ads" in click.inner_text()
+    assert click.is_visible() and "Example Ads" in click.inner_text()
     assert "$50.00" in click.inner_text() and page.get_by_test_id("unattributed-why").count() == 0
     page.screenshot(path=str(tmp_path / "journey-click.png"), full_page=True)
     lonely = db.session.scalar(select_conversion("none-6"))

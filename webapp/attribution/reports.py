@@ -16,8 +16,9 @@ from webapp.attribution import credits as multitouch
 from webapp.attribution import settings as multitouch_settings
 from webapp.attribution.weights import MODEL_KEYS
 from webapp.common.errors import NotFound, ServiceError
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
+from webapp.intake.channels import label as channel_label
 from webapp.models import (
     AdEntity,
     AttributionCredit,
@@ -142,6 +143,7 @@ def report(workspace_id: int, start: date, end: date, currency: str | None = Non
              func.coalesce(c.currency, NO_CURRENCY) == currency)  # fmt: skip
     channels: dict[str, Row] = {}
     campaigns: dict[tuple, Row] = {}
+    names = {p.key: p.display_name for p in platform_registry()}
     totals = {m: Cell() for m in MODEL_KEYS}
     grouped = db.session.execute(
         select(c.model, c.channel, c.campaign, c.connection_id, c.campaign_entity_id,
@@ -152,7 +154,7 @@ def report(workspace_id: int, start: date, end: date, currency: str | None = Non
     for model, channel, campaign, connection_id, entity_id, value_e4, conv_e6 in grouped:
         conversions, revenue = _cell_sums(value_e4, conv_e6)
         for row in (
-            channels.setdefault(channel, Row(channel, channel)),
+            channels.setdefault(channel, Row(channel_label(channel, names), channel)),
             campaigns.setdefault(
                 (channel, connection_id, entity_id, campaign if entity_id is None else ""),
                 Row(campaign or "(not set)", channel),

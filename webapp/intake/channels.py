@@ -54,3 +54,20 @@ def classify(
     if "mail." in ref_host or ref_host.startswith(("outlook.", "mail")):
         return "email", ref_host, "email"
     return "referral", ref_host, "referral"
+
+
+# The host's own channels in words; a paid channel is a platform key, worded by its plugin.
+HOST_CHANNEL_LABELS = {
+    "direct": "Direct",
+    "organic_search": "Organic search",
+    "email": "Email",
+    "social": "Social",
+    "referral": "Referral",
+    "other": "Other",
+}
+
+
+def label(channel: str, platform_names: dict[str, str]) -> str:
+    """A channel in words: the platform's display name, the host channel's label, or the key
+    itself (``(none)`` and channels from older data)."""
+    return platform_names.get(channel) or HOST_CHANNEL_LABELS.get(channel) or channel

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from webapp.attribution.money import format_money, format_ratio
 from webapp.connections import health
 from webapp.extensions import db, platform_registry
+from webapp.intake import channels
 from webapp.models import Connection
 
 # (endpoint, label); an area adds its tab here when it registers.
@@ -63,6 +64,13 @@ def register_nav(app: Flask) -> None:
     )
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["ratio"] = format_ratio
+    app.jinja_env.filters["channel"] = channel_words
+
+
+def channel_words(channel: str | None) -> str:
+    """A channel key in words (``webapp.intake.channels.label``)."""
+    names = {p.key: p.display_name for p in platform_registry()}
+    return channels.label(channel or "", names)
 
 
 def platform_label(platform_key: str, kind: str, value: str | None) -> str:
