@@ -329,3 +329,21 @@ def test_the_connection_page_names_the_platforms_click_id_when_auto_tagging_is_o
     )
     assert "ad clicks carry no msclkid, so" in html
     assert "landing URL will carry msclkid." in html
+
+
+def test_the_connection_page_says_when_a_platform_cannot_report_auto_tagging(
+    ms_app, world, connection_id, monkeypatch
+) -> None:
+    connection = make_healthy(world, connection_id)
+    connection.auto_tagging = None
+    db.session.commit()
+    platform = platform_registry().get(connection.platform_key)
+    monkeypatch.setattr(
+        platform, "capabilities", dataclasses.replace(platform.capabilities, auto_tagging=False)
+    )
+    html = (
+        client_as(ms_app, "admin")
+        .get(f"/w/{world.workspace_id}/setup/connections/{connection_id}")
+        .get_data(as_text=True)
+    )
+    assert "Not reported by Microsoft Ads" in html and "Not checked yet" not in html
