@@ -73,6 +73,7 @@ def test_two_web_processes_write_interleaved_hits_without_deadlock_in_time_order
         MSADS_CLIENT_ID="id",
         MSADS_CLIENT_SECRET="secret",
         MSADS_DEVELOPER_TOKEN="token",
+        SOURCELOOP_DISABLED_PLATFORMS="google_ads",  # not configured here: production refuses it
         TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         LOG_LEVEL="INFO",
     )

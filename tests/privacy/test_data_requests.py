@@ -109,9 +109,9 @@ def test_export_returns_everything_held_and_erase_deletes_it_once(client, world)
 
     # Audited with counts and no identifier.
     events = db.session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "privacy.erased", AuditEvent.workspace_id == ws
-        )
+        select(AuditEvent)
+        .where(AuditEvent.action == "privacy.erased", AuditEvent.workspace_id == ws)
+        .order_by(AuditEvent.id)
     ).all()
     assert len(events) == 2 and events[0].details["conversions"] == 2
     for event in events:
