@@ -36,6 +36,7 @@ from webapp.models import (
     ConversionDelivery,
     DeliveryEvent,
     PushDecision,
+    RealtimeDelivery,
     Touchpoint,
     TrackingSettings,
     Visitor,
@@ -199,6 +200,7 @@ def erase(
         (DeliveryEvent, DeliveryEvent.conversion_id),
         (ConversionDelivery, ConversionDelivery.conversion_id),
         (PushDecision, PushDecision.conversion_id),
+        (RealtimeDelivery, RealtimeDelivery.conversion_id),
     ):
         db.session.execute(delete(model).where(column.in_(c)))
     db.session.execute(delete(Conversion).where(Conversion.id.in_(c)))

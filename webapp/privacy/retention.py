@@ -26,6 +26,7 @@ from webapp.models import (
     ConversionDelivery,
     DeliveryEvent,
     PushDecision,
+    RealtimeDelivery,
     Touchpoint,
     TrackingSettings,
     Visitor,
@@ -107,6 +108,7 @@ def purge(
             (DeliveryEvent, DeliveryEvent.conversion_id),
             (ConversionDelivery, ConversionDelivery.conversion_id),
             (PushDecision, PushDecision.conversion_id),
+            (RealtimeDelivery, RealtimeDelivery.conversion_id),
         ):
             db.session.execute(delete(model).where(column.in_(ids)))
         db.session.execute(delete(Conversion).where(Conversion.id.in_(ids)))
