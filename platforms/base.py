@@ -595,6 +595,13 @@ class Platform(abc.ABC):
         """A row error in words a marketer understands."""
         return message or error_code or "Refused by the platform."
 
+    def explain_diagnostic(self, reason: str) -> str:
+        """One of the platform's diagnostics reasons (a key of ``DailyDiagnostics.reasons``, e.g.
+        why uploads were not attributed) in words a marketer understands. Pages show these words
+        with the code beside them in small print; the read API returns both. The default spells
+        the code out (``NoMatchingClickFound`` → "No matching click found")."""
+        return humanise_code(reason)
+
     def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
         """The platform's own wording (and fix) for a reason, e.g. where in its UI a paused goal
         is activated; None keeps the host's generic wording, which names ``display_name`` and
@@ -639,6 +646,20 @@ class Platform(abc.ABC):
         ``max_batch_size`` rows, one outcome per row in order), checked by the platform without
         storing anything. ``accepted`` means the row would pass the platform's checks."""
         raise NotSupported(f"{self.display_name} has no dry run")
+
+
+_CAMEL_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def humanise_code(code: str) -> str:
+    """A platform's code spelled as a sentence: ``NoMatchingClickFound`` → "No matching click
+    found", ``INVALID_GCLID`` → "Invalid gclid"; "" stays ""."""
+    words = _CAMEL_WORD.findall(code or "")
+    if not words:
+        return code or ""
+    shouting = not any(ch.islower() for ch in code)  # INVALID_GCLID: no acronym to keep
+    text = " ".join(w if w.isupper() and len(w) > 1 and not shouting else w.lower() for w in words)
+    return text[0].upper() + text[1:]
 
 
 def human_span(span: timedelta) -> str:

@@ -71,7 +71,8 @@ class DeleteWorkspaceForm(HtmlForm):
 
 class AlertSettingsForm(HtmlForm):
     match_rate_threshold = IntegerField(
-        "Alert when a connection's match rate is under (%)",
+        "Alert when a connection's match rate (the share of uploads the platform reported on that "
+        "it matched to an ad click, last 30 days) is under (%)",
         validators=[Optional(), NumberRange(min=1, max=100)],
     )
     webhook_url = StringField(

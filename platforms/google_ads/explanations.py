@@ -8,7 +8,7 @@ plugin makes before sending (prefixed ``SL_`` so they never clash with Google's)
 
 from __future__ import annotations
 
-from platforms.base import Reason, ReasonFacts, Wording, human_span
+from platforms.base import Reason, ReasonFacts, Wording, human_span, humanise_code
 
 # Rejected by this plugin before anything was sent.
 LOCAL_NO_IDENTIFIER = "SL_NO_IDENTIFIER"
@@ -124,6 +124,18 @@ GOAL_TOO_RECENT = "CONVERSION_ACTION_TOO_RECENTLY_CREATED"
 RETRYABLE_ROW_CODES = frozenset(
     {GOAL_TOO_RECENT, LOCAL_UNRESOLVED, LOCAL_INTERRUPTED, "INTERNAL_ERROR", "DEADLINE_EXCEEDED"}
 )
+
+
+PROCESSING_PREFIX = "PROCESSING_ERROR_REASON_"
+
+
+def explain_diagnostic(reason: str) -> str:
+    """A processing result's reason (``processing.reason_name``: ``INVALID_GCLID``, or ``FAILED``
+    when Google failed a whole request without counting reasons) in words."""
+    if reason == "FAILED":
+        return "Google could not process the upload and gave no reason per conversion."
+    text = EXPLANATIONS.get(PROCESSING_PREFIX + reason) or EXPLANATIONS.get(reason)
+    return text or humanise_code(reason)
 
 
 def explain(code: str | None, google_message: str | None = None) -> str:

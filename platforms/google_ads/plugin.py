@@ -394,5 +394,9 @@ class GoogleAdsPlatform(Platform):
     def explain_error(self, error_code: str | None, message: str | None = None) -> str:
         return why.explain(error_code, message)
 
+    def explain_diagnostic(self, reason: str) -> str:
+        """Google's ``ProcessingErrorReason`` values (as ``processing.reason_name`` keeps them)."""
+        return why.explain_diagnostic(reason)
+
     def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
         return why.describe_reason(reason, facts)

@@ -7,7 +7,7 @@ operation error table (5600 range), plus a few checks this plugin makes before s
 
 from __future__ import annotations
 
-from platforms.base import Reason, ReasonFacts, Wording, human_span
+from platforms.base import Reason, ReasonFacts, Wording, human_span, humanise_code
 
 # Rejected by this plugin before anything was sent; prefixed so they never clash with Microsoft's.
 LOCAL_NO_IDENTIFIER = "SL_NO_IDENTIFIER"
@@ -81,6 +81,45 @@ def explain(code: str | None, microsoft_message: str | None = None) -> str:
     if microsoft_message:
         return f"Microsoft rejected this conversion: {microsoft_message}"
     return "Microsoft rejected this conversion without saying why."
+
+
+# Microsoft's ``OfflineConversionUnattributedReason`` values, as its upload diagnostics
+# (GetOfflineConversionReportByGoalIds) count them per goal and upload day: why an accepted upload
+# was not attributed to an ad click. The value set is Microsoft's [CM:offlineconversionunattributedreason];
+# the rules quoted (90 days, the duplicate key, the goal's conversion window, the account that
+# owns the click) are from [CM:applyofflineconversions] and [CM:offlineconversion]. See README.
+DIAGNOSTIC_REASONS: dict[str, str] = {
+    "Unknown": "Microsoft did not say why.",
+    "AdjustmentOriginalNotFound": "A refund or value change was sent for a conversion Microsoft "
+    "does not have (the original upload was not found).",
+    "ConversionAlreadyRetracted": "The conversion had already been retracted; the later "
+    "retraction changed nothing.",
+    "DuplicateConversionKey": "The same conversion (click id, goal, conversion time and hashed "
+    "email or phone) was uploaded before; Microsoft counts the first and ignores the copies.",
+    "ConversionTimeExceedsMaxLookback": "The conversion is older than the 90 days Microsoft "
+    "accepts.",
+    "ConversionTimeInFuture": "The conversion time is in the future. Check the clock and time "
+    "zone of the system that records conversions.",
+    "GoalNotFoundOrInactive": "The conversion goal does not exist in the account or is not "
+    "active. Activate it in Microsoft Advertising or map the event to an active goal.",
+    "ClickTimestampAfterConversion": "The ad click happened after the conversion time.",
+    "NoMatchingClickFound": "Microsoft found no ad click matching the click id (msclkid) or the "
+    "hashed email or phone. Expected for customers who did not come from a Microsoft ad.",
+    "MissingMatchIdentifiers": "The conversion had neither a click id (msclkid) nor a hashed "
+    "email or phone to match on.",
+    "OutsideGoalLookbackWindow": "The conversion came later after the click than the goal's "
+    "conversion window allows.",
+    "AccountMismatch": "The click belongs to another Microsoft Advertising account than the one "
+    "the conversion was uploaded to. Connect and map the account that ran the ad.",
+    "MalformedData": "Microsoft could not read part of the conversion. Please report this.",
+    "HistoricalClickDataExpired": "Microsoft no longer keeps the data of this click (it is too "
+    "old to match).",
+}
+
+
+def explain_diagnostic(reason: str) -> str:
+    """A diagnostics reason in words; a value Microsoft added later is spelled out from its name."""
+    return DIAGNOSTIC_REASONS.get(reason) or humanise_code(reason)
 
 
 def describe_reason(reason: Reason, facts: ReasonFacts) -> Wording | None:

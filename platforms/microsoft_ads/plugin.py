@@ -48,6 +48,7 @@ from platforms.microsoft_ads.explanations import (
     RETRYABLE_ROW_CODES,
     describe_reason,
     explain,
+    explain_diagnostic,
 )
 from platforms.microsoft_ads.reporting import PollPolicy, ReportRunner, metrics, report_request
 from platforms.microsoft_ads.settings import DEFAULT_CLICK_WAIT_MINUTES, MicrosoftAdsSettings
@@ -447,6 +448,10 @@ class MicrosoftAdsPlatform(Platform):
     def explain_error(self, error_code: str | None, message: str | None = None) -> str:
         """The marketer-facing explanation of a row error code (for old ledger rows)."""
         return explain(error_code, message)
+
+    def explain_diagnostic(self, reason: str) -> str:
+        """Microsoft's ``OfflineConversionUnattributedReason`` values in words."""
+        return explain_diagnostic(reason)
 
     def describe_reason(self, reason: Reason, facts: ReasonFacts) -> Wording | None:
         return describe_reason(reason, facts)

@@ -22,7 +22,14 @@ from tests.helpers.processes import free_port, port_open, python_process, stop, 
 from webapp.accounts import alerts
 from webapp.background import job_runs
 from webapp.extensions import db
-from webapp.models import AlertIncident, Connection, Credential, JobRun, PushRun
+from webapp.models import (
+    AlertIncident,
+    Connection,
+    Credential,
+    GoalDiagnosticsDaily,
+    JobRun,
+    PushRun,
+)
 from webapp.models.types import utcnow
 from webapp.push import send as push
 
@@ -150,12 +157,23 @@ def test_without_smtp_alerts_show_in_the_app_only(ms_app, world, connection_id) 
 def test_match_rate_alert_uses_the_troubleshoot_figure(
     ms_app, world, emulator, connection_id
 ) -> None:
+    """The alert's match rate is what the platform said about the last 30 days' uploads (its
+    diagnostics), the figure Troubleshoot shows; not the share of conversions with a click id."""
     h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
-    for _ in range(15):
-        h.add_conversion(world.workspace_id)
     for _ in range(6):
-        h.add_conversion(world.workspace_id, with_click=False)
-    push.run(connection_id)  # the match rate counts the conversions the push has checked
+        h.add_conversion(world.workspace_id)  # every one with a click id: coverage is 100 %
+    push.run(connection_id)
+    today = utcnow().date()
+    for day, success, missed in ((today, 10, 4), (today - timedelta(days=3), 5, 2),
+                                 (today - timedelta(days=40), 0, 50)):  # fmt: skip
+        db.session.add(
+            GoalDiagnosticsDaily(
+                connection_id=connection_id, goal_id=h.CLOSED_WON, goal_name="Closed won",
+                day=day, success_count=success, unattributed_count=missed,
+                reasons={"NoMatchingClickFound": missed},
+            )
+        )  # fmt: skip
+    db.session.commit()
     alerts.save_settings(
         world.workspace_id, _membership(world, "owner"), threshold=90, webhook_url=None
     )
@@ -165,13 +183,29 @@ def test_match_rate_alert_uses_the_troubleshoot_figure(
     page = client_as(ms_app, "member").get(
         f"/w/{world.workspace_id}/setup/connections/{connection_id}/push/troubleshoot"
     )
-    cell = page.get_data(as_text=True).split('data-testid="match-rate">')[1].split("</td>")[0]
-    assert incident.figure == "71.4% (15 of 21)"
+    html = page.get_data(as_text=True)
+    cell = html.split('data-testid="match-rate"')[1].split("</td>")[0]
+    assert incident.figure == "71.4% (15 of 21)"  # the 40-day-old day is out of the 30 days
     assert incident.figure in cell  # the alert's figure is the page's
+    coverage = html.split('data-testid="click-id-coverage">')[1].split("</td>")[0]
+    assert "100.0% (6 of 6)" in coverage  # the other measure, named differently
     alerts.save_settings(
         world.workspace_id, _membership(world, "owner"), threshold=50, webhook_url=None
     )
     assert alerts.evaluate(world.workspace_id) == (0, 1)
+
+
+def test_no_match_rate_alert_before_the_platform_reported_on_enough_uploads(
+    ms_app, world, emulator, connection_id
+) -> None:
+    h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
+    for _ in range(25):
+        h.add_conversion(world.workspace_id, with_click=False)  # no click id at all
+    push.run(connection_id)
+    alerts.save_settings(
+        world.workspace_id, _membership(world, "owner"), threshold=90, webhook_url=None
+    )
+    assert alerts.evaluate(world.workspace_id) == (0, 0)  # nothing reported yet: no rate
 
 
 def test_pushes_failing_for_30_minutes_and_a_failed_pull_open_incidents(

@@ -21,8 +21,11 @@ from sqlalchemy import select, update
 from tests.conftest import client_as, make_world
 from tests.helpers import push as h
 from tests.intake.helpers import api_key
-from webapp.extensions import db
+from webapp.accounts import alerts
+from webapp.extensions import db, platform_registry
 from webapp.models import (
+    AlertIncident,
+    AlertSettings,
     Connection,
     ConversionAdjustment,
     ConversionDelivery,
@@ -144,18 +147,22 @@ def _build(ms_app, world, emulator) -> tuple[int, int, dict[tuple[int, int], tup
     db.session.commit()
     # Arrived after the last plan: not checked yet.
     unchecked = h.add_conversion(ws)[0]
-    # Microsoft's diagnostics for A's goal on today's uploads.
-    db.session.add(
-        GoalDiagnosticsDaily(
-            connection_id=a,
-            goal_id=h.CLOSED_WON,
-            goal_name="Closed won",
-            day=utcnow().date(),
-            success_count=2,
-            unattributed_count=1,
-            reasons={"NoMatchingClickFound": 1},
+    # Microsoft's diagnostics for today's uploads: A matched 20 of 30, B 5 of 25.
+    for connection_id, goal, name, success, reasons in (
+        (a, h.CLOSED_WON, "Closed won", 20, {"NoMatchingClickFound": 10}),
+        (b, h.QUALIFIED_LEAD, "Qualified lead", 5, {"AccountMismatch": 15, "Unknown": 5}),
+    ):
+        db.session.add(
+            GoalDiagnosticsDaily(
+                connection_id=connection_id,
+                goal_id=goal,
+                goal_name=name,
+                day=utcnow().date(),
+                success_count=success,
+                unattributed_count=sum(reasons.values()),
+                reasons=reasons,
+            )
         )
-    )
     db.session.commit()
 
     both(refunded, ("adjusted", "adjusted"), ("adjusted", "adjusted"))
@@ -296,15 +303,19 @@ def test_every_counter_agrees_with_the_per_conversion_rows(ms_app, world, emulat
     assert set(every_state) == set(states.STATES)
     assert states.count_states(ws) == {st: every_state.get(st, 0) for st in states.STATES}
 
-    # What Microsoft said later is on the sent rows of A (its goal and upload day), in the API.
+    # What Microsoft said later is on the sent rows of A (its goal and upload day), in the API:
+    # its reason codes, and the plugin's words for them.
+    words = platform_registry().get("microsoft_ads").explain_diagnostic("NoMatchingClickFound")
+    assert words != "NoMatchingClickFound" and "click" in words
     sent_a = [r for r in _all_rows(db.session.get(Connection, a)) if r.state == "sent"]
     assert sent_a and all(
         r.platform_said
         == {
             "day": utcnow().date().isoformat(),
-            "attributed": 2,
-            "not_attributed": 1,
-            "reasons": {"NoMatchingClickFound": 1},
+            "attributed": 20,
+            "not_attributed": 10,
+            "reasons": {"NoMatchingClickFound": 10},
+            "reason_text": {"NoMatchingClickFound": words},
         }
         for r in sent_a
     )
@@ -327,3 +338,62 @@ def _api_count(api, auth: dict, **params: object) -> int:
         cursor = body["next_cursor"]
         if cursor is None:
             return total
+
+
+def _match_cell(html: str) -> str:
+    """The match rate's figure as a page shows it (``data-figure`` of ``data-testid=match-rate``)."""
+    found = re.findall(r'data-testid="match-rate" data-figure="([^"]*)"', html)
+    assert len(found) == 1, found
+    return found[0].replace("&amp;", "&")
+
+
+def test_one_match_rate_on_every_page_in_the_api_and_in_the_alert(ms_app, world, emulator) -> None:
+    """The match rate is one figure (what the platform said: attributed ÷ reported), the same on
+    Troubleshoot, the connection page, the connections API, the dashboard, the figures API and
+    in the match-rate alert; the click-id coverage is a separate, differently named figure."""
+    a, b, _expect = _build(ms_app, world, emulator)
+    ws = world.workspace_id
+    member = client_as(ms_app, "member")
+    auth = {"Authorization": f"Bearer {api_key(ws)}"}
+    api = ms_app.test_client()
+    by_id = {
+        c["id"]: c for c in api.get("/api/v1/connections", headers=auth).get_json()["connections"]
+    }
+    want = {a: ("66.7", "66.7% (20 of 30)"), b: ("20.0", "20.0% (5 of 25)")}
+    for connection_id, (percent, figure) in want.items():
+        rate = states.match_rate(ws, connection_id=connection_id)
+        assert rate.figure == figure
+        base = f"/w/{ws}/setup/connections/{connection_id}"
+        troubleshoot = member.get(f"{base}/push/troubleshoot").get_data(as_text=True)
+        assert _match_cell(troubleshoot) == figure
+        assert _match_cell(member.get(base).get_data(as_text=True)) == figure
+        served = by_id[connection_id]["match_rate"]
+        assert (served["percent"], served["attributed"], served["not_attributed"]) == (
+            percent, rate.attributed, rate.not_attributed,
+        )  # fmt: skip
+        # The other measure keeps its own name: the share of checked conversions with a click id.
+        coverage = states.click_id_coverage(db.session.get(Connection, connection_id))
+        assert by_id[connection_id]["click_id_coverage"] == coverage.as_json()
+        assert coverage.figure in troubleshoot.split('data-testid="click-id-coverage">')[1]
+        assert coverage.figure != figure
+    # Microsoft's reasons in its words, with the code beside them in small print.
+    html = member.get(f"/w/{ws}/setup/connections/{b}/push/troubleshoot?state=sent").get_data(
+        as_text=True
+    )
+    mismatch = platform_registry().get("microsoft_ads").explain_diagnostic("AccountMismatch")
+    assert f'{mismatch} <span class="small muted"><code>AccountMismatch</code></span>: 15' in html
+
+    # The workspace: the dashboard and the figures API (today's uploads: 25 of 55).
+    dashboard = member.get(f"/w/{ws}/").get_data(as_text=True)
+    shown = re.findall(r'<dd data-figure="match_rate">([^<]*)</dd>', dashboard)
+    assert shown == ["45.5%", "45.5%"]  # today, last 7 days
+    served = api.get("/api/v1/figures", headers=auth).get_json()
+    assert served["today"]["match_rate"] == served["last_7_days"]["match_rate"] == "45.5"
+    assert states.match_rate(ws).figure == "45.5% (25 of 55)"
+
+    # The alert: B is under 50 %, A is not; the incident's figure is the pages'.
+    db.session.merge(AlertSettings(workspace_id=ws, match_rate_threshold=50))
+    db.session.commit()
+    low = [c for c in alerts.conditions(ws) if c.kind == AlertIncident.MATCH_RATE_LOW]
+    assert [(c.connection_id, c.figure) for c in low] == [(b, want[b][1])]
+    assert want[b][1] in low[0].title

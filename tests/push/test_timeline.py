@@ -112,7 +112,10 @@ def test_a_settling_click_then_accepted_then_restated_then_what_microsoft_said(
     assert sent.push_run_id == runs[2] and restated.push_run_id == runs[3]
     assert f"(push run {runs[2]})" in sent.title and "accepted by Microsoft" in sent.title
     assert "Restatement to 40.0000 USD" in restated.title or "40.00" in restated.title
-    assert "0 attributed" in said.text and "NoMatchingClickFound (117)" in said.text
+    assert "0 attributed" in said.text and said.said_reasons == {"NoMatchingClickFound": 117}
+    # Microsoft's reason in its words (from the plugin), the code beside them in small print.
+    words = said.said_words["NoMatchingClickFound"]
+    assert words and words != "NoMatchingClickFound" and "msclkid" in words
     # Where it stands now: the state model's row, the same as Troubleshoot and the API.
     assert [(r.state, r.reason) for r in delivery.now] == [("adjusted", "adjusted")]
 
@@ -121,6 +124,8 @@ def test_a_settling_click_then_accepted_then_restated_then_what_microsoft_said(
     assert html.status_code == 200
     assert page.count('data-kind="decision"') == 2 and f'data-run="{runs[2]}"' in page
     assert "What Microsoft Ads later said" in page and 'data-state="adjusted"' in page
+    reasons = page.split('data-testid="said-reasons">')[1].split("</div>")[0]
+    assert words in reasons and "<code>NoMatchingClickFound</code></span>: 117" in reasons
     assert page.index("Waiting") < page.index("Eligible") < page.index("accepted by Microsoft")
 
 

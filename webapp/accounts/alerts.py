@@ -7,7 +7,8 @@ hold now, per connection, from the same service functions the pages use (never a
 - reconnect needed        ``connections.health.check`` (the connection page, cards, dashboard);
 - grant close to lapsing  the grant's last refresh + the plugin's ``refresh_token_idle_lifetime``;
 - pushes failing          ``push_status.recent_runs`` (Troubleshoot): every run for 30 minutes failed;
-- match rate under the workspace's threshold: ``push_status.match_rate`` (the connection page);
+- match rate under the workspace's threshold: ``push_states.match_rate`` (what the platform said
+  about the last 30 days' uploads; Troubleshoot, the connection page, the dashboard and the API);
 - pull failed             ``connections.health.check``'s ``last_pull`` check (problem ``pull_failed``).
 
 A condition that holds and has no open incident opens one; an open incident whose condition no
@@ -43,13 +44,14 @@ from webapp.models import (
 )
 from webapp.models.types import utcnow
 from webapp.policy import Action, Role
+from webapp.push import states as push_states
 from webapp.push import status as push_status
 
 log = logging.getLogger(__name__)
 
 PUSH_FAILING_FOR = timedelta(minutes=30)
 GRANT_WARNING = timedelta(days=14)
-MATCH_RATE_MIN_CONVERSIONS = 20  # below this a rate says nothing
+MATCH_RATE_MIN_CONVERSIONS = 20  # uploads the platform reported on; below this a rate says nothing
 RECIPIENT_ROLES = (Role.OWNER.value, Role.ADMIN.value)
 
 
@@ -152,16 +154,21 @@ def _connection_conditions(
         )
     threshold = settings.match_rate_threshold
     if threshold is not None:
-        matched, total = push_status.match_rate(connection)
-        if total >= MATCH_RATE_MIN_CONVERSIONS and 100 * matched < threshold * total:
+        match = push_states.match_rate(connection.workspace_id, connection_id=cid)
+        if (
+            match.reported >= MATCH_RATE_MIN_CONVERSIONS
+            and 100 * match.attributed < threshold * match.reported
+        ):
             yield Condition(
                 f"match:{cid}",
                 AlertIncident.MATCH_RATE_LOW,
                 cid,
-                f"{label}: match rate {push_status.match_rate_figure(matched, total)} is under {threshold}%",
-                "Fewer conversions carry a click the platform can attribute. Check that the pixel "
-                "runs on landing pages and that auto-tagging is on.",
-                push_status.match_rate_figure(matched, total),
+                f"{label}: match rate {match.figure} is under {threshold}%",
+                f"Of the uploads of the last {push_states.MATCH_DAYS} days the platform reported "
+                "on, fewer than that were matched to an ad click. Troubleshoot lists the "
+                "platform's reasons; check that the pixel runs on landing pages, that "
+                "auto-tagging is on and that conversions go to the account that ran the ad.",
+                match.figure,
             )
     pull = state.get("last_pull")
     if pull is not None and pull.problem == "pull_failed":

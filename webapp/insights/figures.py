@@ -13,8 +13,10 @@ Troubleshoot):
              adjusted, and those waiting only to retry a refusal;
 - pushed     rows the platform has answered: sent, adjusted, rejected;
 - accepted   rows the platform's API accepted: sent, adjusted;
-- match rate what the platforms later said about the uploads of the period's days (their
-             diagnostics): attributed ÷ (attributed + not attributed), "—" until they report;
+- match rate the state model's (``states.match_rate``, as Troubleshoot, the connection page
+             and the match-rate alert show it): what the platforms later said about the
+             uploads of the period's days (their diagnostics), attributed ÷ (attributed + not
+             attributed), "—" until they report;
 - spend      the pulled daily spend of every connected account, per currency;
 - revenue    SourceLoop's revenue credited to the ad platforms under the workspace's attribution
              model (Insights' "SL revenue"), per currency; ROAS = revenue ÷ spend.
@@ -32,7 +34,7 @@ from platforms.base import Reason
 from webapp.accounts import workspaces
 from webapp.attribution import by_platform
 from webapp.extensions import db
-from webapp.models import Connection, Conversion, GoalDiagnosticsDaily
+from webapp.models import Conversion
 from webapp.models.types import utcnow
 from webapp.push import states
 
@@ -61,15 +63,21 @@ class Figures:
     eligible: int
     pushed: int
     accepted: int
-    attributed: int  # the platforms' diagnostics for the period's upload days
-    not_attributed: int
+    match: states.MatchRate  # the platforms' diagnostics for the period's upload days
     states: dict[str, int]  # the state model's counts, every state
     money: list[Money] = field(default_factory=list)  # the workspace currency first
 
     @property
+    def attributed(self) -> int:
+        return self.match.attributed
+
+    @property
+    def not_attributed(self) -> int:
+        return self.match.not_attributed
+
+    @property
     def match_rate(self) -> Decimal | None:
-        reported = self.attributed + self.not_attributed
-        return Decimal(self.attributed * 100) / reported if reported else None
+        return self.match.percent
 
     def as_json(self) -> dict[str, object]:
         rate = self.match_rate
@@ -114,20 +122,6 @@ def _days(start: datetime, end: datetime) -> tuple[date, date]:
     return start.date(), (end - timedelta(microseconds=1)).date()
 
 
-def _diagnostics(workspace_id: int, first: date, last: date) -> tuple[int, int]:
-    row = db.session.execute(
-        select(
-            func.coalesce(func.sum(GoalDiagnosticsDaily.success_count), 0),
-            func.coalesce(func.sum(GoalDiagnosticsDaily.unattributed_count), 0),
-        )
-        .join(Connection, Connection.id == GoalDiagnosticsDaily.connection_id)
-        .where(
-            Connection.workspace_id == workspace_id, GoalDiagnosticsDaily.day.between(first, last)
-        )
-    ).one()
-    return int(row[0]), int(row[1])
-
-
 def _money(workspace_id: int, first: date, last: date) -> list[Money]:
     """Spend and SourceLoop's credited revenue per currency: the cross-platform table's totals
     (``attribution.by_platform``, as Insights and Attribution show them)."""
@@ -143,7 +137,6 @@ def figures(workspace_id: int, start: datetime, end: datetime) -> Figures:
     counts = {st: sum(reasons.values()) for st, reasons in by_reason.items()}
     retrying = by_reason.get(states.WAITING, {}).get(Reason.RETRY_LATER.value, 0)
     first, last = _days(start, end)
-    attributed, not_attributed = _diagnostics(workspace_id, first, last)
     return Figures(
         start=start,
         end=end,
@@ -151,8 +144,7 @@ def figures(workspace_id: int, start: datetime, end: datetime) -> Figures:
         eligible=sum(counts[s] for s in ELIGIBLE_STATES) + retrying,
         pushed=sum(counts[s] for s in PUSHED_STATES),
         accepted=sum(counts[s] for s in ACCEPTED_STATES),
-        attributed=attributed,
-        not_attributed=not_attributed,
+        match=states.match_rate(workspace_id, first=first, last=last),
         states=counts,
         money=_money(workspace_id, first, last),
     )

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from webapp.attribution import by_platform
 from webapp.common.errors import ServiceError
-from webapp.extensions import db
+from webapp.extensions import db, platform_registry
 from webapp.inputs import MAX_DAY, MIN_DAY, parse_day
 from webapp.insights.sync import last_complete_day
 from webapp.models import (
@@ -32,6 +32,7 @@ from webapp.models import (
 )
 from webapp.models.insights import LEVELS
 from webapp.models.types import utcnow
+from webapp.push import states as push_states
 
 MAX_RANGE_DAYS = 731
 ZERO = Decimal(0)
@@ -211,7 +212,10 @@ def _credit_ad_groups(
         bucket.sl_revenue += figures.revenue
 
 
-def _diagnostics(connection_id: int, start: date, end: date) -> list[dict]:
+def _diagnostics(connection: Connection, start: date, end: date) -> list[dict]:
+    """The platform's diagnostics per goal over the range, with its reasons in its own words
+    (``reason_text``, from the plugin; the codes stay in ``reasons``)."""
+    connection_id = connection.id
     found: dict[str, dict] = {}
     for d in db.session.scalars(
         select(GoalDiagnosticsDaily).where(
@@ -233,6 +237,9 @@ def _diagnostics(connection_id: int, start: date, end: date) -> list[dict]:
         goal["unattributed"] += d.unattributed_count
         for reason, count in (d.reasons or {}).items():
             goal["reasons"][reason] = goal["reasons"].get(reason, 0) + int(count)
+    platform = platform_registry().get(connection.platform_key)
+    for goal in found.values():
+        goal["reason_text"] = push_states.diagnostic_words(platform, goal["reasons"])
     return sorted(found.values(), key=lambda g: g["name"])
 
 
@@ -297,7 +304,7 @@ def account_insights(
         sync=db.session.get(InsightSyncState, connection.id),
         # Upload days are UTC; a range reaching yesterday includes today's uploads too.
         diagnostics=_diagnostics(
-            connection.id, start, end + timedelta(days=int(end >= last_complete_day()))
+            connection, start, end + timedelta(days=int(end >= last_complete_day()))
         ),
     )
     if credited is not None:

@@ -1,6 +1,7 @@
 """What the Troubleshoot page and the conversion API show about pushing besides the state model
-(``webapp.push.states``, which owns every state, count and reason): recent runs, the match rate,
-and the conversion API's delivery list."""
+(``webapp.push.states``, which owns every state, count and reason): recent runs and the conversion
+API's delivery list. (The match rate and click-id coverage are the state model's:
+``states.match_rate``, ``states.click_id_coverage``.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Connection, Conversion, PushRun
+from webapp.models import Conversion, PushRun
 from webapp.push import states
 
 
@@ -22,19 +23,6 @@ def recent_runs(connection_id: int, limit: int = 15) -> list[PushRun]:
             .limit(limit)
         )
     )
-
-
-def match_rate(connection: Connection, days: int = 30) -> tuple[int, int]:
-    """(conversions carrying a click id of the platform, conversions) among the connection's
-    checked conversions of the last ``days``: the share the platform can attribute at all. The
-    state model counts it (``states.match_counts``); Troubleshoot and the match-rate alert both
-    call this, so they show one figure."""
-    return states.match_counts(connection, days)
-
-
-def match_rate_figure(matched: int, total: int) -> str:
-    """How a match rate is written wherever it is shown (Troubleshoot, alerts)."""
-    return f"{100 * matched / total:.1f}% ({matched} of {total})" if total else "—"
 
 
 def delivery_status(conversion: Conversion) -> list[dict[str, Any]]:

@@ -34,6 +34,10 @@ class Step:
     push_run_id: int | None = None
     error_code: str | None = None
     reason: str = ""
+    # "said" steps: the platform's reason codes → count, and its words for each (shown with the
+    # code in small print).
+    said_reasons: dict[str, int] = field(default_factory=dict)
+    said_words: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,17 +158,17 @@ def _said(name: str, row: states.Row) -> Step | None:
     said = row.platform_said
     if not said or row.sent_at is None:
         return None
-    reasons = ", ".join(f"{k} ({v})" for k, v in sorted((said.get("reasons") or {}).items()))
     return Step(
         at=row.sent_at,
         kind="said",
         outcome="said",
         title=f"What {name} later said about “{row.goal_name}” uploads of {said['day']}",
         text=(
-            f"{said['attributed']} attributed to an ad click, {said['not_attributed']} not"
-            + (f": {reasons}" if reasons else "")
-            + f". {name} reports this per goal and upload day, not per conversion."
+            f"{said['attributed']} attributed to an ad click, {said['not_attributed']} not. "
+            f"{name} reports this per goal and upload day, not per conversion."
         ),
+        said_reasons=dict(said.get("reasons") or {}),
+        said_words=dict(said.get("reason_text") or {}),
     )
 
 

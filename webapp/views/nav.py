@@ -68,8 +68,11 @@ def register_nav(app: Flask) -> None:
 
 
 def channel_words(channel: str | None) -> str:
-    """A channel key in words (``webapp.intake.channels.label``)."""
-    names = {p.key: p.display_name for p in platform_registry()}
+    """A channel key in words (``webapp.intake.channels.label``). The platforms' names are read
+    once per request (a table of channels calls this for every cell)."""
+    names = g.get("platform_names")
+    if names is None:
+        names = g.platform_names = {p.key: p.display_name for p in platform_registry()}
     return channels.label(channel or "", names)
 
 

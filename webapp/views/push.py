@@ -122,31 +122,30 @@ def troubleshoot(connection_id: int):  # noqa: ANN201
     membership = current_membership()
     conn = connections.get_in_workspace(membership.workspace_id, connection_id)
     error = None
+    scope = push_states.scope_for(conn)  # the connection's settings, read once for the page
     try:
         filters = _filters(request.args)
-        page = push_states.page(conn, filters, cursor=request.args.get("cursor"))
+        page = push_states.page(conn, filters, cursor=request.args.get("cursor"), scope=scope)
     except push_states.BadQuery as exc:
         error = str(exc)
         filters, page = push_states.Filters(), push_states.Page()
-    reasons = push_states.count_reasons(conn.workspace_id, connection_id=conn.id)
+    reasons = push_states.count_reasons(conn.workspace_id, connection_id=conn.id, scope=scope)
     counts = {st: sum(by_reason.values()) for st, by_reason in reasons.items()}
-    matched, total = push_status.match_rate(conn)
     platform = push_config.platform_for(conn)
     return render_template(
         "push/troubleshoot.html",
-        match_figure=push_status.match_rate_figure(matched, total),
+        match=push_states.match_rate(conn.workspace_id, connection_id=conn.id),
+        coverage=push_states.click_id_coverage(conn, scope=scope),
         connection=conn,
         platform=platform,
-        config=push_config.config_for(conn.id),
-        mappings=push_config.mappings_for(conn.id),
+        config=scope.config,
+        mappings=list(scope.mappings),
         runs=push_status.recent_runs(conn.id),
         page=page,
         counts=counts,
         reasons=reasons,
         reason_labels=push_states.reason_labels(),
         realtime=push_realtime.status(push_config.platform_for(conn), conn.id),
-        matched=matched,
-        total=total,
         filters=filters,
         args={k: v for k, v in request.args.items() if k not in ("cursor", "run") and v},
         error=error,

@@ -1,6 +1,7 @@
 """``GET /api/v1/connections``: each ad-account connection of the workspace with its health
-(failing checks by name) and its conversions counted by state (``webapp.push.states``, the same
-counts Troubleshoot shows).
+(failing checks by name), its conversions counted by state, its match rate (what the platform
+said about the last 30 days' uploads) and its click-id coverage, all from the state model
+(``webapp.push.states``), the same figures Troubleshoot and the connection page show.
 
 Authenticated like the conversion API, with a workspace API key (``Authorization: Bearer ...``).
 """
@@ -36,6 +37,7 @@ def list_connections():  # noqa: ANN201
     rows = []
     for conn in connections.for_workspace(workspace_id):
         platform = registry.get(conn.platform_key)
+        scope = push_states.scope_for(conn)
         rows.append(
             {
                 "id": conn.id,
@@ -49,7 +51,11 @@ def list_connections():  # noqa: ANN201
                 },
                 "status": conn.status,
                 "health": health.check(conn).as_dict(),
-                "counts": push_states.count_states(workspace_id, connection_id=conn.id),
+                "counts": push_states.count_states(
+                    workspace_id, connection_id=conn.id, scope=scope
+                ),
+                "match_rate": push_states.match_rate(workspace_id, connection_id=conn.id).as_json(),
+                "click_id_coverage": push_states.click_id_coverage(conn, scope=scope).as_json(),
                 "last_push_at": conn.last_push_at.isoformat() if conn.last_push_at else None,
                 "last_pull_at": conn.last_pull_at.isoformat() if conn.last_pull_at else None,
             }

@@ -200,6 +200,7 @@ def _render_connection(conn, membership, *, realtime_errors=None, realtime_value
         realtime=realtime,
         runs=job_runs.recent(connection_id=conn.id, limit=20),
         state_counts=push_states.count_states(conn.workspace_id, connection_id=conn.id),
+        match=push_states.match_rate(conn.workspace_id, connection_id=conn.id),
         state_labels=push_states.STATE_LABELS,
         # The run a button started: its outcome is shown once it has finished, and until then
         # the page says queued / running and polls (never "succeeded" while still queued).
