@@ -104,6 +104,7 @@ def test_figures_and_health_cards_with_data(
             day=now.date(),
             success_count=3,
             unattributed_count=1,
+            reasons={"NoMatchingClickFound": 1},
         )
     )
     other = db.session.get(Connection, broken)
@@ -139,6 +140,24 @@ def test_figures_and_health_cards_with_data(
     assert bad.locator("li[data-check]").count() == 1  # only the sign-in, until reconnected
     assert bad.get_by_role("button", name="Reconnect").is_visible()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+    # One match rate: the connection page and Troubleshoot show the dashboard's (3 of 4), and
+    # the click-id coverage apart, under its own name.
+    page.goto(f"{server.url}/w/{ws}/setup/connections/{healthy}")
+    assert page.get_by_test_id("match-rate").inner_text().startswith("75.0% (3 of 4)")
+    page.goto(f"{server.url}/w/{ws}/setup/connections/{healthy}/push/troubleshoot?state=sent")
+    assert page.get_by_test_id("match-rate").inner_text().startswith("75.0% (3 of 4)")
+    assert "click id" in page.get_by_test_id("click-id-coverage").inner_text()
+    # Microsoft's reason in its words, the code beside them in small print.
+    said = page.get_by_test_id("platform-said").first
+    reason = said.locator('[data-reason="NoMatchingClickFound"]')
+    assert "found no ad click" in reason.inner_text()
+    assert reason.locator("code").inner_text() == "NoMatchingClickFound"
+    page.goto(f"{server.url}/w/{ws}/insights/")
+    listed = page.locator('[data-reason="NoMatchingClickFound"]').first
+    assert "found no ad click" in listed.inner_text()
+    assert listed.locator(".small code").inner_text() == "NoMatchingClickFound"
+    page.screenshot(path=str(tmp_path / "insights.png"), full_page=True)
     assert problems == []
 
 

@@ -272,4 +272,7 @@ def test_diagnostics_say_why_an_upload_was_not_attributed(ms_app, world, emulato
     assert sum(r.unattributed_count for r in closed_won) == 1
     assert any("NoMatchingClickFound" in r.reasons for r in closed_won)
     page = client_as(ms_app, "member").get(f"/w/{world.workspace_id}/insights/")
-    assert "NoMatchingClickFound (1)" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    # Microsoft's reason in its words (from the plugin), the code beside them in small print.
+    words = msads.explain_diagnostic("NoMatchingClickFound")
+    assert f'{words} <span class="small muted"><code>NoMatchingClickFound</code></span>: 1' in html

@@ -126,6 +126,10 @@ class PlatformContract:
             assert isinstance(platform.row_error_is_retryable(code), bool)
             assert isinstance(platform.row_error_is_goal_too_recent(code), bool)
             assert platform.explain_error(code, "refused")
+        # Diagnostics reasons are shown in words, never as the bare code (a code the plugin does
+        # not know is spelled out).
+        words = platform.explain_diagnostic("SomeReasonAddedLater")
+        assert isinstance(words, str) and words and words != "SomeReasonAddedLater"
 
     def test_oauth_spec_is_complete(self, platform: Platform) -> None:
         spec = platform.oauth_spec()

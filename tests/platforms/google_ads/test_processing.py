@@ -62,3 +62,17 @@ def test_merge_sums_per_goal_and_day() -> None:
         1,
         {"DENIED_CONSENT": 1},
     )
+
+
+def test_processing_reasons_are_worded_as_google_explains_them() -> None:
+    from platforms.google_ads import explanations
+    from platforms.google_ads.plugin import GoogleAdsPlatform
+
+    google = GoogleAdsPlatform()
+    prefixed = [c for c in explanations.EXPLANATIONS if c.startswith("PROCESSING_ERROR_REASON_")]
+    assert prefixed
+    for code in prefixed:
+        stored = processing.reason_name(code)  # what the host stores
+        assert google.explain_diagnostic(stored) == explanations.EXPLANATIONS[code]
+    assert "no reason" in google.explain_diagnostic("FAILED")
+    assert google.explain_diagnostic("SOME_NEW_REASON") == "Some new reason"
