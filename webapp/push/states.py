@@ -828,6 +828,8 @@ def _listing(
             .limit(n)
         )  # fmt: skip
     rules = neither_rules(scope, now, Conversion.occurred_at)
+    if _narrowed(rules, filters) is None:
+        return found  # the filter names no state of this source: no need to count it
     present = _neither_counts(scope, now, filters.since, filters.until)
     rules = [r for r in rules if present[(r.state, r.reason)]]  # none: nothing to look for
     wanted = _narrowed(rules, filters) if rules else None
