@@ -358,21 +358,10 @@ def _tally(
         *_in_range(PD.occurred_at, since, until),
     ]
     rules = decision_rules(scope, now)
-    fixed = [r for r in rules if isinstance(r.state, str)]
-    found = _counts([r.when for r in fixed] + [r.when for r in neither["decided"]], *decided_range)
-    for rule, n in zip(fixed, found, strict=False):
-        counts[(rule.state, rule.reason)] += n
-    with_decision = found[len(fixed) :]
-    for rule in (r for r in rules if not isinstance(r.state, str)):
-        sub = (
-            select(rule.state.label("s"), rule.reason.label("r"))
-            .where(rule.when, *decided_range)
-            .subquery()
-        )
-        for st, why, n in db.session.execute(
-            select(sub.c.s, sub.c.r, func.count()).group_by(sub.c.s, sub.c.r)
-        ):
-            counts[(st, why)] += n
+    if db.engine.dialect.name == "postgresql":
+        with_decision = _tally_decisions(rules, neither["decided"], decided_range, counts)
+    else:
+        with_decision = _tally_decisions_by_range(rules, neither["decided"], decided_range, counts)
     mapped = _counts(
         [r.when for r in neither["mapped"]],
         Conversion.workspace_id == scope.connection.workspace_id,
@@ -386,6 +375,46 @@ def _tally(
         rest[(rule.state, rule.reason)] = total - planned - decided
     counts.update(rest)
     return +counts, rest
+
+
+def _tally_decisions(
+    rules: Sequence[Rule], neither: Sequence[Rule], where: Sequence[Any], counts: Counter
+) -> list[int]:
+    """PostgreSQL: the decisions' (state, reason) and the window's edge in one grouped pass
+    (two passes, a count per fixed rule then a group for the decision's own state, cost twice
+    the time there). Adds to ``counts``; → the decisions per rule of ``neither`` (old, not)."""
+    state, reason, _until = _case(rules)
+    sides = case(*((r.when, i) for i, r in enumerate(neither)))
+    sub = select(state.label("s"), reason.label("r"), sides.label("side")).where(*where).subquery()
+    with_decision = [0] * len(neither)
+    for st, why, side, n in db.session.execute(
+        select(sub.c.s, sub.c.r, sub.c.side, func.count()).group_by(sub.c.s, sub.c.r, sub.c.side)
+    ):
+        counts[(st, why)] += n
+        with_decision[side] += n
+    return with_decision
+
+
+def _tally_decisions_by_range(
+    rules: Sequence[Rule], neither: Sequence[Rule], where: Sequence[Any], counts: Counter
+) -> list[int]:
+    """SQLite: one index-range count per fixed rule and per side of the window's edge, and a
+    group for the rule whose state is the decision's own."""
+    fixed = [r for r in rules if isinstance(r.state, str)]
+    found = _counts([r.when for r in fixed] + [r.when for r in neither], *where)
+    for rule, n in zip(fixed, found, strict=False):
+        counts[(rule.state, rule.reason)] += n
+    for rule in (r for r in rules if not isinstance(r.state, str)):
+        sub = (
+            select(rule.state.label("s"), rule.reason.label("r"))
+            .where(rule.when, *where)
+            .subquery()
+        )
+        for st, why, n in db.session.execute(
+            select(sub.c.s, sub.c.r, func.count()).group_by(sub.c.s, sub.c.r)
+        ):
+            counts[(st, why)] += n
+    return found[len(fixed) :]
 
 
 def _count_connection(
