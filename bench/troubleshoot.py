@@ -21,6 +21,7 @@ Targets: p95 under 300 ms for the page and the API, a page under 200 KB.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -243,8 +244,10 @@ def run(url: str, redis_url: str, label: str, conversions: int, runs: int) -> bo
         else:
             db.session.execute(text("ANALYZE"))
             db.session.commit()
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"\n{label}: {conversions:,} conversions written in "
-              f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+              f"{time.perf_counter() - started:.0f} s; load average {load} "
+              f"on {os.cpu_count()} cores")  # fmt: skip
         ws, conn_id = facts["workspace_id"], facts["connections"][0]
         client = app.test_client()
         html = client.get("/login").get_data(as_text=True)
