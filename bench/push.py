@@ -267,20 +267,21 @@ def main() -> None:
     parser.add_argument("--conversions", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="one push under cProfile")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: keep the profile here")
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="the source tree whose flask jobs push runs (compare a branch)")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
     emulator, url = start_emulator(workdir / "emulator.log")
     try:
-        run(Bench(workdir, url, args.code.resolve()), args.conversions, args.runs, args.profile)
+        run(Bench(workdir, url, args.code.resolve()), args.conversions, args.runs, args.profile, args.profile_out)
     finally:
         emulator.terminate()
         emulator.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
+def run(bench: Bench, n: int, runs: int, profile: bool, keep: Path | None = None) -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} at the start")  # fmt: skip
     pristine = bench.workdir / "pristine.db"
@@ -292,6 +293,8 @@ def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
 
         pstats.Stats(str(out)).sort_stats("cumulative").print_stats(45)
         pstats.Stats(str(out)).sort_stats("tottime").print_stats(30)
+        if keep is not None:
+            shutil.copy(out, keep)
         return
     floors, pushes, floor_cpu, push_cpu, rss_full = [], [], [], [], 0
     for _ in range(runs):
