@@ -268,14 +268,17 @@ class Bench:
         received, accepted, uploads = read_back(self.emulator)
         return elapsed, cpu, rss, out.strip(), received, accepted, uploads
 
-    def push_again(self) -> tuple[float, float]:
+    def push_again(self, profile: Path | None = None) -> tuple[float, float]:
         """``flask jobs push`` once more on the database the last push left: nothing is left to
         send, so this is the push process's fixed cost (start-up, the goals call, the run
         record, the checks that find nothing due)."""
         run_db = self.workdir / "run.db"
         env = {**os.environ, "FLASK_APP": "webapp.core:create_base_app",
                **environ(f"sqlite:///{run_db}", self.emulator)}  # fmt: skip
-        elapsed, cpu, _rss, out = timed([self.flask, "jobs", "push"], env, self.code)
+        argv = [self.flask, "jobs", "push"]
+        if profile is not None:
+            argv = [self.python, "-m", "cProfile", "-o", str(profile), self.flask, "jobs", "push"]
+        elapsed, cpu, _rss, out = timed(argv, env, self.code)
         assert " 0 sent" in out, out[-500:]
         return elapsed, cpu
 
@@ -286,20 +289,34 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="one push under cProfile")
     parser.add_argument("--profile-out", type=Path, help="with --profile: keep the profile here")
+    parser.add_argument(
+        "--profile-fixed",
+        action="store_true",
+        help="with --profile: profile a second push, with nothing left to send",
+    )
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="the source tree whose flask jobs push runs (compare a branch)")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
     emulator, url = start_emulator(workdir / "emulator.log")
     try:
-        run(Bench(workdir, url, args.code.resolve()), args.conversions, args.runs, args.profile, args.profile_out)
+        run(
+            Bench(workdir, url, args.code.resolve()),
+            args.conversions,
+            args.runs,
+            args.profile,
+            args.profile_out,
+            args.profile_fixed,
+        )
     finally:
         emulator.terminate()
         emulator.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(bench: Bench, n: int, runs: int, profile: bool, keep: Path | None = None) -> None:
+def run(
+    bench: Bench, n: int, runs: int, profile: bool, keep: Path | None = None, fixed: bool = False
+) -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} at the start")  # fmt: skip
     pristine = bench.workdir / "pristine.db"
@@ -307,6 +324,8 @@ def run(bench: Bench, n: int, runs: int, profile: bool, keep: Path | None = None
     if profile:
         out = bench.workdir / "push.prof"
         bench.push(pristine, job, profile=out)
+        if fixed:  # profile the second push instead: the fixed cost
+            bench.push_again(profile=out)
         import pstats
 
         pstats.Stats(str(out)).sort_stats("cumulative").print_stats(45)
