@@ -67,7 +67,9 @@ def test_alerts_page_lists_incidents_and_saves_settings(
     assert page.get_by_test_id("open-incidents").locator("tbody tr").count() == 1
     assert page.get_by_test_id("past-incidents").locator("tbody tr").count() == 1
     assert "needs to be reconnected" in page.get_by_test_id("open-incidents").inner_text()
-    page.get_by_label("Alert when a connection's match rate is under (%)").fill("45")
+    page.get_by_label(
+        "Alert when a connection's match rate (the share of uploads the platform"
+    ).fill("45")
     page.get_by_role("button", name="Save alert settings").click()
     page.wait_for_url("**/alerts/")
     assert "Alert settings saved." in page.content()
