@@ -118,8 +118,8 @@ def floor_pass(chunk: int, per_conversion: dict[int, int]) -> tuple[int, int]:
             value = int((touches[0][2] or 0) * 10_000)
             for i in range(per_conversion.get(conversion_id, 0)):
                 t = touches[i % len(touches)]
-                batch.append((1, conversion_id, "linear", t[4], t[6] or "(none)", t[7] or "",
-                               None, t[8], None, t[3], value, 1_000_000))  # fmt: skip
+                batch.append(("linear", value, 1_000_000, 1, conversion_id, t[4],
+                              t[6] or "(none)", t[7] or "", None, t[8], None, t[3]))  # fmt: skip
         db.session.connection().exec_driver_sql(writer, batch)
         written += len(batch)
         db.session.execute(
