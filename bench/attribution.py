@@ -6,24 +6,35 @@ Floor: a minimal attributor with the same input and output work. It reads the sa
 exactly as many credit rows as the service writes for it (counted in an untimed warm-up run of
 the service) plus its "attributed" marker, through the same bare driver ``executemany`` and one
 commit per chunk, but decides nothing. The ratio is what the service's own logic (models, exact
-allocation, campaign resolution) costs on top of its I/O. Attribution: ``webapp.attribution.credits.run`` end to end:
-finding pending conversions, reading journeys, six models, exact allocation, campaign
-resolution, writing one credit row per conversion × model × credited touch, committing per chunk.
+allocation, campaign resolution) costs on top of its I/O.
+
+Attribution: ``webapp.attribution.credits.run`` end to end: finding pending conversions, reading
+journeys, six models, exact allocation, campaign resolution, writing one credit row per
+conversion × model × credited touch, committing per chunk.
+
+Floor and attribution run in alternating rounds (``--rounds``, 3 by default) on the same file, so
+a change in the machine's load hits both alike; each round prints wall and CPU time and the
+load, and the result is the median of the rounds' wall-clock ratios (the CPU-time ratio, which
+load does not move, is printed beside it).
 
     python -m bench.attribution                # 100,000 conversions, 1,000,000 touchpoints
-    python -m bench.attribution --conversions 10000
+    python -m bench.attribution --conversions 20000 --rounds 5
 
-The data lives in a temporary SQLite file that is deleted afterwards. Target (issue 18): ratio ≤ 1.5.
+The data lives in a temporary SQLite file that is deleted afterwards. Target (issue 18): the
+median ratio ≤ 1.5.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sqlite3
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -146,10 +157,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversions", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="floor/attribution pairs (median)")
     args = parser.parse_args()
 
     from sqlalchemy import func, select
@@ -158,6 +177,9 @@ def main() -> None:
     from webapp.extensions import db
     from webapp.models import AttributionCredit
 
+    one, five, fifteen = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {one:.2f} {five:.2f} {fifteen:.2f} "
+          f"at the start")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-attribution-") as tmp:
         db_path = Path(tmp) / "bench.db"
         app = make_app(db_path)
@@ -177,25 +199,32 @@ def main() -> None:
                     )
                 ).all()
             )
+            credits = sum(per_conversion.values())
             reset()
 
-            started = time.perf_counter()
-            rows, written = floor_pass(args.chunk, per_conversion)
-            floor = time.perf_counter() - started
-            print(f"floor  (read {rows:,} journey rows, write {written:,} credit rows): "
-                  f"{floor:7.2f} s")  # fmt: skip
-            rss_floor = peak_rss_mb()
-            reset()
-
-            started = time.perf_counter()
-            done = multitouch.run(1, chunk=args.chunk)
-            elapsed = time.perf_counter() - started
-            credits = db.session.scalar(select(func.count()).select_from(AttributionCredit))
-            print(f"attribution (6 models, {credits:,} credit rows):  {elapsed:7.2f} s"
-                  f"  ({done:,} conversions)")  # fmt: skip
-            print(f"ratio attribution / floor: {elapsed / floor:.2f}  (target ≤ 1.50, issue 18)")
-            print(f"peak RSS: {rss_before:.0f} MB after generating, {rss_floor:.0f} MB after the "
-                  f"floor, {peak_rss_mb():.0f} MB after attribution")  # fmt: skip
+            # Floor and service alternate, so a change in the machine's load hits both alike;
+            # the median of the rounds' ratios is the result.
+            ratios, cpu_ratios = [], []
+            for r in range(1, args.rounds + 1):
+                floor, floor_cpu = timed(lambda: floor_pass(args.chunk, per_conversion))
+                written = db.session.scalar(select(func.count()).select_from(AttributionCredit))
+                reset()
+                elapsed, cpu = timed(lambda: multitouch.run(1, chunk=args.chunk))
+                done = db.session.scalar(select(func.count()).select_from(AttributionCredit))
+                reset()
+                ratios.append(elapsed / floor)
+                cpu_ratios.append(cpu / floor_cpu)
+                print(f"round {r}: floor (read the journeys, write {written:,} credit rows) "
+                      f"{floor:6.2f} s (CPU {floor_cpu:5.2f} s) · attribution (6 models, "
+                      f"{done:,} credit rows) {elapsed:6.2f} s (CPU {cpu:5.2f} s) · ratio "
+                      f"{ratios[-1]:.2f} (CPU {cpu_ratios[-1]:.2f}) · load "
+                      f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+            print(f"{args.conversions:,} conversions, {credits:,} credit rows")
+            print(f"ratio attribution / floor: {statistics.median(ratios):.2f} median of "
+                  f"{args.rounds} (CPU time {statistics.median(cpu_ratios):.2f})  "
+                  f"(target ≤ 1.50, issue 18)")  # fmt: skip
+            print(f"peak RSS: {rss_before:.0f} MB after generating, {peak_rss_mb():.0f} MB after "
+                  f"the rounds")  # fmt: skip
 
 
 if __name__ == "__main__":
