@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
@@ -92,3 +93,9 @@ def add_common_routes(
     bp.add_url_rule("/faults", "clear_faults", clear_faults, methods=["DELETE"])
     bp.add_url_rule("/calls", "calls", calls, methods=["GET"])
     bp.add_url_rule("/tokens/expire", "expire", expire, methods=["POST"])
+
+
+def with_query(url: str, *queries: str) -> str:
+    """``url`` with each non-empty query string appended after its own, joined by ``&``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, *queries]))))

@@ -13,12 +13,12 @@ import hashlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, redirect, request
 from werkzeug.wrappers import Response
 
-from platforms.emulator_kit.control import add_common_routes, fault_request_error
+from platforms.emulator_kit.control import add_common_routes, fault_request_error, with_query
 from platforms.emulator_kit.control import bad as _bad
 from platforms.emulator_kit.control import json_body as _json
 
@@ -149,8 +149,7 @@ def consent() -> Any:
     )  # fmt: skip
     values = {**({"state": body["state"]} if body.get("state") else {}), "code": code,
               "scope": " ".join(granted)}  # fmt: skip
-    parts = urlsplit(redirect_uri)
-    url = urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(values)]))))
+    url = with_query(redirect_uri, urlencode(values))
     return jsonify({"code": code, "redirect_url": url, "user_id": user.id, "scope": granted}), 201
 
 
@@ -272,9 +271,7 @@ def click_redirect() -> Any:
     result = _mint_click(get_world(), dict(request.args))
     if not isinstance(result, Click):
         return result
-    parts = urlsplit(landing)
-    query = "&".join(filter(None, [parts.query, urlencode({result.kind: result.gclid})]))
-    return redirect(urlunsplit(parts._replace(query=query)), code=302)
+    return redirect(with_query(landing, urlencode({result.kind: result.gclid})), code=302)
 
 
 # -- Data Manager read-back -------------------------------------------------------------------

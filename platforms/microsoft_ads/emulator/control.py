@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, redirect, request
 from werkzeug.wrappers import Response
 
-from platforms.emulator_kit.control import add_common_routes, fault_request_error
+from platforms.emulator_kit.control import add_common_routes, fault_request_error, with_query
 from platforms.emulator_kit.control import bad as _bad
 from platforms.emulator_kit.control import json_body as _json
 
@@ -170,7 +170,6 @@ def click_redirect() -> Any:
     result = _mint_click(get_world(), dict(request.args))
     if not isinstance(result, Click):
         return result
-    parts = urlsplit(landing)
     added = {"msclkid": result.msclkid}
     world = get_world()
     campaign = world.campaigns.get(result.campaign_id or "")
@@ -184,8 +183,7 @@ def click_redirect() -> Any:
     if suffix and campaign is not None:  # a Final URL suffix with its URL parameters filled in
         suffix = suffix.replace("{CampaignId}", campaign.id)
         suffix = suffix.replace("{AdGroupId}", group.id if group is not None else "")
-    query = "&".join(filter(None, [parts.query, urlencode(added), suffix]))
-    return redirect(urlunsplit(parts._replace(query=query)), code=302)
+    return redirect(with_query(landing, urlencode(added), suffix), code=302)
 
 
 @bp.post("/clicks")
@@ -225,8 +223,7 @@ def consent() -> Any:
     code = issue_code(world, user, client_id, redirect_uri, scopes, body.get("code_challenge"),
                       body.get("code_challenge_method"))  # fmt: skip
     values = {"code": code, **({"state": body["state"]} if body.get("state") else {})}
-    parts = urlsplit(redirect_uri)
-    url = urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(values)]))))
+    url = with_query(redirect_uri, urlencode(values))
     return jsonify({"code": code, "redirect_url": url, "user_id": user.id}), 201
 
 
