@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import client_as
-from tests.connections.test_connect_microsoft_ads import pick, sign_in
+from tests.helpers.connect import MICROSOFT_ADS
 from webapp.extensions import db
 from webapp.models import AdClick, Connection, Conversion, ConversionClickId, Membership, Visitor
 from webapp.models.types import utcnow
@@ -26,7 +26,9 @@ LEGACY_SIGNUP = "60000005"  # paused
 
 def connect(app, world, emulator: str, account_id: str = US_ACCOUNT) -> int:
     admin = client_as(app, "admin")
-    response = pick(admin, sign_in(admin, emulator, world.workspace_id), account_id)
+    response = MICROSOFT_ADS.pick(
+        admin, MICROSOFT_ADS.sign_in(admin, emulator, world.workspace_id), account_id
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     return db.session.scalar(select(Connection.id).where(Connection.account_id == account_id))
 
@@ -154,7 +156,7 @@ def reconnect(app, world, emulator: str, connection_id: int) -> None:
     from tests.conftest import csrf_token
 
     admin = client_as(app, "admin")
-    picker_url = sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
+    picker_url = MICROSOFT_ADS.sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
     grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
     done = admin.post(
         picker_url,
