@@ -5,11 +5,16 @@ the plugin key, the authorize path and the seeded user differ."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from authlib.integrations.requests_client import OAuth2Session
 
+from platforms.base import OAuthSpec
 from tests.conftest import csrf_token
 
 # Authorize parameters a platform's consent step must see again (Google: offline access, the
@@ -77,3 +82,27 @@ class ConnectFlow:
 AGENCY = "alex@fabrikam-agency.example"  # a manager/agency user in both seeded emulators
 GOOGLE_ADS = ConnectFlow("google_ads", "/o/oauth2/v2/auth", AGENCY)
 MICROSOFT_ADS = ConnectFlow("microsoft_ads", "/common/oauth2/v2.0/authorize", AGENCY)
+
+
+def pkce_session(spec: OAuthSpec, emulator_url: str, redirect_uri: str, user: str = AGENCY):
+    """A session holding tokens from the platform's authorization-code flow with PKCE, the
+    emulator consenting for ``user`` (what the plugin tests and the contract suite call with)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    granted = requests.post(
+        f"{emulator_url}/_emulator/consent",
+        timeout=10,
+        json={
+            "user": user,
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(spec.scopes),
+            "code_challenge": challenge.decode().rstrip("="),
+            "code_challenge_method": "S256",
+        },
+    )
+    granted.raise_for_status()
+    session = OAuth2Session(
+        spec.client_id, spec.client_secret, scope=" ".join(spec.scopes), redirect_uri=redirect_uri
+    )
+    session.fetch_token(spec.token_url, code=granted.json()["code"], code_verifier=verifier)
+    return session
