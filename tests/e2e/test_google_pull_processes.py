@@ -20,7 +20,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import func, select
 
-from tests.conftest import make_world, platform_app, test_environ
+from tests.conftest import google_environ, make_world, platform_app, test_environ
 from tests.helpers.processes import (
     emulator_process,
     python_process,
@@ -56,15 +56,6 @@ def google_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def google(google_emulator: str) -> str:
     return reset_emulator(google_emulator)
-
-
-def google_environ(url: str) -> dict[str, str]:
-    return {
-        "GOOGLE_ADS_ENVIRONMENT": "emulator",
-        "GOOGLE_ADS_EMULATOR_URL": url,
-        "GOOGLE_ADS_CLIENT_ID": CLIENT_ID,
-        "GOOGLE_ADS_CLIENT_SECRET": CLIENT_SECRET,
-    }
 
 
 @pytest.fixture
