@@ -256,16 +256,7 @@ def test_revoked_grant_needs_reconnect_then_reconnect_resumes(ms_app, world, emu
 
     picker_url = sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
     assert "Reconnect this account" in admin.get(picker_url).get_data(as_text=True)
-    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-    done = admin.post(
-        picker_url,
-        data={
-            "grant": grant,
-            "reconnect": str(connection_id),
-            "csrf_token": csrf_token(admin, picker_url),
-        },
-    )
-    assert done.status_code == 303
+    assert FLOW.confirm_reconnect(admin, picker_url, connection_id).status_code == 303
     db.session.expire_all()
     connection = db.session.get(Connection, connection_id)
     assert connection.status == Connection.ACTIVE and connection.id == connection_id

@@ -66,6 +66,19 @@ class ConnectFlow:
         return response.location
 
     @staticmethod
+    def confirm_reconnect(client, picker_url: str, connection_id: int):
+        """Confirm "Reconnect this account" on the picker a Reconnect led to."""
+        grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+        return client.post(
+            picker_url,
+            data={
+                "grant": grant,
+                "reconnect": str(connection_id),
+                "csrf_token": csrf_token(client, picker_url),
+            },
+        )
+
+    @staticmethod
     def pick(client, picker_url: str, account_id: str):
         """Choose one account on the picker."""
         grant = parse_qs(urlsplit(picker_url).query)["grant"][0]

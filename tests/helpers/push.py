@@ -151,22 +151,9 @@ def arm(emulator: str, operation: str, kind: str, count: int = 1, **extra: objec
 
 
 def reconnect(app, world, emulator: str, connection_id: int) -> None:
-    from urllib.parse import parse_qs, urlsplit
-
-    from tests.conftest import csrf_token
-
     admin = client_as(app, "admin")
     picker_url = MICROSOFT_ADS.sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
-    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-    done = admin.post(
-        picker_url,
-        data={
-            "grant": grant,
-            "reconnect": str(connection_id),
-            "csrf_token": csrf_token(admin, picker_url),
-        },
-    )
-    assert done.status_code == 303
+    assert MICROSOFT_ADS.confirm_reconnect(admin, picker_url, connection_id).status_code == 303
 
 
 def revoke_grant(emulator: str, connection_id: int) -> None:
