@@ -10,6 +10,7 @@ from flask import current_app
 
 from jobs.enqueue import is_alive
 from jobs.runtime import JobContext, job
+from jobs.schedule import scheduler_interval
 from webapp.background import enqueue as background
 from webapp.background.job_runs import reap_abandoned
 from webapp.connections.lifecycle import active_connection_ids
@@ -40,7 +41,10 @@ def push_fanout(ctx: JobContext) -> str:
 def pull_fanout(ctx: JobContext) -> str:
     connection_ids = active_connection_ids()
     window = float(current_app.config.get("PULL_WINDOW_MINUTES", 240)) * 60
-    plan = daily_pull_plan(connection_ids, window_seconds=window)
+    # rq-scheduler keeps whole seconds, and the scheduler looks for due jobs every interval.
+    plan = daily_pull_plan(
+        connection_ids, window_seconds=window, resolution=1.0 + scheduler_interval()
+    )
     scheduled = background.schedule_daily_pulls([(p.connection_id, p.delay) for p in plan.pulls])
     summary = (
         f"{scheduled} pull job(s) scheduled for {len(connection_ids)} active connection(s) "

@@ -2,13 +2,14 @@
 window so that most of them find a report slot free when they start.
 
 A platform that declares a report limit (``ReportLimits.in_flight_per_customer``, cap ``c``)
-gets its pulls grouped by report-slot key (one per customer, ``report_limits.report_gates``). A
+gets its pulls grouped by report-slot key (one per customer, ``report_limits.gate_for``). A
 group of ``n`` pulls, each expected to take ``d`` seconds, starts one pull every ``s`` seconds
-with ``s = d / (c - j)``, each start pushed later by a random ``[0, j·s]`` (``j``, the jitter,
-a fraction of the spacing below 1). Then any ``c + 1`` consecutive starts of a group are at
-least ``d`` apart whatever the jitter draws, so a pull that takes the expected time is done
-before the pull ``c`` places behind it starts: the plan itself never asks for more than ``c``
-at once. A group that does not fit the window (``(n - 1 + j)·s`` past its end) is squeezed into
+with ``s = (d + r) / (c - j)``, each start pushed later by a random ``[0, j·s]`` (``j``, the
+jitter, a fraction of the spacing below 1; ``r``, the resolution: rq-scheduler keeps whole
+seconds and the scheduler process looks for due jobs every ``SCHEDULER_INTERVAL``, so a start
+lands up to ``r`` late). Then any ``c + 1`` consecutive starts of a group are at least
+``d + r`` apart whatever the jitter draws, so a pull that takes the expected time is done before
+the pull ``c`` places behind it starts: the plan itself never asks for more than ``c`` at once. A group that does not fit the window (``(n - 1 + j)·s`` past its end) is squeezed into
 it; the slots (``jobs.report_slots``) then hold the cap and defer what starts too early.
 
 Pulls of a platform with no declared limit start at once, as before.
@@ -72,6 +73,7 @@ def plan_pulls(
     *,
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
     jitter: float = DEFAULT_JITTER,
+    resolution: float = 1.0,
     rng: random.Random | None = None,
 ) -> PullPlan:
     """Every target once, with its delay in ``[0, window_seconds]`` (see the module doc)."""
@@ -93,7 +95,7 @@ def plan_pulls(
         members = sorted(groups[group], key=lambda t: t.connection_id)
         cap = min(t.cap or 1 for t in members)
         expected = max(t.expected_seconds for t in members)
-        spacing = expected / (cap - jitter)
+        spacing = (expected + resolution) / (cap - jitter)
         # The last start is at most (n - 1 + jitter) spacings out; keep that inside the window.
         reach = (len(members) - 1 + jitter) * spacing
         if reach > window_seconds:
@@ -165,8 +167,9 @@ def daily_pull_plan(
     connection_ids: list[int],
     *,
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
+    resolution: float = 1.0,
     rng: random.Random | None = None,
 ) -> PullPlan:
     """The day's plan for these connections, from their plugins' limits and recent pulls."""
     targets = pull_targets(connection_ids, expected_pull_seconds(), DEFAULT_PULL_SECONDS)
-    return plan_pulls(targets, window_seconds=window_seconds, rng=rng)
+    return plan_pulls(targets, window_seconds=window_seconds, resolution=resolution, rng=rng)
