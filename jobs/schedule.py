@@ -63,7 +63,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         "0 5 * * *",
         "jobs.fanout.pull_fanout",
         DEFAULT,
-        "Pull insights: one pull job per active connection, daily at 05:00 UTC",
+        "Pull insights: one pull job per active connection, each customer's spread over a window",
     ),
     ScheduledJob(
         "schedule-attribution-fanout",
