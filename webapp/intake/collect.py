@@ -64,7 +64,15 @@ class Rejected(Exception):
 
 
 def is_bot(user_agent: str) -> bool:
-    return not user_agent or bool(_BOTS.search(user_agent))
+    if len(user_agent) > 512:  # remembered below only when short, to bound the memory it holds
+        return bool(_BOTS.search(user_agent))
+    return not user_agent or _bot_agent(user_agent)
+
+
+@functools.lru_cache(maxsize=2048)
+def _bot_agent(user_agent: str) -> bool:
+    """A site's visitors send a few hundred distinct User-Agents; the pattern runs once each."""
+    return bool(_BOTS.search(user_agent))
 
 
 @dataclass
@@ -598,7 +606,9 @@ class HitWriter:
     def _run(self) -> None:
         while True:
             batch = [self.queue.get()]
-            time.sleep(self.interval)
+            if self.queue.qsize() < self.max_batch:
+                # Let a batch gather; behind (a burst), write at once and catch up.
+                time.sleep(self.interval)
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self.queue.get_nowait())
