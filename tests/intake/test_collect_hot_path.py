@@ -131,3 +131,22 @@ def test_writer_behind_after_a_burst_writes_without_waiting_between_batches(app,
     assert db.session.scalar(select(func.sum(VisitSession.hits))) == 40
     # 8 batches: 16 s when each waited; now one wait for the first and the rest at once.
     assert elapsed < 10, elapsed
+
+
+def test_a_full_writer_queue_makes_requests_write_their_own_hits(app, world) -> None:
+    """The queue is short so that a process's exit flush stays within gunicorn's graceful
+    timeout; what does not fit is written by the request itself, never dropped."""
+    from webapp.intake import collect, tracking
+
+    assert collect.HitWriter.__init__.__defaults__[-1] <= 2_000
+    site = tracking.pixel_site(pixel_key(world.workspace_id))
+    writer = collect.HitWriter(app, interval=1.0, max_batch=5, max_queue=2)
+    for i in range(12):
+        page = pageview(f"https://a.example/q{i}", visitor=f"v_full{i:04d}")
+        writer.submit(site, collect.parse_hit(page, site))
+    db.session.rollback()
+    written_by_requests = db.session.scalar(select(func.sum(VisitSession.hits))) or 0
+    assert written_by_requests >= 12 - 3  # at most the writer's batch and the queue wait
+    writer.flush(timeout=60)
+    db.session.rollback()
+    assert db.session.scalar(select(func.sum(VisitSession.hits))) == 12
