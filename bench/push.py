@@ -236,12 +236,19 @@ class Bench:
         requests.post(f"{self.emulator}/_emulator/reset", timeout=30).raise_for_status()
         return grant(self.emulator, USER)
 
-    def floor(self, job: dict) -> tuple[float, float]:
+    def floor(self, job: dict, *, empty: bool = False) -> tuple[float, float]:
+        """One floor run; ``empty``: the same process with nothing to read or send (its fixed
+        cost: the interpreter, its imports, the database opened and one query)."""
         token = self.fresh()
+        if empty:
+            job = {**job, "since": "9999-01-01 00:00:00.000000"}
         argv = [self.python, str(ROOT / "bench" / "push_floor.py"),
                 json.dumps({**job, "access_token": token["access_token"]})]  # fmt: skip
         elapsed, cpu, _rss, out = timed(argv, {**os.environ})
         n = int(out.strip().splitlines()[-1])
+        if empty:
+            assert n == 0, n
+            return elapsed, cpu
         _received, accepted, _requests = read_back(self.emulator)
         assert accepted[GOAL_ID] == n, (accepted, n)
         return elapsed, cpu
@@ -261,26 +268,55 @@ class Bench:
         received, accepted, uploads = read_back(self.emulator)
         return elapsed, cpu, rss, out.strip(), received, accepted, uploads
 
+    def push_again(self, profile: Path | None = None) -> tuple[float, float]:
+        """``flask jobs push`` once more on the database the last push left: nothing is left to
+        send, so this is the push process's fixed cost (start-up, the goals call, the run
+        record, the checks that find nothing due)."""
+        run_db = self.workdir / "run.db"
+        env = {**os.environ, "FLASK_APP": "webapp.core:create_base_app",
+               **environ(f"sqlite:///{run_db}", self.emulator)}  # fmt: skip
+        argv = [self.flask, "jobs", "push"]
+        if profile is not None:
+            argv = [self.python, "-m", "cProfile", "-o", str(profile), self.flask, "jobs", "push"]
+        elapsed, cpu, _rss, out = timed(argv, env, self.code)
+        assert " 0 sent" in out, out[-500:]
+        return elapsed, cpu
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversions", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="one push under cProfile")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: keep the profile here")
+    parser.add_argument(
+        "--profile-fixed",
+        action="store_true",
+        help="with --profile: profile a second push, with nothing left to send",
+    )
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="the source tree whose flask jobs push runs (compare a branch)")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-push-"))
     emulator, url = start_emulator(workdir / "emulator.log")
     try:
-        run(Bench(workdir, url, args.code.resolve()), args.conversions, args.runs, args.profile)
+        run(
+            Bench(workdir, url, args.code.resolve()),
+            args.conversions,
+            args.runs,
+            args.profile,
+            args.profile_out,
+            args.profile_fixed,
+        )
     finally:
         emulator.terminate()
         emulator.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
+def run(
+    bench: Bench, n: int, runs: int, profile: bool, keep: Path | None = None, fixed: bool = False
+) -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} at the start")  # fmt: skip
     pristine = bench.workdir / "pristine.db"
@@ -288,12 +324,17 @@ def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
     if profile:
         out = bench.workdir / "push.prof"
         bench.push(pristine, job, profile=out)
+        if fixed:  # profile the second push instead: the fixed cost
+            bench.push_again(profile=out)
         import pstats
 
         pstats.Stats(str(out)).sort_stats("cumulative").print_stats(45)
         pstats.Stats(str(out)).sort_stats("tottime").print_stats(30)
+        if keep is not None:
+            shutil.copy(out, keep)
         return
     floors, pushes, floor_cpu, push_cpu, rss_full = [], [], [], [], 0
+    floor_fixed, push_fixed = [], []
     for _ in range(runs):
         elapsed, cpu = bench.floor(job)
         floors.append(elapsed)
@@ -304,6 +345,8 @@ def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
         rss_full = max(rss_full, rss)
         assert accepted[GOAL_ID] == n and received[GOAL_ID] == n, (out, received, accepted)
         assert uploads[GOAL_ID] == math.ceil(n / 1000), (out, uploads)
+        push_fixed.append(bench.push_again())
+        floor_fixed.append(bench.floor(job, empty=True))
     quarter = bench.workdir / "quarter.db"
     quarter_job = seed(quarter, bench.emulator, n // 4)
     rss_quarter = bench.push(quarter, quarter_job)[2]
@@ -322,6 +365,13 @@ def run(bench: Bench, n: int, runs: int, profile: bool) -> None:
     )
     print(f"ratio, wall time            {push_s / floor_s:6.2f}×  (target ≤ 1.5×)")
     print(f"ratio, CPU of the process   {push_c / floor_c:6.2f}×  (the emulator's time left out)")
+    fixed_p = statistics.median(t for t, _c in push_fixed)
+    fixed_f = statistics.median(t for t, _c in floor_fixed)
+    print(f"fixed cost, nothing to send push {fixed_p:5.2f} s wall, floor {fixed_f:5.2f} s wall "
+          f"(the process, its imports, its checks)")  # fmt: skip
+    work_p, work_f = push_s - fixed_p, floor_s - fixed_f
+    print(f"the {n:,} rows alone          push {work_p:5.2f} s, floor {work_f:5.2f} s: "
+          f"{work_p / work_f:5.2f}×  (whole minus fixed cost)")  # fmt: skip
     print(f"peak RSS of the push        {rss_quarter / 1e6:6.1f} MB at {n // 4:,} rows, "
           f"{rss_full / 1e6:6.1f} MB at {n:,} rows ({rss_full / rss_quarter:.2f}×)")  # fmt: skip
     print(f"machine load at the end     {os.getloadavg()[0]:.2f} (1 min)")

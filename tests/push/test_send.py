@@ -5,6 +5,7 @@ adjustments, enhanced conversions and the 90-day backfill."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from webapp.models import (
     PushRun,
 )
 from webapp.models.types import utcnow
+from webapp.push import ledger as push_ledger
 from webapp.push import send as push
 
 D = ConversionDelivery
@@ -108,15 +110,82 @@ def test_a_rate_limit_mid_run_releases_the_batch_and_never_resends_accepted_rows
     monkeypatch.setattr(platform, "push_conversions", first_ok_then_throttled)
     with pytest.raises(RateLimited):
         push.run(connection_id)
-    statuses = sorted(row.status for row in ledger(connection_id).values())
-    # The batch in flight went back to pending, nothing is left "sending"; the conversion not
-    # yet planned when the run stopped is planned by the next run.
-    assert statuses == ["pending"] * 2 + ["sent"] * 2
+    rows = ledger(connection_id).values()
+    # The batch in flight went back to pending, and so did the next batch, planned while the
+    # call was on the wire and never sent (its claim is not counted as an attempt); nothing is
+    # left "sending".
+    assert sorted(row.status for row in rows) == ["pending"] * 3 + ["sent"] * 2
+    assert sorted(row.attempts for row in rows) == [0, 1, 1, 1, 1]
     summary = push.run(connection_id)
     assert summary.sent == 3
     rows = h.received(emulator)
     assert [r["Status"] for r in rows].count("Accepted") == 5
     assert all(r["Status"] == "Accepted" for r in rows)  # not even a duplicate was sent
+
+
+def test_the_next_batch_is_planned_while_a_call_is_on_the_wire(
+    ms_app, world, emulator, connection_id, monkeypatch
+) -> None:
+    h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
+    for _ in range(6):
+        h.add_conversion(world.workspace_id)
+    platform = ms_app.extensions["platforms"].get("microsoft_ads")
+    monkeypatch.setattr(platform, "max_batch_size", 2)
+    original_send, original_insert = platform.push_conversions, push_ledger._insert_claimed
+    log: list[tuple[str, int]] = []
+
+    def slow_send(session, account, batch):
+        log.append(("call starts", len(batch)))
+        time.sleep(0.3)  # the platform takes its time; the plan goes on meanwhile
+        outcomes = original_send(session, account, batch)
+        log.append(("call ends", len(batch)))
+        return outcomes
+
+    def insert(*args, **kwargs):
+        log.append(("planned", len(args[1])))
+        return original_insert(*args, **kwargs)
+
+    monkeypatch.setattr(platform, "push_conversions", slow_send)
+    monkeypatch.setattr(push_ledger, "_insert_claimed", insert)
+    summary = push.run(connection_id)
+    assert (summary.sent, summary.api_calls) == (6, 3)
+    kinds = [kind for kind, _n in log]
+    calls = [kind for kind in kinds if kind != "planned"]
+    assert calls == ["call starts", "call ends"] * 3  # never more than one call in flight
+    plans = [i for i, kind in enumerate(kinds) if kind == "planned"]
+    ends = [i for i, kind in enumerate(kinds) if kind == "call ends"]
+    # Batches 2 and 3 are planned while the call before each of them is on the wire.
+    assert len(plans) == 3 and plans[1] < ends[0] and plans[2] < ends[1]
+    assert len(h.received(emulator)) == 6
+
+
+def test_a_failure_while_planning_the_next_batch_still_records_the_call_in_flight(
+    ms_app, world, emulator, connection_id, monkeypatch
+) -> None:
+    h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
+    for _ in range(4):
+        h.add_conversion(world.workspace_id)
+    platform = ms_app.extensions["platforms"].get("microsoft_ads")
+    monkeypatch.setattr(platform, "max_batch_size", 2)
+    original_insert = push_ledger._insert_claimed
+    inserts: list[int] = []
+
+    def insert_then_fail(*args, **kwargs):
+        inserts.append(1)
+        if len(inserts) == 2:
+            raise RuntimeError("database went away while planning")
+        return original_insert(*args, **kwargs)
+
+    monkeypatch.setattr(push_ledger, "_insert_claimed", insert_then_fail)
+    with pytest.raises(RuntimeError, match="went away"):
+        push.run(connection_id)
+    rows = ledger(connection_id).values()
+    # The first batch reached Microsoft and is recorded as sent; the second was never planned.
+    assert sorted(row.status for row in rows) == ["sent", "sent"]
+    assert len(h.received(emulator)) == 2
+    monkeypatch.setattr(push_ledger, "_insert_claimed", original_insert)
+    assert push.run(connection_id).sent == 2
+    assert len(h.received(emulator)) == 4  # nothing sent twice
 
 
 def test_an_access_token_refused_as_expired_is_refreshed_once(

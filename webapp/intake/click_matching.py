@@ -101,10 +101,11 @@ def resolve_clicks(
         param = next((p for p in click_params if supplied.get(p)), None)
         return Click(supplied[param], None, param) if param else None
 
+    given = {conversion_id: supplied_for(supplied) for conversion_id, _, _, supplied in items}
     visitor_ids = {
         visitor_id
-        for _, visitor_id, _, supplied in items
-        if visitor_id and supplied_for(supplied) is None
+        for conversion_id, visitor_id, _, _ in items
+        if visitor_id and given[conversion_id] is None
     }
     by_visitor: dict[int, list[tuple[datetime, str, str]]] = {}
     if visitor_ids and click_params:
@@ -121,10 +122,10 @@ def resolve_clicks(
         for visitor_id, clicked_at, click_id, param in rows:
             by_visitor.setdefault(visitor_id, []).append((clicked_at, click_id, param))
     found: dict[int, ClickFinding] = {}
-    for conversion_id, visitor_id, occurred_at, supplied in items:
-        given = supplied_for(supplied)
-        if given is not None:
-            found[conversion_id] = ClickFinding(given, False)
+    for conversion_id, visitor_id, occurred_at, _supplied in items:
+        click = given[conversion_id]
+        if click is not None:
+            found[conversion_id] = ClickFinding(click, False)
         else:
             found[conversion_id] = best_click(
                 by_visitor.get(visitor_id or -1, ()), occurred_at, click_params

@@ -1,6 +1,8 @@
-"""The delivery timeline's records (``DeliveryEvent``): appended by the push plan (a decision
-that changed, a conversion planned) and by the send loop (each row's answer, a call that did not
-complete), in the transaction of the change they record. Read back by ``webapp.push.timeline``.
+"""The delivery timeline's records (``DeliveryEvent``): appended by the push plan (a waiting or
+not-eligible decision that changed) and by the send loop (a refusal, a retry, a call that did not
+complete, an adjustment's answer), in the transaction of the change they record. Read back by
+``webapp.push.timeline``, which reads the common path (a row planned, then accepted) from the
+ledger row itself, so that path writes no event.
 
 Bulk inserts, one statement per batch: the send loop's cost stays one statement per call."""
 

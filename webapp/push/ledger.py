@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from platforms.base import Platform, PushOutcome
+from webapp.common.sql import driver_insert
 from webapp.extensions import db
 from webapp.intake import identity, tracking
 from webapp.models import (
@@ -88,6 +89,27 @@ class ClaimedRow(NamedTuple):
     connection_id: int  # for the conversion's timeline
 
 
+class Planned(NamedTuple):
+    """A new ledger row for an eligible conversion, as the plan makes it (the columns that vary
+    from row to row, in the order ``_PLANNED`` inserts them)."""
+
+    conversion_id: int
+    goal_id: str
+    goal_name: str
+    event: str
+    click_id: str | None
+    click_param: str | None
+    hashed_email: str | None
+    hashed_phone: str | None
+    consent: str
+    conversion_time: datetime
+    value: Decimal | None
+    currency: str | None
+
+
+_PLANNED = Planned._fields
+
+
 def plan(
     connection: Connection,
     config: PushConfig,
@@ -102,9 +124,17 @@ def plan(
     result = PlanResult()
     for new_rows in _eligible(connection, config, mappings, goals, platform, now, result):
         if new_rows:
+            pending = {
+                "connection_id": connection.id,
+                "status": D.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
             # Two planners racing (a manual push beside the scheduled one) insert once.
             # Counted from RETURNING: an executemany's rowcount is -1 on some drivers (psycopg).
-            inserted = db.session.execute(_insert_rows().returning(D.id), new_rows).all()
+            inserted = db.session.execute(
+                _insert_rows().returning(D.id), [{**row._asdict(), **pending} for row in new_rows]
+            ).all()
             result.planned += len(inserted)
         db.session.commit()
     return result
@@ -127,17 +157,17 @@ def plan_claimed(
     batches of ``batch_size`` are handed over as they fill, so the push neither claims nor reads
     back what it has just planned. A worker that dies with a batch leaves it to expire like any
     claim. Adds the counts to ``result``."""
-    buffer: list[dict] = []
+    buffer: list[Planned] = []
     for new_rows in _eligible(connection, config, mappings, goals, platform, now, result):
         buffer.extend(new_rows)
         while len(buffer) >= batch_size:
             batch, buffer = buffer[:batch_size], buffer[batch_size:]
-            claimed = _insert_claimed(batch, lease, result)
+            claimed = _insert_claimed(connection.id, batch, now, lease, result)
             if claimed[1]:
                 yield claimed
         db.session.commit()
     if buffer:
-        claimed = _insert_claimed(buffer, lease, result)
+        claimed = _insert_claimed(connection.id, buffer, now, lease, result)
         if claimed[1]:
             yield claimed
 
@@ -148,33 +178,48 @@ def _insert_rows():  # noqa: ANN202
     )
 
 
-def _insert_claimed(batch: list[dict], lease: timedelta, result: PlanResult):  # noqa: ANN202
+def _insert_claimed(
+    connection_id: int, batch: list[Planned], planned_at: datetime, lease: timedelta,
+    result: PlanResult,
+) -> tuple[str, list[ClaimedRow]]:  # fmt: skip
+    """Insert a batch of planned rows born claimed under a new token, through the driver (one
+    executemany; thousands of rows a push), and read back the ids of the rows this call inserted.
+    Rows another planner inserted first are skipped by the insert and not read back: they are
+    theirs."""
     token, at = secrets.token_hex(16), utcnow()
-    claim = {
-        "status": D.SENDING,
-        "claim_token": token,
-        "claimed_until": at + lease,
-        "attempts": 1,
-        "last_attempt_at": at,
-    }
-    for row in batch:
-        row.update(claim)
-    # Rows another planner inserted first come back from neither statement: they are theirs.
-    inserted = {
-        conversion_id: row_id
-        for row_id, conversion_id in db.session.execute(
-            _insert_rows().returning(D.id, D.conversion_id), batch
-        )
-    }
+    conn = db.session.connection()
+    driver_insert(
+        conn,
+        D.__table__,
+        _PLANNED,
+        batch,
+        constants={
+            "connection_id": connection_id,
+            "status": D.SENDING,
+            "claim_token": token,
+            "claimed_until": at + lease,
+            "attempts": 1,
+            "last_attempt_at": at,
+            "created_at": planned_at,
+        },
+        ignore_conflicts_on=("connection_id", "conversion_id", "goal_id"),
+    )
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    inserted = dict(
+        conn.exec_driver_sql(
+            f"SELECT conversion_id, id FROM {D.__tablename__} WHERE claim_token = {mark}",  # noqa: S608
+            (token,),
+        ).all()
+    )
     db.session.commit()
     rows = [
         ClaimedRow(
-            inserted[r["conversion_id"]], r["conversion_id"], r["goal_id"], r["goal_name"],
-            r["click_id"], r["click_param"], r["hashed_email"], r["hashed_phone"], r["consent"],
-            r["conversion_time"], r["value"], r["currency"], r["connection_id"],
+            inserted[p.conversion_id], p.conversion_id, p.goal_id, p.goal_name, p.click_id,
+            p.click_param, p.hashed_email, p.hashed_phone, p.consent, p.conversion_time, p.value,
+            p.currency, connection_id,
         )
-        for r in batch
-        if r["conversion_id"] in inserted
+        for p in batch
+        if p.conversion_id in inserted
     ]  # fmt: skip
     result.planned += len(rows)
     return token, rows
@@ -188,9 +233,9 @@ def _eligible(
     platform: Platform,
     now: datetime,
     result: PlanResult,
-) -> Iterator[list[dict]]:
-    """Per chunk of candidate conversions, the ledger rows (pending) of the eligible ones; counts
-    the waiting and the never-eligible ones into ``result``."""
+) -> Iterator[list[Planned]]:
+    """Per chunk of candidate conversions, the new ledger rows of the eligible ones; counts the
+    waiting and the never-eligible ones into ``result``."""
     by_event = {m.event: m for m in mappings}
     if not by_event:
         return
@@ -255,7 +300,7 @@ def _eligible(
             now,
         )
         goal_of = {cid: by_event[event].goal_name for cid, _v, _o, event, *_rest in rows}
-        # The timeline: decisions that changed, and each conversion planned (eligible, how).
+        # The timeline: decisions that changed (a planned row records its own, ``timeline``).
         history.add(
             history.decision(connection.id, cid, verdicts[cid], now, goal_of[cid])
             for cid in changed
@@ -274,30 +319,12 @@ def _eligible(
             amount, currency = _value(mapping, value, cur, currency_default)
             click = verdict.click
             new_rows.append(
-                {
-                    "connection_id": connection.id,
-                    "conversion_id": cid,
-                    "goal_id": goal_id,
-                    "goal_name": goal_name,
-                    "event": event,
-                    "click_id": click.click_id if click else None,
-                    "click_param": click.param if click else None,
-                    "hashed_email": found.hashed_email,
-                    "hashed_phone": found.hashed_phone,
-                    "consent": found.consent,
-                    "conversion_time": occurred,
-                    "value": amount,
-                    "currency": currency,
-                    "status": D.PENDING,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-            )
-        history.add(
-            history.decision(connection.id, row["conversion_id"], verdicts[row["conversion_id"]],
-                             now, row["goal_name"])
-            for row in new_rows
-        )  # fmt: skip
+                Planned(
+                    cid, goal_id, goal_name, event, click.click_id if click else None,
+                    click.param if click else None, found.hashed_email, found.hashed_phone,
+                    found.consent, occurred, amount, currency,
+                )
+            )  # fmt: skip
         yield new_rows
 
 
@@ -412,8 +439,9 @@ def record(
     push_run_id: int | None = None,
 ) -> Recorded:
     """Apply one outcome per row: accepted → sent; retryable refusal → pending again later;
-    anything else → failed with the platform's code and a plain explanation. Each answer is
-    also appended to the conversion's timeline (``history``)."""
+    anything else → failed with the platform's code and a plain explanation. Each refusal (and
+    each adjustment's answer) is also appended to the conversion's timeline (``history``); an
+    accepted conversion row is its own record of that."""
     by_id = {row.id: row for row in rows}
     result = Recorded()
     # Accepted row ids by the platform's receipt (kept on conversion rows only).
@@ -429,7 +457,8 @@ def record(
         if outcome.accepted:
             receipt = ((outcome.receipt or "")[:128] or None) if model is D else None
             accepted.setdefault(receipt, []).append(row.id)
-            events.append(_answer(model, row, push_run_id, now, "sent"))
+            if model is not D:  # a conversion row's acceptance is its own record (``timeline``)
+                events.append(_answer(model, row, push_run_id, now, "sent"))
             continue
         refused.add(row.id)
         message = explain(outcome.error_code, outcome.error_message)
@@ -520,9 +549,12 @@ def release(
     note: str | None = None,
     push_run_id: int | None = None,
     now: datetime | None = None,
+    attempted: bool = True,
 ) -> None:
     """The call did not complete: give the rows back (still pending) for the next attempt, and
-    say so on their timelines (``note``: why the call did not complete)."""
+    say so on their timelines (``note``: why the call did not complete). ``attempted=False``:
+    the rows were claimed for a call that was never made (the call before them failed), so
+    their claim does not count as an attempt."""
     db.session.rollback()
     if note is not None:
         held = db.session.scalars(
@@ -533,10 +565,11 @@ def release(
                     message=note[:1000])
             for row in held
         )  # fmt: skip
+    values = {"status": D.PENDING, "claim_token": None, "claimed_until": None}
+    if not attempted:
+        values["attempts"] = model.attempts - 1
     db.session.execute(
-        update(model)
-        .where(model.claim_token == token, model.status == D.SENDING)
-        .values(status=D.PENDING, claim_token=None, claimed_until=None),
+        update(model).where(model.claim_token == token, model.status == D.SENDING).values(**values),
         execution_options=_NO_SYNC,
     )
     db.session.commit()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -78,15 +79,20 @@ class _Caller:
         self.refreshed = False
 
     def __call__(self, fn: Callable[[], T]) -> T:
+        return self.wait(fn, fn)
+
+    def wait(self, first: Callable[[], T], again: Callable[[], T]) -> T:
+        """``first()`` (the call, or waiting for one already on the wire); when the platform
+        calls the token expired, refresh it once and make the call again with ``again``."""
         try:
-            return fn()
+            return first()
         except AccessTokenExpired:
             if self.refreshed:
                 raise
             self.refreshed = True
             log.info("access token refused as expired; refreshing once")
             self.session.force_refresh()
-            return fn()
+            return again()
 
 
 def _lease() -> timedelta:
@@ -245,39 +251,90 @@ def _send(
 ) -> None:
     """Send batches of ``lane`` rows (first the ones ``claimed`` hands over already claimed,
     then whatever ``claim`` finds due), each in one call, and record every row's outcome;
-    ``on_batch(sent, failed)`` adds a batch's counts to the summary. A call that does not
-    complete releases its rows (still pending) and raises."""
-    for token, rows in itertools.chain(claimed, _claims(lane, summary, platform)):
-        batch = lane.build(rows)
-        db.session.commit()  # claim and commit, call, record and commit: nothing held meanwhile
-        try:
-            outcomes = call(lambda b=batch: lane.send(session, account, b))
-        except BaseException as exc:
-            note = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            push_ledger.release(lane.model, token, note=note, push_run_id=summary.run_id)
-            raise
-        summary.api_calls += 1
-        for name in {lane.goal_name(row) for row in rows}:
-            summary.calls_by_goal[name] = summary.calls_by_goal.get(name, 0) + 1
-        done = push_ledger.record(
-            lane.model,
-            token,
-            rows,
-            outcomes,
-            now=utcnow(),
-            retryable=platform.row_error_is_retryable,
-            explain=platform.explain_error,
-            goal_too_recent=platform.row_error_is_goal_too_recent,
-            push_run_id=summary.run_id,
+    ``on_batch(sent, failed)`` adds a batch's counts to the summary.
+
+    Pipelined: while a batch is on the wire (the call runs on a second thread), this thread
+    plans and claims the next one, so the database work and the platform's answer overlap. One
+    call is in flight at a time, and a batch is handed to the platform only after the previous
+    one's verdicts are recorded. No transaction is open while waiting for the answer. A call
+    that does not complete releases its rows (still pending), and the next batch, claimed but
+    never sent, is released too; then the error is raised. If planning the next batch fails,
+    the call in flight is still waited for and recorded before the error is raised."""
+    source = itertools.chain(claimed, _claims(lane, summary, platform))
+    upcoming = next(source, None)
+    if upcoming is None:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-call") as wire:
+        while upcoming is not None:
+            token, rows = upcoming
+            upcoming = None
+            batch = lane.build(rows)
+            db.session.commit()  # claim and commit, call, record and commit: nothing held
+            ensure = getattr(session, "ensure_active_token", None)
+            if ensure is not None:
+                ensure()  # a refresh happens here, never on the call's thread
+            in_flight = wire.submit(_in_app_context, app, lane.send, session, account, batch)
+            planning_failed: BaseException | None = None
+            try:
+                upcoming = next(source, None)
+                db.session.commit()
+            except BaseException as exc:  # noqa: BLE001 (raised below, once the call in flight is recorded)
+                db.session.rollback()
+                planning_failed = exc
+            try:
+                outcomes = call.wait(
+                    in_flight.result, lambda b=batch: lane.send(session, account, b)
+                )
+            except BaseException as exc:
+                note = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                push_ledger.release(lane.model, token, note=note, push_run_id=summary.run_id)
+                if upcoming is not None:
+                    push_ledger.release(lane.model, upcoming[0], attempted=False)
+                raise
+            _record(lane, summary, platform, token, rows, outcomes, on_batch)
+            if planning_failed is not None:
+                raise planning_failed
+
+
+def _in_app_context(app: Any, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` on the call's thread inside an application context of its own (its own
+    database session, should a token refresh need one)."""
+    with app.app_context():
+        return fn(*args)
+
+
+def _record(
+    lane: Lane,
+    summary: PushSummary,
+    platform: Platform,
+    token: str,
+    rows: Sequence[Any],
+    outcomes: list[PushOutcome],
+    on_batch: Callable[[int, int], None],
+) -> None:
+    summary.api_calls += 1
+    for name in {lane.goal_name(row) for row in rows}:
+        summary.calls_by_goal[name] = summary.calls_by_goal.get(name, 0) + 1
+    done = push_ledger.record(
+        lane.model,
+        token,
+        rows,
+        outcomes,
+        now=utcnow(),
+        retryable=platform.row_error_is_retryable,
+        explain=platform.explain_error,
+        goal_too_recent=platform.row_error_is_goal_too_recent,
+        push_run_id=summary.run_id,
+    )
+    if lane.holds_goals:
+        push_config.mark_goal_too_recent(
+            summary.connection_id,
+            set(done.too_recent_goals),
+            utcnow() + push_ledger.RETRYABLE_ROW_DELAY,
         )
-        if lane.holds_goals:
-            push_config.mark_goal_too_recent(
-                summary.connection_id,
-                set(done.too_recent_goals),
-                utcnow() + push_ledger.RETRYABLE_ROW_DELAY,
-            )
-        db.session.commit()
-        on_batch(done.sent, done.failed)
+    db.session.commit()
+    on_batch(done.sent, done.failed)
 
 
 def _claims(lane: Lane, summary: PushSummary, platform: Platform) -> Iterator[tuple[str, list]]:

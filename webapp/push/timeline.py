@@ -4,8 +4,10 @@ retries, adjustments, where it stands now (the state model's row, the same one T
 the API show), and what the platform later said about its goal and upload day.
 
 Words come from the reason codes through the plugin's wording (``eligibility.wording``), as on
-every other page. Rows delivered before the timeline was recorded get the steps the ledger
-itself can tell (planned, last attempt, accepted or refused)."""
+every other page. The push writes events only for what its ledger row cannot tell later (a decision
+that changed, a refusal, a retry, a call that did not complete, an adjustment): the plan that made
+the row and its acceptance are read from the ledger row itself (``_from_ledger``), so the common
+path costs the push no write per row."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy import select
 
 from platforms.base import Platform, Reason, ReasonFacts, Wording
 from webapp.extensions import db
-from webapp.models import Connection, Conversion, ConversionDelivery, DeliveryEvent
+from webapp.models import Connection, Conversion, ConversionDelivery, DeliveryEvent, PushRun
 from webapp.push import states
 from webapp.push.eligibility import generic_wording, wording
 
@@ -124,14 +126,51 @@ def _step(scope: states.Scope, name: str, event: E) -> Step:
     )
 
 
-def _from_ledger(scope: states.Scope, name: str, row: ConversionDelivery) -> list[Step]:
-    """What the ledger alone can tell, for rows delivered before events were recorded."""
+def _run_at(connection_id: int, at: datetime) -> int | None:
+    """The push run of the connection that was going on at ``at`` (the last one started by then)."""
+    return db.session.scalar(
+        select(PushRun.id)
+        .where(PushRun.connection_id == connection_id, PushRun.started_at <= at)
+        .order_by(PushRun.started_at.desc(), PushRun.id.desc())
+        .limit(1)
+    )
+
+
+def _from_ledger(
+    scope: states.Scope, name: str, row: ConversionDelivery, stored: list[E]
+) -> list[Step]:
+    """The steps the ledger row itself records, so the push writes no event for them: the plan
+    that made the row (eligible, by click or by hashed identity) and the final answer (accepted,
+    or, for rows delivered before refusals were recorded as events, refused). Events already
+    stored for the same step (written by earlier versions) are not repeated."""
+    mine = [e for e in stored if e.goal_name in (row.goal_name, None)]
+    has = {(e.kind, e.outcome) for e in mine}
     goal = f" for “{row.goal_name}”"
-    steps = [Step(row.created_at, E.DECISION, "eligible", f"Eligible{goal}", "Planned for upload.")]
-    if row.status == ConversionDelivery.SENT and row.sent_at is not None:
+    steps = []
+    if (E.DECISION, "eligible") not in has:
+        code = Reason.ELIGIBLE_BY_CLICK if row.click_id else Reason.ELIGIBLE_BY_HASH
+        words = _words(scope.platform, name, code, _facts(scope, goal_name=row.goal_name))
+        steps.append(
+            Step(row.created_at, E.DECISION, "eligible", f"Eligible{goal}", words.text or
+                 "Planned for upload.", reason=code.value)
+        )  # fmt: skip
+    if (
+        row.status == ConversionDelivery.SENT
+        and row.sent_at is not None
+        and (E.ATTEMPT, "sent") not in has
+    ):
         words = _words(scope.platform, name, Reason.SENT, _facts(scope, at=row.sent_at))
-        steps.append(Step(row.sent_at, E.ATTEMPT, "sent", f"Upload accepted by {name}", words.text))
-    elif row.status == ConversionDelivery.FAILED and row.last_attempt_at is not None:
+        run_id = _run_at(row.connection_id, row.sent_at)
+        run = f" (push run {run_id})" if run_id else ""
+        steps.append(
+            Step(row.sent_at, E.ATTEMPT, "sent", f"Upload accepted by {name}{run}", words.text,
+                 push_run_id=run_id, reason=Reason.SENT.value)
+        )  # fmt: skip
+    elif (
+        row.status == ConversionDelivery.FAILED
+        and row.last_attempt_at is not None
+        and (E.ATTEMPT, "rejected") not in has
+    ):
         words = _words(
             scope.platform, name, Reason.REFUSED, _facts(scope, error_message=row.error_message)
         )
@@ -145,6 +184,7 @@ def _from_ledger(scope: states.Scope, name: str, row: ConversionDelivery) -> lis
                 row.error_message or words.text,
                 words.fix,
                 error_code=row.error_code,
+                reason=Reason.REFUSED.value,
             )
         )
     return steps
@@ -192,11 +232,13 @@ def for_conversion(conversion: Conversion) -> list[Delivery]:
         name = scope.platform.display_name if scope.platform else connection.platform_key
         delivery = Delivery(connection, name)
         mine = [e for e in events if e.connection_id == connection.id]
-        delivery.steps = [_step(scope, name, e) for e in mine]
-        if not mine:
-            for row in ledger:
-                if row.connection_id == connection.id:
-                    delivery.steps += _from_ledger(scope, name, row)
+        steps = [_step(scope, name, e) for e in mine]
+        for row in ledger:
+            if row.connection_id == connection.id:
+                steps += _from_ledger(scope, name, row, mine)
+        # Stored events and the ledger's own steps, in time order (a stable sort: a decision and
+        # the plan made at the same instant keep their order).
+        delivery.steps = sorted(steps, key=lambda step: step.at)
         delivery.now = [r for r in now_rows if r.connection_id == connection.id]
         for row in delivery.now:
             said = _said(name, row)
