@@ -54,6 +54,8 @@ class Settings:
     push_lease_seconds: int = 300
     # How much history the first insights pull of a connection fetches.
     insights_backfill_days: int = 90
+    # The daily pull spreads each customer's pulls over at most this many minutes from 05:00.
+    pull_window_minutes: int = 240
     # How often the scheduler's push fan-out runs (UTC cron); the smoke test shortens it.
     push_schedule: str = "*/2 * * * *"
     platform_settings: Mapping[str, str] = field(default_factory=dict)
@@ -105,6 +107,7 @@ class Settings:
             "JOB_RETRY_SCALE": self.job_retry_scale,
             "PUSH_LEASE_SECONDS": self.push_lease_seconds,
             "INSIGHTS_BACKFILL_DAYS": self.insights_backfill_days,
+            "PULL_WINDOW_MINUTES": self.pull_window_minutes,
             "PUSH_SCHEDULE": self.push_schedule,
             "PLATFORM_SETTINGS": dict(self.platform_settings),
             # A job calling a platform inside a database transaction (webapp.connections.platform_calls)
@@ -302,6 +305,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         insights_backfill_days=int(
             _number(env_vars, "INSIGHTS_BACKFILL_DAYS", defaults.insights_backfill_days)
+        ),
+        pull_window_minutes=max(
+            1, int(_number(env_vars, "PULL_WINDOW_MINUTES", defaults.pull_window_minutes))
         ),
         push_schedule=push_schedule,
         platform_settings=platform_settings,

@@ -9,8 +9,8 @@ worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = max_requests // 10
 accesslog = "-"
 # Query strings (OAuth codes) and invite tokens never reach the access log.
 logger_class = "webapp.access_log.ScrubbingLogger"

@@ -10,13 +10,16 @@ path when a worker runs it. The job-run record a page shows is written by
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.worker import Worker
+from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, PULL, PUSH, get_queue, redis_connection
 
@@ -24,6 +27,7 @@ PUSH_SLOT_SECONDS = 120
 # A new conversion nudges its connection's real-time job at most once per slot.
 REALTIME_SLOT_SECONDS = 10
 PULL_SLOT_SECONDS = 86400
+PULL_PLAN_TTL_SECONDS = 2 * 86400  # a day's set of planned pulls outlives its day
 ATTRIBUTION_SLOT_SECONDS = 600
 
 
@@ -63,6 +67,18 @@ def is_pending(job_id: str) -> bool:
     except NoSuchJobError:
         return False
     return job.get_status(refresh=True) in ("queued", "started", "deferred", "scheduled")
+
+
+def pending_ids(job_ids: Iterable[str]) -> set[str]:
+    """Which of these job ids are queued, scheduled, running or deferred (one round trip)."""
+    ids = list(job_ids)
+    if not ids:
+        return set()
+    pipe = redis_connection(current_app.config["REDIS_URL"]).pipeline(transaction=False)
+    for job_id in ids:
+        pipe.hget(Job.key_for(job_id), "status")
+    pending = {b"queued", b"started", b"deferred", b"scheduled"}
+    return {job_id for job_id, status in zip(ids, pipe.execute(), strict=True) if status in pending}
 
 
 def is_alive(job_id: str) -> bool:
@@ -108,3 +124,39 @@ def enqueue_job(name: str, *, run_id: int, job_id: str | None = None, **kwargs: 
         spec.func, job_id=job_id, run_id=run_id, result_ttl=3600, failure_ttl=7 * 86400, **kwargs
     )
     return str(job.id)
+
+
+def schedule_job(name: str, *, run_id: int, job_id: str, at: datetime, **kwargs: Any) -> str:
+    """Put job ``name`` into rq-scheduler for ``at`` (timezone-aware); the scheduler process
+    moves it onto its queue then. Returns the RQ job id."""
+    spec = JOBS[name]
+    scheduler = Scheduler(
+        queue_name=spec.queue, connection=redis_connection(current_app.config["REDIS_URL"])
+    )
+    job = scheduler.enqueue_at(
+        at, spec.func, job_id=job_id, queue_name=spec.queue, job_result_ttl=3600,
+        run_id=run_id, **kwargs,
+    )  # fmt: skip
+    return str(job.id)
+
+
+def claim_planned(day: int, connection_ids: Iterable[int]) -> list[int]:
+    """Mark connections as planned for ``day`` (a ``PULL_SLOT_SECONDS`` slot) in one Redis round
+    trip; returns those not planned before, so a fan-out that runs twice plans each once."""
+    ids = list(connection_ids)
+    if not ids:
+        return []
+    key = f"pull-plan:{day}"
+    pipe = redis_connection(current_app.config["REDIS_URL"]).pipeline(transaction=False)
+    for connection_id in ids:
+        pipe.sadd(key, connection_id)
+    pipe.expire(key, PULL_PLAN_TTL_SECONDS)
+    added = pipe.execute()[:-1]
+    return [connection_id for connection_id, new in zip(ids, added, strict=True) if new]
+
+
+def unclaim_planned(day: int, connection_ids: Iterable[int]) -> None:
+    """Undo ``claim_planned`` for connections whose pull could not be scheduled after all."""
+    ids = list(connection_ids)
+    if ids:
+        redis_connection(current_app.config["REDIS_URL"]).srem(f"pull-plan:{day}", *ids)

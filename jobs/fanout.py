@@ -1,16 +1,21 @@
-"""Fan-outs: the scheduler runs these. The pull fan-out enqueues one job per active connection; the
-push fan-out only those with push work due (``webapp.push.due``)."""
+"""Fan-outs: the scheduler runs these. The pull fan-out schedules one job per active connection,
+spread over a window per customer (``webapp.insights.pull_plan``); the push fan-out enqueues only
+the connections with push work due (``webapp.push.due``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import current_app
+
 from jobs.enqueue import is_alive
 from jobs.runtime import JobContext, job
+from jobs.schedule import scheduler_interval
 from webapp.background import enqueue as background
 from webapp.background.job_runs import reap_abandoned
 from webapp.connections.lifecycle import active_connection_ids
 from webapp.extensions import platform_registry
+from webapp.insights.pull_plan import daily_pull_plan
 from webapp.push.due import connections_with_due_work
 from webapp.push.realtime import due_connection_ids as realtime_due
 
@@ -35,5 +40,16 @@ def push_fanout(ctx: JobContext) -> str:
 @job("pull_fanout")
 def pull_fanout(ctx: JobContext) -> str:
     connection_ids = active_connection_ids()
-    enqueued = _fan_out(background.enqueue_pull, connection_ids)
-    return f"{enqueued} pull job(s) enqueued for {len(connection_ids)} active connection(s)"
+    window = float(current_app.config.get("PULL_WINDOW_MINUTES", 240)) * 60
+    # rq-scheduler keeps whole seconds, and the scheduler looks for due jobs every interval.
+    plan = daily_pull_plan(
+        connection_ids, window_seconds=window, resolution=1.0 + scheduler_interval()
+    )
+    scheduled = background.schedule_daily_pulls([(p.connection_id, p.delay) for p in plan.pulls])
+    summary = (
+        f"{scheduled} pull job(s) scheduled for {len(connection_ids)} active connection(s) "
+        f"over {plan.span / 60:.0f} min"
+    )
+    if plan.squeezed:
+        summary += f"; {len(plan.squeezed)} customer(s) squeezed into the window"
+    return summary

@@ -4,10 +4,11 @@ Each connection is its own job on its own queue, so a slow report never delays p
 failing account only fails (and retries) its own job. The fan-out, Sync now and the CLI enqueue
 it through ``webapp.background.enqueue``.
 
-When the platform declares a report limit per customer (``platforms.base.ReportLimits``), a pull
-takes one of that customer's report slots first (``jobs.report_slots``); with none free it is
-deferred by a jittered delay, so the 05:00 pull of many connections of one customer spreads out
-under the limit instead of tripping the platform's throttle.
+When the platform declares a report limit per customer (``platforms.base.ReportLimits``), the
+05:00 fan-out staggers that customer's pulls by the cap and the expected pull time
+(``webapp.insights.pull_plan``), and each pull takes one of the customer's report slots first
+(``jobs.report_slots``): the safety net. With none free it is deferred by a jittered delay, so
+the pulls of one customer stay under the limit instead of tripping the platform's throttle.
 """
 
 from __future__ import annotations

@@ -25,6 +25,12 @@ from jobs.queues import DEFAULT
 META_KEY = "sourceloop_schedule"
 
 
+def scheduler_interval() -> float:
+    """Seconds between the scheduler's looks for due jobs (``SCHEDULER_INTERVAL``, default 5):
+    a job scheduled for a moment starts up to this much later."""
+    return float(os.environ.get("SCHEDULER_INTERVAL", "5"))
+
+
 def use_utc_clock() -> None:
     """Make this process's local time UTC, so "0 5 * * *" means 05:00 UTC on any server."""
     os.environ["TZ"] = "UTC"
@@ -57,7 +63,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         "0 5 * * *",
         "jobs.fanout.pull_fanout",
         DEFAULT,
-        "Pull insights: one pull job per active connection, daily at 05:00 UTC",
+        "Pull insights: one pull job per active connection, each customer's spread over a window",
     ),
     ScheduledJob(
         "schedule-attribution-fanout",

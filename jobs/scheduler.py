@@ -7,13 +7,12 @@ onto their queues. rq-scheduler's lock makes a second scheduler process harmless
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 
 from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import configured, reconcile, use_utc_clock
+from jobs.schedule import configured, reconcile, scheduler_interval, use_utc_clock
 from webapp.core import create_base_app
 
 log = logging.getLogger(__name__)
@@ -26,7 +25,7 @@ def main() -> None:
 
     use_utc_clock()
     app = create_base_app()
-    interval = float(os.environ.get("SCHEDULER_INTERVAL", "5"))
+    interval = scheduler_interval()
     scheduler = Scheduler(
         queue_name=DEFAULT,
         connection=redis_connection(app.config["REDIS_URL"]),

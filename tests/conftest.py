@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from config import load_settings
 from tests.fake_platform import FakePlatform
-from tests.helpers.processes import start_redis, stop
+from tests.helpers.processes import emulator_process, reset_emulator, start_redis, stop
 
 PASSWORD = "Corr3ct-horse-battery"
 
@@ -268,39 +268,22 @@ EMULATOR_DEVELOPER_TOKEN = "BBD37VB98"
 
 @pytest.fixture(scope="session")
 def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.helpers.processes import free_port, port_open, python_process, wait_for
-
-    port = free_port()
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    process = python_process(
-        [
-            "-m",
-            "platforms.microsoft_ads.emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--quiet",
-        ],
+    with emulator_process(
+        "platforms.microsoft_ads.emulator",
         # Host tests read diagnostics right after uploading: no attribution delay here (its
         # default, hours as at Microsoft, is tested on the emulator itself).
         {"EMULATOR_ACCESS_TOKEN_TTL": "3600", "EMULATOR_ATTRIBUTION_DELAY_MINUTES": "0"},
-        log,
-    )
-    try:
-        wait_for(lambda: port_open(port), timeout=20, what="the Microsoft Ads emulator")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+        tmp_path_factory.mktemp("emulator") / "emulator.log",
+        "the Microsoft Ads emulator",
+        "--quiet",
+    ) as url:
+        yield url
 
 
 @pytest.fixture
 def emulator(emulator_url: str) -> str:
     """The running emulator, reset to its seeded world for this test."""
-    import requests
-
-    requests.post(f"{emulator_url}/_emulator/reset", timeout=10).raise_for_status()
-    return emulator_url
+    return reset_emulator(emulator_url)
 
 
 def msads_environ(emulator_url: str) -> dict[str, str]:
@@ -315,16 +298,20 @@ def msads_environ(emulator_url: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def ms_app(_migrated: str, redis_url: str, emulator: str) -> Iterator[Flask]:
-    """The app wired to the running emulator (plus the fake platform), with a clean database."""
+@contextlib.contextmanager
+def platform_app(
+    database_url: str,
+    redis_url: str,
+    environ: dict[str, str],
+    public_url: str = "http://127.0.0.1:5000",
+) -> Iterator[Flask]:
+    """An app wired to a running emulator through ``environ`` (plus the fake platform), inside
+    its app context; the tables are emptied after it."""
     from webapp.extensions import db
     from webapp.factory import create_app
 
     settings = load_settings(
-        test_environ(
-            _migrated, redis_url, **msads_environ(emulator), PUBLIC_URL="http://127.0.0.1:5000"
-        )
+        test_environ(database_url, redis_url, **environ, PUBLIC_URL=public_url)
     )
     app = create_app(
         settings,
@@ -339,6 +326,13 @@ def ms_app(_migrated: str, redis_url: str, emulator: str) -> Iterator[Flask]:
         _empty_tables()
 
 
+@pytest.fixture
+def ms_app(_migrated: str, redis_url: str, emulator: str) -> Iterator[Flask]:
+    """The app wired to the running emulator (plus the fake platform), with a clean database."""
+    with platform_app(_migrated, redis_url, msads_environ(emulator)) as app:
+        yield app
+
+
 # --- Google emulator (OAuth, Google Ads API, Data Manager API), as a real process -------------
 
 GOOGLE_CLIENT_ID = "sourceloop-dev.apps.googleusercontent.com"
@@ -347,12 +341,8 @@ GOOGLE_CLIENT_SECRET = "GOCSPX-sourceloop-dev-secret"
 
 @pytest.fixture(scope="session")
 def google_emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.helpers.processes import free_port, port_open, python_process, wait_for
-
-    port = free_port()
-    log = tmp_path_factory.mktemp("google-emulator") / "emulator.log"
-    process = python_process(
-        ["-m", "platforms.google_ads.emulator", "--host", "127.0.0.1", "--port", str(port)],
+    with emulator_process(
+        "platforms.google_ads.emulator",
         # Host tests read processing results right after uploading and place clicks an hour or
         # two back: no processing delay and no minimum click age here (their defaults are tested
         # on the emulator itself).
@@ -360,22 +350,16 @@ def google_emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
             "GOOGLE_EMULATOR_PROCESSING_DELAY_SECONDS": "0",
             "GOOGLE_EMULATOR_CLICK_MIN_AGE_MINUTES": "0",
         },
-        log,
-    )
-    try:
-        wait_for(lambda: port_open(port), timeout=20, what="the Google emulator")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+        tmp_path_factory.mktemp("google-emulator") / "emulator.log",
+        "the Google emulator",
+    ) as url:
+        yield url
 
 
 @pytest.fixture
 def google_emulator(google_emulator_url: str) -> str:
     """The running Google emulator, reset to its seeded world for this test."""
-    import requests
-
-    requests.post(f"{google_emulator_url}/_emulator/reset", timeout=10).raise_for_status()
-    return google_emulator_url
+    return reset_emulator(google_emulator_url)
 
 
 def google_environ(emulator_url: str) -> dict[str, str]:
@@ -392,25 +376,5 @@ def google_environ(emulator_url: str) -> dict[str, str]:
 @pytest.fixture
 def gads_app(_migrated: str, redis_url: str, google_emulator: str) -> Iterator[Flask]:
     """The app wired to the running Google emulator (plus the fake platform), clean database."""
-    from webapp.extensions import db
-    from webapp.factory import create_app
-
-    settings = load_settings(
-        test_environ(
-            _migrated,
-            redis_url,
-            **google_environ(google_emulator),
-            PUBLIC_URL="http://127.0.0.1:5000",
-        )
-    )
-    app = create_app(
-        settings,
-        overrides={"RATELIMIT_KEY_PREFIX": _limit_prefix()},
-        extra_platforms=[FakePlatform],
-    )
-    request_started.connect(_fresh_g_per_request, app, weak=False)
-    _reset_limits()
-    with app.app_context():
+    with platform_app(_migrated, redis_url, google_environ(google_emulator)) as app:
         yield app
-        db.session.remove()
-        _empty_tables()

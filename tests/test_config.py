@@ -109,3 +109,11 @@ def test_the_start_up_key_check_agrees_with_fernet(key: str) -> None:
     except ConfigError:
         we_accept = False
     assert we_accept == fernet_accepts
+
+
+def test_the_pull_window_is_a_positive_number_of_minutes() -> None:
+    assert load_settings({}).flask_config()["PULL_WINDOW_MINUTES"] == 240
+    settings = load_settings({"PULL_WINDOW_MINUTES": "90"})
+    assert settings.flask_config()["PULL_WINDOW_MINUTES"] == 90
+    with pytest.raises(ConfigError, match="PULL_WINDOW_MINUTES"):
+        load_settings({"PULL_WINDOW_MINUTES": "soon"})

@@ -295,6 +295,10 @@ def test_layers() -> None:
     assert violations == []
 
 
+# Scaffolding the emulators share (settings, world basics, common control routes); see below.
+EMULATOR_KIT = "platforms.emulator_kit"
+
+
 def emulator_packages() -> list[Path]:
     return sorted(
         path.parent
@@ -321,11 +325,32 @@ def test_an_emulator_shares_no_code_with_its_client(package: Path) -> None:
     shared = []
     for path in sorted(package.rglob("*.py")):
         for imp in imports_of(module_name(path), path):
-            if _in(imp.target, emulator):
+            if _in(imp.target, emulator, EMULATOR_KIT):
                 continue
             if _in(imp.target, plugin, "platforms", "webapp", "jobs", "tests"):
                 shared.append(f"{imp.source}:{imp.line} imports {imp.target}")
     assert shared == []
+
+
+def test_the_emulator_kit_stands_apart_from_every_plugin() -> None:
+    """The kit shares nothing with a client: it imports nothing of ``platforms`` but itself (nor
+    of the host), and no plugin module (only emulators) imports it."""
+    kit = [
+        f"{imp.source}:{imp.line} imports {imp.target}"
+        for imp in IMPORTS
+        if _in(imp.source, EMULATOR_KIT)
+        and _in(imp.target, "platforms", "webapp", "jobs", "tests")
+        and not _in(imp.target, EMULATOR_KIT)
+    ]
+    users = [
+        f"{imp.source}:{imp.line} imports {imp.target}"
+        for imp in IMPORTS
+        if _in(imp.target, EMULATOR_KIT)
+        and not _in(imp.source, EMULATOR_KIT)
+        and ".emulator." not in f"{imp.source}."
+    ]
+    assert MODULES.get(EMULATOR_KIT) is not None
+    assert kit == [] and users == []
 
 
 def test_views_leave_transactions_to_services() -> None:

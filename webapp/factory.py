@@ -14,12 +14,13 @@ from webapp import (
     models,  # noqa: F401  (registers every table on the metadata)
     sqlite,
 )
-from webapp.accounts.sessions import client_fingerprint, load_session_user
+from webapp.accounts.sessions import CookieSessions, client_fingerprint, load_session_user
 from webapp.core import create_base_app
 from webapp.errors import register_error_handlers
 from webapp.inputs import BoundedIntConverter, refuse_nul_characters
 from webapp.security import register_security
 from webapp.views import register_blueprints
+from webapp.views.intake.pixel import SESSIONLESS_PATHS, UNLIMITED_BLUEPRINT
 from webapp.web_extensions import csrf, limiter, login_manager
 
 
@@ -33,6 +34,7 @@ def create_app(
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.session_interface = CookieSessions(SESSIONLESS_PATHS)
     _init_web_extensions(app)
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(refuse_nul_characters)
@@ -49,6 +51,7 @@ def _init_web_extensions(app: Flask) -> None:
     app.teardown_request(_release_write_mode)
     csrf.init_app(app)
     limiter.init_app(app)
+    _skip_limits_for(app, UNLIMITED_BLUEPRINT)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -58,6 +61,21 @@ def _init_web_extensions(app: Flask) -> None:
     # ProxyFix derived from trusted hops only.
     login_manager._session_identifier_generator = client_fingerprint
     login_manager.user_loader(load_session_user)
+
+
+def _skip_limits_for(app: Flask, blueprint: str) -> None:
+    """Flask-Limiter checks every request, exempt or not, and an exempt request still costs it
+    a resolution of the app's limits and exemptions. The pixel's blueprint is exempt from every
+    limit, and its /collect is the busiest endpoint by far, so its requests skip the check."""
+    hooks = app.before_request_funcs[None]
+    at = hooks.index(limiter._check_request_limit)  # ValueError if Flask-Limiter changes its hook
+    check = hooks[at]
+
+    def _check_limits() -> None:
+        if request.blueprint != blueprint:
+            check()
+
+    hooks[at] = _check_limits
 
 
 def _writes_take_the_lock() -> None:

@@ -19,21 +19,33 @@ CSP = (
 )
 
 
+DEFAULT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Content-Security-Policy", CSP),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def register_security(app: Flask) -> None:
+    # Every response passes here, the pixel's included: one pass over the response's headers
+    # and appends, instead of a case-insensitive search of them per default (``setdefault``).
+    defaults = [(name.lower(), name, value) for name, value in DEFAULT_HEADERS]
+    hsts = (HSTS[0].lower(), *HSTS)
+
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
-        )
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}
+        wanted = list(defaults)
         if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
+            wanted.append(("cache-control", "Cache-Control", "no-store"))
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
+            wanted.append(hsts)
+        for lowered, name, value in wanted:
+            if lowered not in present:
+                headers.add(name, value)
         return response

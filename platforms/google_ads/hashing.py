@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from platforms.base import IdentityRules
+from platforms.identity_rules import e164_phone, looks_sha256_hex, split_address
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _WHITESPACE = re.compile(r"\s+")
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
 def normalize_email(email: str) -> str | None:
-    text = _WHITESPACE.sub("", email).lower()
-    local, at, domain = text.partition("@")
-    if not at or not local or "@" in domain or "." not in domain:
+    address = split_address(_WHITESPACE.sub("", email).lower())
+    if address is None:
         return None
-    if domain.startswith(".") or domain.endswith("."):
-        return None
+    local, domain = address
     if domain in GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")
         if not local:
@@ -38,31 +34,9 @@ def normalize_email(email: str) -> str | None:
     return f"{local}@{domain}"
 
 
-def normalize_phone(phone: str, region: str | None = None) -> str | None:
-    """E.164 of ``phone``; a number without a country code needs ``region``."""
-    text = phone.strip()
-    if not text or len(text) > 40:
-        return None
-    try:
-        number = phonenumbers.parse(text, (region or "").upper() or None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
+# Google's phone rule is E.164 with nothing more.
+normalize_phone = e164_phone
+# What ``encoding: HEX`` promises Google: a hex SHA-256 digest.
+looks_hashed = looks_sha256_hex
 
 RULES = IdentityRules("google_ads", normalize_email, normalize_phone)
-
-
-def hash_email(email: str) -> str | None:
-    return RULES.email_sha256(email)
-
-
-def hash_phone(phone: str, region: str | None = None) -> str | None:
-    return RULES.phone_sha256(phone, region)
-
-
-def looks_hashed(value: str) -> bool:
-    """A lower-case hex SHA-256 digest (what ``encoding: HEX`` promises Google)."""
-    return bool(_HEX64.match(value.lower()))

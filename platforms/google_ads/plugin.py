@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from platforms import oauth_client
 from platforms.base import (
     AccountRef,
     AdAccount,
@@ -150,35 +151,16 @@ class GoogleAdsPlatform(Platform):
         return wording.label(kind, value)
 
     def oauth_spec(self) -> OAuthSpec:
-        return OAuthSpec(
-            authorize_url=self.config.authorize_url,
-            token_url=self.config.token_url,
-            scopes=self.config.scopes,
-            client_id=self.config.client_id,
-            client_secret=self.config.client_secret,
-            # offline: a refresh token; consent: Google returns one only on a consent screen,
-            # so a reconnect must show it again to get a fresh refresh token.
-            authorize_params={"access_type": "offline", "prompt": "consent"},
-            code_challenge_method="S256",
-        )
+        # offline: a refresh token; consent: Google returns one only on a consent screen,
+        # so a reconnect must show it again to get a fresh refresh token.
+        return oauth_client.oauth_spec(self.config, {"access_type": "offline", "prompt": "consent"})
 
     def is_configured(self) -> tuple[bool, str | None]:
-        missing = self.config.missing()
-        if missing:
-            return False, (
-                f"Google Ads ({self.config.environment}) needs {', '.join(missing)} "
-                "in the server environment."
-            )
-        return True, None
+        return oauth_client.configuration_gap(self.display_name, self.config)
 
     def production_problems(self) -> list[str]:
         problems = []
-        rehearsal = (
-            self.settings.get("GOOGLE_ADS_ALLOW_EMULATOR_IN_PRODUCTION") or ""
-        ).strip() == "1"
-        if self.config.environment == "emulator" and not (
-            rehearsal and self.settings.get("GOOGLE_ADS_ENVIRONMENT") == "emulator"
-        ):
+        if oauth_client.emulator_left_on(self.settings, "GOOGLE_ADS_", self.config.environment):
             problems.append("GOOGLE_ADS_ENVIRONMENT is 'emulator' (its default): set 'production'")
         # The emulator's defaults do not count: a deployment names its own OAuth client.
         required = {

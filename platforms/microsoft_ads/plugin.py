@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from platforms import oauth_client
 from platforms.base import (
     AccountRef,
     AdAccount,
@@ -147,32 +148,15 @@ class MicrosoftAdsPlatform(Platform):
         return wording.label(kind, value)
 
     def oauth_spec(self) -> OAuthSpec:
-        return OAuthSpec(
-            authorize_url=self.config.authorize_url,
-            token_url=self.config.token_url,
-            scopes=self.config.scopes,
-            client_id=self.config.client_id,
-            client_secret=self.config.client_secret,
-            # People often have several Microsoft identities; let them choose every time.
-            authorize_params={"prompt": "select_account"},
-            code_challenge_method="S256",
-        )
+        # People often have several Microsoft identities; let them choose every time.
+        return oauth_client.oauth_spec(self.config, {"prompt": "select_account"})
 
     def is_configured(self) -> tuple[bool, str | None]:
-        missing = self.config.missing()
-        if missing:
-            return False, (
-                f"Microsoft Ads ({self.config.environment}) needs {', '.join(missing)} "
-                "in the server environment."
-            )
-        return True, None
+        return oauth_client.configuration_gap(self.display_name, self.config)
 
     def production_problems(self) -> list[str]:
         problems = []
-        rehearsal = (self.settings.get("MSADS_ALLOW_EMULATOR_IN_PRODUCTION") or "").strip() == "1"
-        if self.config.environment == "emulator" and not (
-            rehearsal and self.settings.get("MSADS_ENVIRONMENT") == "emulator"
-        ):
+        if oauth_client.emulator_left_on(self.settings, "MSADS_", self.config.environment):
             problems.append(
                 "MSADS_ENVIRONMENT is 'emulator' (its default): set 'production' or 'sandbox'"
             )

@@ -68,3 +68,16 @@ def test_shortcuts_give_the_same_credits_as_the_general_allocator(
     journey, setup = case
     touches = in_window(journey.touches, journey.converted_at, setup.lookback)
     assert sorted(split(touches, units, setup)) == sorted(split_reference(touches, units, setup))
+
+
+def test_position_based_closed_form_matches_the_allocator_exhaustively() -> None:
+    """The 40/20/40 shortcut against the general allocator for every small total and length,
+    negative totals and the conversion's millionths included (ties, both remainder orders)."""
+    from webapp.attribution.allocate import allocate
+    from webapp.attribution.engine import CONVERSION_UNITS, _forty_twenty_forty
+    from webapp.attribution.weights import position_based
+
+    for n in range(3, 31):
+        weights = position_based([Touch(T0, "direct")] * n, Settings())
+        for total in [*range(-60, 400), CONVERSION_UNITS, 10**9 + 7, -(10**6) - 3]:
+            assert _forty_twenty_forty(total, n) == allocate(total, weights), (n, total)

@@ -4,18 +4,16 @@ connection, and a refused refresh (``invalid_grant``) leading to Reconnect neede
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 import requests
 from sqlalchemy import select
 
 from platforms.errors import ReconnectRequired
-from tests.conftest import client_as, csrf_token, make_world
+from tests.conftest import client_as, make_world
+from tests.helpers.connect import AGENCY, GOOGLE_ADS
 from webapp.extensions import db
 from webapp.models import Connection, Credential
 
-AGENCY = "alex@fabrikam-agency.example"
 MANAGER, US, UK, CANCELED = "1112223333", "1234567890", "2345678901", "5678901234"
 
 
@@ -24,56 +22,8 @@ def world(gads_app):
     return make_world()
 
 
-def start_connect(client, ws: int, reconnect: int | None = None) -> dict[str, str]:
-    data = {"csrf_token": csrf_token(client, f"/w/{ws}/setup/platforms")}
-    if reconnect is not None:
-        data["reconnect"] = str(reconnect)
-    response = client.post(f"/w/{ws}/setup/platforms/google_ads/connect", data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    url = urlsplit(response.location)
-    assert url.path == "/o/oauth2/v2/auth"
-    return {k: v[0] for k, v in parse_qs(url.query).items()}
-
-
-def consent(emulator: str, params: dict[str, str], user: str = AGENCY) -> str:
-    """What the emulator's Continue button does: our callback path with code and state."""
-    response = requests.post(
-        f"{emulator}/_emulator/consent",
-        timeout=10,
-        json={
-            "user": user,
-            "redirect_uri": params["redirect_uri"],
-            "scope": params["scope"],
-            "access_type": params["access_type"],
-            "prompt": params["prompt"],
-            "code_challenge": params["code_challenge"],
-            "code_challenge_method": params["code_challenge_method"],
-            "state": params["state"],
-        },
-    )
-    response.raise_for_status()
-    url = urlsplit(response.json()["redirect_url"])
-    return f"{url.path}?{url.query}"
-
-
-def sign_in(client, emulator: str, ws: int, user: str = AGENCY) -> str:
-    params = start_connect(client, ws)
-    response = client.get(consent(emulator, params, user))
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    assert "/setup/platforms/google_ads/accounts?grant=" in response.location
-    return response.location
-
-
-def pick(client, picker_url: str, account_id: str):
-    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-    return client.post(
-        picker_url,
-        data={
-            "grant": grant,
-            "account_id": account_id,
-            "csrf_token": csrf_token(client, picker_url),
-        },
-    )
+FLOW = GOOGLE_ADS
+start_connect, consent, sign_in, pick = FLOW.start_connect, FLOW.consent, FLOW.sign_in, FLOW.pick
 
 
 def connect(app, world, emulator: str, account_id: str = US) -> int:

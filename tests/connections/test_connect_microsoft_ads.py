@@ -13,11 +13,11 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import client_as, csrf_token, make_world
+from tests.helpers.connect import AGENCY, MICROSOFT_ADS
 from webapp.extensions import db
 from webapp.models import AuditEvent, Connection, Credential
 from webapp.models.types import utcnow
 
-AGENCY = "alex@fabrikam-agency.example"
 DIRECT = "dana@contoso-bikes.example"
 
 
@@ -26,60 +26,8 @@ def world(ms_app):
     return make_world()
 
 
-def start_connect(client, ws: int, reconnect: int | None = None) -> dict[str, str]:
-    data = {"csrf_token": csrf_token(client, f"/w/{ws}/setup/platforms")}
-    if reconnect is not None:
-        data["reconnect"] = str(reconnect)
-    response = client.post(f"/w/{ws}/setup/platforms/microsoft_ads/connect", data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    url = urlsplit(response.location)
-    assert url.path == "/common/oauth2/v2.0/authorize"
-    return {k: v[0] for k, v in parse_qs(url.query).items()}
-
-
-def consent(emulator: str, params: dict[str, str], user: str = AGENCY) -> str:
-    """What the emulator's Accept button does: returns our callback path with code and state."""
-    response = requests.post(
-        f"{emulator}/_emulator/consent",
-        timeout=10,
-        json={
-            "user": user,
-            "redirect_uri": params["redirect_uri"],
-            "scope": params["scope"],
-            "code_challenge": params["code_challenge"],
-            "code_challenge_method": params["code_challenge_method"],
-            "state": params["state"],
-        },
-    )
-    response.raise_for_status()
-    url = urlsplit(response.json()["redirect_url"])
-    return f"{url.path}?{url.query}"
-
-
-def sign_in(
-    client,
-    emulator: str,
-    ws: int,
-    user: str = AGENCY,
-    reconnect: int | None = None,
-) -> str:
-    params = start_connect(client, ws, reconnect)
-    response = client.get(consent(emulator, params, user))
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    assert "/setup/platforms/microsoft_ads/accounts?grant=" in response.location
-    return response.location
-
-
-def pick(client, picker_url: str, account_id: str):
-    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-    return client.post(
-        picker_url,
-        data={
-            "grant": grant,
-            "account_id": account_id,
-            "csrf_token": csrf_token(client, picker_url),
-        },
-    )
+FLOW = MICROSOFT_ADS
+start_connect, consent, sign_in, pick = FLOW.start_connect, FLOW.consent, FLOW.sign_in, FLOW.pick
 
 
 def test_authorize_request_has_pkce_state_scopes_and_account_picker(ms_app, world) -> None:
@@ -308,16 +256,7 @@ def test_revoked_grant_needs_reconnect_then_reconnect_resumes(ms_app, world, emu
 
     picker_url = sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
     assert "Reconnect this account" in admin.get(picker_url).get_data(as_text=True)
-    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-    done = admin.post(
-        picker_url,
-        data={
-            "grant": grant,
-            "reconnect": str(connection_id),
-            "csrf_token": csrf_token(admin, picker_url),
-        },
-    )
-    assert done.status_code == 303
+    assert FLOW.confirm_reconnect(admin, picker_url, connection_id).status_code == 303
     db.session.expire_all()
     connection = db.session.get(Connection, connection_id)
     assert connection.status == Connection.ACTIVE and connection.id == connection_id

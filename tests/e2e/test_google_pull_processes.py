@@ -20,10 +20,14 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import func, select
 
-from config import load_settings
-from tests.conftest import _limit_prefix, make_world, test_environ
-from tests.fake_platform import FakePlatform
-from tests.helpers.processes import free_port, port_open, python_process, stop, wait_for
+from tests.conftest import google_environ, make_world, platform_app, test_environ
+from tests.helpers.processes import (
+    emulator_process,
+    python_process,
+    reset_emulator,
+    stop,
+    wait_for,
+)
 from webapp.extensions import db
 from webapp.models import AdEntity, Connection, InsightDaily, InsightSyncState, JobRun
 
@@ -39,53 +43,25 @@ PUBLIC_URL = "http://127.0.0.1:5000"
 
 @pytest.fixture(scope="module")
 def google_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("google-emulator") / "emulator.log"
-    process = python_process(
-        ["-m", "platforms.google_ads.emulator", "--host", "127.0.0.1", "--port", str(port)],
+    with emulator_process(
+        "platforms.google_ads.emulator",
         {"GOOGLE_EMULATOR_REDIRECT_URIS": f"{PUBLIC_URL}/setup/platforms/google_ads/callback"},
-        log,
-    )
-    try:
-        wait_for(lambda: port_open(port), timeout=30, what="the Google emulator")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+        tmp_path_factory.mktemp("google-emulator") / "emulator.log",
+        "the Google emulator",
+        timeout=30,
+    ) as url:
+        yield url
 
 
 @pytest.fixture
 def google(google_emulator: str) -> str:
-    requests.post(f"{google_emulator}/_emulator/reset", timeout=10).raise_for_status()
-    return google_emulator
-
-
-def google_environ(url: str) -> dict[str, str]:
-    return {
-        "GOOGLE_ADS_ENVIRONMENT": "emulator",
-        "GOOGLE_ADS_EMULATOR_URL": url,
-        "GOOGLE_ADS_CLIENT_ID": CLIENT_ID,
-        "GOOGLE_ADS_CLIENT_SECRET": CLIENT_SECRET,
-    }
+    return reset_emulator(google_emulator)
 
 
 @pytest.fixture
 def g_app(_migrated: str, redis_url: str, google: str):
-    from tests.conftest import _empty_tables, _reset_limits
-    from webapp.factory import create_app
-
-    settings = load_settings(
-        test_environ(_migrated, redis_url, **google_environ(google), PUBLIC_URL=PUBLIC_URL)
-    )
-    app = create_app(
-        settings,
-        overrides={"RATELIMIT_KEY_PREFIX": _limit_prefix()},
-        extra_platforms=[FakePlatform],
-    )
-    _reset_limits()
-    with app.app_context():
+    with platform_app(_migrated, redis_url, google_environ(google), PUBLIC_URL) as app:
         yield app
-        db.session.remove()
-        _empty_tables()
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +28,7 @@ from sqlalchemy import func, select
 from jobs.schedule import SCHEDULE
 from tests.conftest import _fresh_g_per_request, make_world, msads_environ, test_environ
 from tests.helpers import push as h
-from tests.helpers.postgres import Cluster, pg_bin, start_cluster
+from tests.helpers.postgres import Cluster, throwaway_cluster
 from tests.helpers.processes import ROOT, free_port, port_open, stop, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -47,20 +45,8 @@ def procfile() -> dict[str, str]:
 
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    if pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries are not installed (scripts/test installs them)")
-    # Not under pytest's tmp dir: as root, initdb runs as the postgres user, who must reach it.
-    directory = Path(tempfile.mkdtemp(prefix="sourceloop-pg-"))
-    directory.chmod(0o755)
-    try:
-        running = start_cluster(directory)
-        try:
-            running.createdb("sourceloop")
-            yield running
-        finally:
-            running.stop()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with throwaway_cluster("sourceloop") as running:
+        yield running
 
 
 class Processes:

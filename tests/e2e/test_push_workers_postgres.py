@@ -12,8 +12,6 @@ is the larger version (50 connections, 1, 2 and 4 workers, throughput)."""
 from __future__ import annotations
 
 import secrets
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,7 +27,7 @@ from sqlalchemy import func, insert, select
 from jobs.queues import PUSH, redis_connection
 from tests.conftest import _fresh_g_per_request, make_world, msads_environ, test_environ
 from tests.helpers import push as h
-from tests.helpers.postgres import Cluster, pg_bin, start_cluster
+from tests.helpers.postgres import Cluster, throwaway_cluster
 from tests.helpers.processes import python_process, stop, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -39,20 +37,8 @@ CONVERSIONS = 2500  # three batches of at most 1,000 per connection
 
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    if pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries are not installed (scripts/test installs them)")
-    # Not under pytest's tmp dir: as root, initdb runs as the postgres user, who must reach it.
-    directory = Path(tempfile.mkdtemp(prefix="sourceloop-pg-"))
-    directory.chmod(0o755)
-    try:
-        running = start_cluster(directory)
-        try:
-            running.createdb("sourceloop")
-            yield running
-        finally:
-            running.stop()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with throwaway_cluster("sourceloop") as running:
+        yield running
 
 
 def test_two_workers_on_the_same_connections_send_every_conversion_exactly_once(

@@ -8,6 +8,9 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,3 +102,25 @@ def start_cluster(directory: Path) -> Cluster:
         capture_output=True,
     )
     return Cluster(binaries, data, port, run_as)
+
+
+@contextmanager
+def throwaway_cluster(database: str = "sourceloop") -> Iterator[Cluster]:
+    """A cluster of the test's own with ``database`` created, removed after the block; the test
+    is skipped where the server binaries are missing."""
+    import pytest
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries are not installed (scripts/test installs them)")
+    # Not under pytest's tmp dir: as root, initdb runs as the postgres user, who must reach it.
+    directory = Path(tempfile.mkdtemp(prefix="sourceloop-pg-"))
+    directory.chmod(0o755)
+    try:
+        running = start_cluster(directory)
+        try:
+            running.createdb(database)
+            yield running
+        finally:
+            running.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +154,33 @@ def start_tls_redis(tmp_dir: Path) -> tuple[subprocess.Popen, int, Path]:
     listen += ["--tls-auth-clients", "no"]
     process = _redis_server(tmp_dir, listen, "TLS redis-server", port)
     return process, port, cert
+
+
+@contextmanager
+def emulator_process(
+    module: str,
+    env: dict[str, str],
+    log_path: Path,
+    what: str,
+    *args: str,
+    timeout: float = 20.0,
+) -> Iterator[str]:
+    """``python -m <module>`` (a platform's emulator) on a free loopback port; its base URL while
+    the block runs, stopped by pid after it."""
+    port = free_port()
+    process = python_process(
+        ["-m", module, "--host", "127.0.0.1", "--port", str(port), *args], env, log_path
+    )
+    try:
+        wait_for(lambda: port_open(port), timeout=timeout, what=what)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+def reset_emulator(url: str) -> str:
+    """The running emulator back to its seeded world (for a test of its own); its URL."""
+    import requests
+
+    requests.post(f"{url}/_emulator/reset", timeout=10).raise_for_status()
+    return url

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import client_as
-from tests.connections.test_connect_microsoft_ads import pick, sign_in
+from tests.helpers.connect import MICROSOFT_ADS
 from webapp.extensions import db
 from webapp.models import AdClick, Connection, Conversion, ConversionClickId, Membership, Visitor
 from webapp.models.types import utcnow
@@ -26,7 +26,9 @@ LEGACY_SIGNUP = "60000005"  # paused
 
 def connect(app, world, emulator: str, account_id: str = US_ACCOUNT) -> int:
     admin = client_as(app, "admin")
-    response = pick(admin, sign_in(admin, emulator, world.workspace_id), account_id)
+    response = MICROSOFT_ADS.pick(
+        admin, MICROSOFT_ADS.sign_in(admin, emulator, world.workspace_id), account_id
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     return db.session.scalar(select(Connection.id).where(Connection.account_id == account_id))
 
@@ -149,22 +151,9 @@ def arm(emulator: str, operation: str, kind: str, count: int = 1, **extra: objec
 
 
 def reconnect(app, world, emulator: str, connection_id: int) -> None:
-    from urllib.parse import parse_qs, urlsplit
-
-    from tests.conftest import csrf_token
-
     admin = client_as(app, "admin")
-    picker_url = sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
-    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-    done = admin.post(
-        picker_url,
-        data={
-            "grant": grant,
-            "reconnect": str(connection_id),
-            "csrf_token": csrf_token(admin, picker_url),
-        },
-    )
-    assert done.status_code == 303
+    picker_url = MICROSOFT_ADS.sign_in(admin, emulator, world.workspace_id, reconnect=connection_id)
+    assert MICROSOFT_ADS.confirm_reconnect(admin, picker_url, connection_id).status_code == 303
 
 
 def revoke_grant(emulator: str, connection_id: int) -> None:

@@ -213,6 +213,8 @@ def test_success_without_a_link_means_no_data(ms_app, world, emulator, msads) ->
 def test_fanout_pulls_every_active_account_on_the_pull_queue(
     ms_app, world, emulator, msads, redis, burst_worker
 ) -> None:
+    from rq_scheduler import Scheduler
+
     from jobs.fanout import pull_fanout
 
     first = connect(ms_app, world, emulator, "80000011")
@@ -221,6 +223,14 @@ def test_fanout_pulls_every_active_account_on_the_pull_queue(
     # The first account's reports all fail: its pull fails; the other account's still lands.
     _arm(emulator, operation="SubmitGenerateReport", kind="report_error", count=3)
     pull_fanout()
+    # Both accounts are of one customer with a cap of 2 report slots: scheduled, staggered, on
+    # the pull queue; the scheduler process would move them there at their time.
+    scheduler = Scheduler(connection=redis)
+    planned = list(scheduler.get_jobs(with_times=True))
+    assert sorted(job.kwargs["connection_id"] for job, _ in planned) == sorted([first, second])
+    assert {job.origin for job, _ in planned} == {"pull"}
+    for job, _ in planned:
+        scheduler.enqueue_job(job)
     assert redis.llen("rq:queue:pull") == 2
     burst_worker()
     db.session.expire_all()

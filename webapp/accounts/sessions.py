@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from hashlib import sha512
 
-from flask import request
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from webapp.extensions import db
 from webapp.models import User
@@ -33,3 +34,18 @@ def client_fingerprint() -> str:
     agent = request.headers.get("User-Agent", "")
     base = f"{request.remote_addr}|{agent}"
     return sha512(base.encode("utf-8", "replace")).hexdigest()
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except on the paths given, which never use one (the
+    pixel's ``/collect``, called by every page view of every site, cross-site, so a SameSite=Lax
+    cookie never even arrives): no cookie parsing or signature check there, and Flask hands the
+    request a ``NullSession`` that refuses writes, so no Set-Cookie can leave either."""
+
+    def __init__(self, sessionless_paths: frozenset[str]) -> None:
+        self.sessionless_paths = sessionless_paths
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path in self.sessionless_paths:
+            return None
+        return super().open_session(app, request)

@@ -26,7 +26,9 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         remainders.append(r)
     left = total - sum(parts)
     if left:
-        order = sorted(range(len(parts)), key=lambda i: (remainders[i], i), reverse=True)
-        for i in order[:left]:
+        # by remainder, largest first; the sort is stable, so listing the indexes latest first
+        # breaks ties towards the later weight
+        latest_first = range(len(parts) - 1, -1, -1)
+        for i in sorted(latest_first, key=remainders.__getitem__, reverse=True)[:left]:
             parts[i] += 1
     return parts

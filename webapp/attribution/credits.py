@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select
@@ -162,10 +163,14 @@ def _credit_rows(
     settings: Settings,
     resolver: CampaignResolver,
     clicks: dict[int, list[tuple[str, ClickTouch]]] | None = None,
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Per conversion, its credit rows in ``_CREDIT_COLUMNS`` order (a list per conversion:
+    this loop makes every credit row of the job, so each row is one small tuple joined to its
+    touch's part, built once per touch)."""
     lookback = settings.lookback
     clicks = clicks or {}
-    for conversion_id, group in groupby(rows, key=lambda r: r[0]):
+    resolve = resolver.resolve
+    for conversion_id, group in groupby(rows, key=itemgetter(0)):
         first = next(group)
         _, converted_at, value, currency = first[:4]
         if conversion_id in adjustments:
@@ -184,50 +189,41 @@ def _credit_rows(
                     seen_clicks.add(row[10])
                 if row[5] >= start:
                     found.append((row[5], row[4], row[6], row[7], row[8], row[9]))
-        seen_touches = {f[1] for f in found}
-        for click_id, click in clicks.get(conversion_id, ()):
-            at = click.at or converted_at
-            if click_id in seen_clicks or (
-                click.touchpoint_id is not None and click.touchpoint_id in seen_touches
-            ):
-                continue  # the visitor's own captured visit is the touch already
-            if start <= at <= converted_at:
-                found.append((at, click.touchpoint_id, click.channel, click.campaign,
-                              click.utm_id, click.utm_content))  # fmt: skip
-                seen_touches.add(click.touchpoint_id)
+        if conversion_id in clicks:
+            seen_touches = {f[1] for f in found}
+            for click_id, click in clicks[conversion_id]:
+                at = click.at or converted_at
+                if click_id in seen_clicks or (
+                    click.touchpoint_id is not None and click.touchpoint_id in seen_touches
+                ):
+                    continue  # the visitor's own captured visit is the touch already
+                if start <= at <= converted_at:
+                    found.append((at, click.touchpoint_id, click.channel, click.campaign,
+                                  click.utm_id, click.utm_content))  # fmt: skip
+                    seen_touches.add(click.touchpoint_id)
         if len(found) > 1:
             found.sort(key=lambda f: (f[0], f[1] if f[1] is not None else 0))
         touches = [Touch(f[0], f[2], f[1]) for f in found]
-        campaigns = [resolver.resolve(f[2], f[3], f[4], f[5]) for f in found]
-        for model, i, money, share in split(touches, to_units(value, places), settings):
-            if i < 0:
-                touch_id, channel, label, connection_id, entity_id = None, NONE, "", None, None
-                ad_group_id = None
-            else:
-                touch, campaign = touches[i], campaigns[i]
-                touch_id, channel = touch.id, touch.channel
-                label, connection_id = campaign.label, campaign.connection_id
-                entity_id, ad_group_id = campaign.entity_id, campaign.ad_group_id
-            yield (
-                workspace_id,
-                conversion_id,
-                model,
-                touch_id,
-                channel,
-                label,
-                connection_id,
-                entity_id,
-                ad_group_id,
-                currency,
-                money * scale,
-                share,
-            )
+        # The touch-dependent columns, one tuple per touch; the last entry is the "no touch in
+        # the window" credit, which ``split`` reports as index -1.
+        tails: list[tuple[Any, ...]] = []
+        for f in found:
+            campaign = resolve(f[2], f[3], f[4], f[5])
+            tails.append((workspace_id, conversion_id, f[1], f[2], campaign.label,
+                          campaign.connection_id, campaign.entity_id, campaign.ad_group_id,
+                          currency))  # fmt: skip
+        tails.append((workspace_id, conversion_id, None, NONE, "", None, None, None, currency))
+        parts = split(touches, to_units(value, places), settings)
+        if scale == 1:
+            yield [(model, money, share) + tails[i] for model, i, money, share in parts]
+        else:
+            yield [(model, money * scale, share) + tails[i] for model, i, money, share in parts]
 
 
+# The order of the values in a credit row: those that differ per model first.
 _CREDIT_COLUMNS = (
-    "workspace_id", "conversion_id", "model", "touchpoint_id", "channel", "campaign",
-    "connection_id", "campaign_entity_id", "ad_group_entity_id", "currency", "value_e4",
-    "conversions_e6",
+    "model", "value_e4", "conversions_e6", "workspace_id", "conversion_id", "touchpoint_id",
+    "channel", "campaign", "connection_id", "campaign_entity_id", "ad_group_entity_id", "currency",
 )  # fmt: skip
 
 
@@ -252,8 +248,8 @@ def attribute_chunk(
     batch: list[tuple[Any, ...]] = []
     clicks = supplied_click_touches(workspace_id, conversion_ids)
     credits = _credit_rows(workspace_id, list(rows), adjustments, settings, resolver, clicks)
-    for credit in credits:
-        batch.append(credit)
+    for conversion_credits in credits:
+        batch += conversion_credits
         if len(batch) >= 10_000:
             db.session.connection().exec_driver_sql(writer, batch)
             batch = []

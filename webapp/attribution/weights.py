@@ -45,10 +45,9 @@ def time_decay(touches: list[Touch], settings: Settings) -> list[int]:
     """Weight halves every ``half_life`` before the newest touch: 2^(-(t_newest - t)/h)."""
     newest = touches[-1].at
     half_life = settings.half_life.total_seconds()
-    return [
-        max(0, round(DECAY_SCALE * 2.0 ** (-(newest - t.at).total_seconds() / half_life)))
-        for t in touches
-    ]
+    scale = DECAY_SCALE
+    # (t - newest) is exactly -(newest - t); a power of two is positive, so round() is ≥ 0
+    return [round(scale * 2.0 ** ((t.at - newest).total_seconds() / half_life)) for t in touches]
 
 
 def position_based(touches: list[Touch], settings: Settings) -> list[int]:

@@ -14,14 +14,17 @@ class ReportGate:
     cap: int  # pulls of that customer at once
 
 
-def report_gate(connection_id: int) -> ReportGate | None:
-    """None when the connection is gone or its platform declares no report limit."""
-    connection = db.session.get(Connection, connection_id)
-    if connection is None:
-        return None
+def gate_for(connection: Connection) -> ReportGate | None:
+    """None when the connection's platform declares no report limit (or is not installed)."""
     platform = platform_registry().get(connection.platform_key)
     cap = platform.report_limits.in_flight_per_customer if platform is not None else None
     if cap is None:
         return None
     customer = connection.customer_id or connection.account_id
     return ReportGate(f"report-slots:{connection.platform_key}:{customer}", cap)
+
+
+def report_gate(connection_id: int) -> ReportGate | None:
+    """None when the connection is gone or its platform declares no report limit."""
+    connection = db.session.get(Connection, connection_id)
+    return gate_for(connection) if connection is not None else None

@@ -61,7 +61,9 @@ class VisitSession(db.Model):
     """Consecutive hits of one visitor with less than 30 minutes between them."""
 
     __tablename__ = "visit_sessions"
-    __table_args__ = (Index("ix_visit_sessions_visitor_last", "visitor_id", "last_hit_at"),)
+    # /collect's lookup of a visitor's session around a hit orders by start time
+    # (webapp.intake.collect); last_hit_at changes on every hit, so no index holds it.
+    __table_args__ = (Index("ix_visit_sessions_visitor_started", "visitor_id", "started_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -85,8 +87,9 @@ class Touchpoint(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    # Indexed: /collect joins every hit's session to its touchpoint.
     session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("visit_sessions.id", ondelete="SET NULL")
+        ForeignKey("visit_sessions.id", ondelete="SET NULL"), index=True
     )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # a platform key (the plugin whose click id or utm_source it carried), paid_other,

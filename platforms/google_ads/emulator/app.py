@@ -11,9 +11,10 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from platforms.emulator_kit.connection import answer_dropped_connections
+
 from . import ads_api, control, datamanager, oauth
 from .config import EmulatorConfig
-from .guard import ConnectionDropped
 from .rpc import ApiError, new_request_id, status_error
 from .state import World
 
@@ -34,6 +35,7 @@ def create_app(
     for module in _blueprints():
         app.register_blueprint(module)
     _register_hooks(app, world)
+    answer_dropped_connections(app)
     return app
 
 
@@ -64,11 +66,6 @@ def _register_hooks(app: Flask, world: World) -> None:
         if getattr(g, "stream", False):  # searchStream answers errors inside the JSON array
             return jsonify([err.body]), err.status
         return jsonify(err.body), err.status
-
-    @app.errorhandler(ConnectionDropped)
-    def dropped(_: ConnectionDropped) -> Response:
-        # The socket is already closed; only an in-process test client receives this.
-        return Response(b"", status=444)
 
     @app.errorhandler(Exception)
     def internal(err: Exception) -> Any:

@@ -8,12 +8,10 @@ mapping of field names that overrides the environment.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
 
-PREFIX = "GOOGLE_EMULATOR_"
+from platforms.emulator_kit.config import EnvConfig
+
 DEFAULT_REDIRECT_URIS = (
     "http://127.0.0.1:5000/setup/platforms/google_ads/callback",
     "http://localhost:5000/setup/platforms/google_ads/callback",
@@ -21,8 +19,10 @@ DEFAULT_REDIRECT_URIS = (
 
 
 @dataclass(frozen=True)
-class EmulatorConfig:
+class EmulatorConfig(EnvConfig):
     """Everything a test or the demo may tune; nothing else is configurable."""
+
+    ENV_PREFIX = "GOOGLE_EMULATOR_"
 
     client_id: str = "sourceloop-dev.apps.googleusercontent.com"
     client_secret: str = "GOCSPX-sourceloop-dev-secret"  # noqa: S105 - public dev default
@@ -47,36 +47,3 @@ class EmulatorConfig:
     # Non-interactive consent: "" = show the pages; an e-mail or user id = approve at once as
     # that user; "deny" = answer access_denied at once.
     auto_consent: str = ""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> EmulatorConfig:
-        """Read ``GOOGLE_EMULATOR_*`` variables; unknown or empty ones keep the defaults."""
-        env = os.environ if env is None else env
-        base = cls()
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f"{PREFIX}{f.name.upper()}")
-            if raw in (None, ""):
-                continue
-            current = getattr(base, f.name)
-            if isinstance(current, bool):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif isinstance(current, int):
-                values[f.name] = int(raw)
-            elif isinstance(current, tuple):
-                values[f.name] = tuple(u.strip() for u in raw.split(",") if u.strip())
-            else:
-                values[f.name] = raw
-        return replace(base, **values)
-
-    def with_overrides(self, overrides: Mapping[str, Any] | None) -> EmulatorConfig:
-        """Apply overrides by field name (case-insensitive), as tests pass them."""
-        if not overrides:
-            return self
-        names = {f.name for f in fields(self)}
-        values: dict[str, Any] = {}
-        for key, value in overrides.items():
-            name = key.lower()
-            if name in names:
-                values[name] = tuple(value) if name == "redirect_uris" else value
-        return replace(self, **values)

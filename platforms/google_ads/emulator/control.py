@@ -13,17 +13,21 @@ import hashlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, redirect, request
+from flask import Blueprint, jsonify, redirect, request
 from werkzeug.wrappers import Response
+
+from platforms.emulator_kit.control import add_common_routes, fault_request_error, with_query
+from platforms.emulator_kit.control import bad as _bad
+from platforms.emulator_kit.control import json_body as _json
 
 from . import datamanager, gaql, reporting
 from .guard import get_world
 from .oauth import SCOPES
 from .seed import KNOWN_PEOPLE
 from .state import ADWORDS_SCOPE, DATAMANAGER_SCOPE, Click, InjectedFault, World, iso
-from .tokens import expire_access_tokens, issue_code, revoke_grant
+from .tokens import issue_code, revoke_grant
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 FAULT_KINDS = ("bare", "internal", "unavailable", "deadline", "resource_exhausted",
@@ -31,25 +35,7 @@ FAULT_KINDS = ("bare", "internal", "unavailable", "deadline", "resource_exhauste
 OPERATIONS = ("*", "Token", "ListAccessibleCustomers", "Search", "SearchStream",
               "IngestEvents", "RetrieveRequestStatus")  # fmt: skip
 TOKEN_KINDS = ("bare", "internal", "unavailable", "slow", "drop", "invalid_grant")
-
-
-def _bad(message: str, status: int = 400) -> tuple[Response, int]:
-    return jsonify({"error": message}), status
-
-
-def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
-@bp.get("/")
-def index() -> Any:
-    rules = sorted(
-        f"{','.join(sorted(r.methods - {'HEAD', 'OPTIONS'}))} {r.rule}"  # type: ignore[operator]
-        for r in current_app.url_map.iter_rules()
-        if r.rule.startswith("/_emulator")
-    )
-    return jsonify({"endpoints": rules, "fault_kinds": FAULT_KINDS, "operations": OPERATIONS})
+add_common_routes(bp, get_world, FAULT_KINDS, OPERATIONS)
 
 
 @bp.get("/state")
@@ -92,38 +78,19 @@ def state() -> Any:
         })  # fmt: skip
 
 
-@bp.post("/reset")
-def reset() -> Any:
-    get_world().reset()
-    return jsonify({"reset": True})
-
-
-@bp.get("/faults")
-def list_faults() -> Any:
-    world = get_world()
-    with world.lock:
-        return jsonify({"faults": [vars(f) for f in world.faults]})
-
-
 @bp.post("/faults")
 def arm_fault() -> Any:
     """``{"operation": "IngestEvents", "kind": "resource_exhausted", "count": 2,
     "retry_delay_seconds": 30}``; ``bare`` needs ``status`` 401, 403 or 5xx."""
     body = _json()
-    operation, kind = body.get("operation", "*"), body.get("kind")
-    if operation not in OPERATIONS:
-        return _bad(f"unknown operation; use one of {list(OPERATIONS)}")
-    if kind not in FAULT_KINDS:
-        return _bad(f"unknown kind; use one of {list(FAULT_KINDS)}")
+    error = fault_request_error(body, OPERATIONS, FAULT_KINDS)
+    if error:
+        return _bad(error)
+    operation, kind, status = body.get("operation", "*"), body["kind"], body.get("status")
     if operation == "Token" and kind not in TOKEN_KINDS:
         return _bad(f"on Token use one of {list(TOKEN_KINDS)}")
     if kind == "invalid_grant" and operation != "Token":
         return _bad("kind invalid_grant is for operation Token")
-    status = body.get("status")
-    if kind == "bare" and not (
-        status in (401, 403) or (isinstance(status, int) and 500 <= status < 600)
-    ):
-        return _bad("kind bare needs status 401, 403 or 5xx")
     try:
         fault = InjectedFault(operation, kind, int(body.get("count", 1)),
                               int(status) if status else None,
@@ -133,18 +100,8 @@ def arm_fault() -> Any:
         return _bad("count, delay_seconds and retry_delay_seconds must be numbers")
     if fault.remaining < 1:
         return _bad("count must be at least 1")
-    world = get_world()
-    with world.lock:
-        world.faults.append(fault)
+    get_world().arm_fault(fault)
     return jsonify({"armed": vars(fault)}), 201
-
-
-@bp.delete("/faults")
-def clear_faults() -> Any:
-    world = get_world()
-    with world.lock:
-        world.faults.clear()
-    return jsonify({"faults": []})
 
 
 @bp.post("/users/<key>/revoke")
@@ -158,18 +115,6 @@ def revoke(key: str) -> Any:
     client_id = _json().get("client_id")
     return jsonify({"user_id": user.id,
                     "revoked_refresh_tokens": revoke_grant(world, user.id, client_id)})  # fmt: skip
-
-
-@bp.post("/tokens/expire")
-def expire() -> Any:
-    world = get_world()
-    key = _json().get("user")
-    user = world.user_by_key(key) if key else None
-    if key and user is None:
-        return _bad("unknown user", 404)
-    return jsonify(
-        {"expired_access_tokens": expire_access_tokens(world, user.id if user else None)}
-    )
 
 
 @bp.post("/consent")
@@ -204,8 +149,7 @@ def consent() -> Any:
     )  # fmt: skip
     values = {**({"state": body["state"]} if body.get("state") else {}), "code": code,
               "scope": " ".join(granted)}  # fmt: skip
-    parts = urlsplit(redirect_uri)
-    url = urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(values)]))))
+    url = with_query(redirect_uri, urlencode(values))
     return jsonify({"code": code, "redirect_url": url, "user_id": user.id, "scope": granted}), 201
 
 
@@ -237,13 +181,6 @@ def redirect_uris() -> Any:
             if uri not in world.redirect_uris:
                 world.redirect_uris.append(uri)
     return jsonify({"redirect_uris": list(world.redirect_uris)})
-
-
-@bp.get("/calls")
-def calls() -> Any:
-    world = get_world()
-    with world.lock:
-        return jsonify({"calls": list(world.calls)})
 
 
 # -- clicks -----------------------------------------------------------------------------------
@@ -334,9 +271,7 @@ def click_redirect() -> Any:
     result = _mint_click(get_world(), dict(request.args))
     if not isinstance(result, Click):
         return result
-    parts = urlsplit(landing)
-    query = "&".join(filter(None, [parts.query, urlencode({result.kind: result.gclid})]))
-    return redirect(urlunsplit(parts._replace(query=query)), code=302)
+    return redirect(with_query(landing, urlencode({result.kind: result.gclid})), code=302)
 
 
 # -- Data Manager read-back -------------------------------------------------------------------

@@ -7,12 +7,12 @@ plain ``google.rpc`` details (ErrorInfo ...). ``api`` says which one a call belo
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+
+from platforms.emulator_kit.connection import drop_connection
 
 from .entities import User
 from .rpc import (
@@ -39,10 +39,6 @@ METHODS = {
 }
 
 
-class ConnectionDropped(Exception):
-    """Raised after the socket was closed on purpose; only the test client ever sees it."""
-
-
 @dataclass
 class CallContext:
     world: World
@@ -53,16 +49,6 @@ class CallContext:
 
 def get_world() -> World:
     return current_app.extensions["google_emulator"]
-
-
-def drop_connection() -> None:
-    """Close the client socket without an HTTP response, like a reset by a load balancer."""
-    sock = request.environ.get("werkzeug.socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
-    raise ConnectionDropped()
 
 
 def _metadata(operation: str, api: str) -> dict[str, str]:

@@ -20,7 +20,9 @@ from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 from flask import Blueprint, Response, g, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from .guard import drop_connection, get_world
+from platforms.emulator_kit.connection import drop_connection
+
+from .guard import get_world
 from .state import ADWORDS_SCOPE, DATAMANAGER_SCOPE, World
 from .tokens import OAuthError, issue_code, redeem_code, refresh, revoke_token
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from platforms.emulator_kit.world import InjectedFault as BaseFault
+from platforms.emulator_kit.world import WorldBase, iso, utc_now
 
 from .config import EmulatorConfig
 from .entities import Customer, User
@@ -20,12 +23,7 @@ ADWORDS_SCOPE = "https://www.googleapis.com/auth/adwords"
 DATAMANAGER_SCOPE = "https://www.googleapis.com/auth/datamanager"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+__all__ = ["iso", "utc_now"]  # re-exported: the emulator's modules import them from here
 
 
 @dataclass
@@ -87,28 +85,18 @@ class Click:
 
 
 @dataclass
-class InjectedFault:
-    """Armed by the control API for the next ``remaining`` calls of an operation."""
-
-    operation: str
-    kind: str
-    remaining: int
-    status: int | None = None
-    delay_seconds: float = 0.0
-    retry_delay_seconds: int = 30
+class InjectedFault(BaseFault):
+    retry_delay_seconds: int = 30  # what RESOURCE_EXHAUSTED's RetryInfo asks for
 
 
 @dataclass
-class World:
+class World(WorldBase[User, InjectedFault]):
     config: EmulatorConfig
     clock: Callable[[], datetime] = utc_now
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self.reset()
-
-    def now(self) -> datetime:
-        return self.clock()
 
     def reset(self) -> None:
         """Forget everything received and re-seed; seeded times restart from now."""
@@ -128,7 +116,7 @@ class World:
             self.click_min_age_minutes: int = self.config.click_min_age_minutes
             self.codes: dict[str, AuthCode] = {}
             self.grants: dict[tuple[str, str], Grant] = {}
-            self.access_tokens: dict[str, AccessToken] = {}
+            self.access_tokens = {}
             self.refresh_tokens: dict[str, RefreshToken] = {}
             self.fail_refresh: int = 0  # next N refresh grants answer invalid_grant
             self.clicks: dict[str, Click] = {}
@@ -136,8 +124,8 @@ class World:
             self.events: list[dict[str, Any]] = []  # every ingested event, in order
             # (conversion action id, transaction id) -> event record (de-duplication)
             self.transactions: dict[tuple[str, ...], dict[str, Any]] = {}
-            self.faults: list[InjectedFault] = []
-            self.calls: list[dict[str, Any]] = []
+            self.faults = []
+            self.calls = []
             self.ingest_times: list[datetime] = []
             # (ad or asset group id, local day) -> metrics.Stats of matched uploads
             self.uploaded_stats: dict[tuple[str, Any], Any] = {}
@@ -146,18 +134,6 @@ class World:
                 self.clicks[gclid] = Click(gclid, "gclid", cust, camp, group, None, at)
 
     # -- lookups -------------------------------------------------------------------------
-
-    def user_by_key(self, key: Any) -> User | None:
-        """A user by id or e-mail (the control API accepts both)."""
-        if not isinstance(key, str):
-            return None
-        with self.lock:
-            if key in self.users:
-                return self.users[key]
-            for user in self.users.values():
-                if user.email.lower() == key.lower():
-                    return user
-        return None
 
     def children(self, manager_id: str) -> list[Customer]:
         return sorted(
@@ -186,21 +162,3 @@ class World:
             parent = self.customers.get(current)
             current = parent.parent_id if parent else None
         return False
-
-    # -- fault injection -----------------------------------------------------------------
-
-    def take_fault(self, operation: str) -> InjectedFault | None:
-        """Consume one armed fault matching the operation (or the ``*`` wildcard)."""
-        with self.lock:
-            for fault in self.faults:
-                if fault.remaining > 0 and fault.operation in (operation, "*"):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
-
-    def record_call(self, operation: str, status: int, extra: dict[str, Any]) -> None:
-        with self.lock:
-            self.calls.append({"operation": operation, "status": status,
-                               "at": iso(self.now()), **extra})  # fmt: skip

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-
-from werkzeug.serving import run_simple
+from platforms.emulator_kit import serve
 
 from .app import create_app
 
+DESCRIPTION = "Microsoft Ads emulator (identity + REST v13)"
+
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Microsoft Ads emulator (identity + REST v13)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5055)
-    parser.add_argument("--quiet", action="store_true", help="log warnings only")
-    args = parser.parse_args(argv)
-    if args.quiet:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app()
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    serve.main(argv, create_app, DESCRIPTION, default_port=5055)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from platforms.emulator_kit.connection import answer_dropped_connections
+
 from . import campaign, control, conversions, customer, identity, reporting, uet
 from .config import EmulatorConfig
 from .faults import ApiError, ad_api_error, tracking_id
-from .guard import ConnectionDropped
 from .state import World
 
 API_PREFIXES = ("/CustomerManagement/", "/CampaignManagement/", "/Reporting/")
@@ -32,6 +33,7 @@ def create_app(
     for module in (identity, customer, campaign, conversions, reporting, uet, control):
         app.register_blueprint(module.bp)
     _register_hooks(app, world)
+    answer_dropped_connections(app)
     return app
 
 
@@ -53,11 +55,6 @@ def _register_hooks(app: Flask, world: World) -> None:
         if err.body is None:  # a bare status, as a gateway or load balancer answers
             return Response(b"", status=err.status)
         return jsonify(err.body), err.status
-
-    @app.errorhandler(ConnectionDropped)
-    def dropped(_: ConnectionDropped) -> Response:
-        # The socket is already closed; only an in-process test client receives this.
-        return Response(b"", status=444)
 
     @app.errorhandler(Exception)
     def internal(err: Exception) -> Any:

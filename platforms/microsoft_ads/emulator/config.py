@@ -7,10 +7,9 @@ by an environment variable or by the mapping handed to ``create_app``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
+
+from platforms.emulator_kit.config import EnvConfig
 
 DEFAULT_REDIRECT_URIS = (
     "http://127.0.0.1:5000/setup/platforms/microsoft_ads/callback",
@@ -19,8 +18,10 @@ DEFAULT_REDIRECT_URIS = (
 
 
 @dataclass(frozen=True)
-class EmulatorConfig:
+class EmulatorConfig(EnvConfig):
     """Everything a test or the demo may want to tune; nothing else is configurable."""
+
+    ENV_PREFIX = "EMULATOR_"
 
     client_id: str = "sourceloop-dev-client"
     client_secret: str = "sourceloop-dev-secret"  # noqa: S105 - public dev default
@@ -38,36 +39,3 @@ class EmulatorConfig:
     # accepted row counts nowhere in the diagnostics. 0 = at once.
     attribution_delay_minutes: int = 180
     public_base_url: str = ""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> EmulatorConfig:
-        """Read ``EMULATOR_*`` variables; unknown or empty ones keep the defaults."""
-        env = os.environ if env is None else env
-        base = cls()
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f"EMULATOR_{f.name.upper()}")
-            if raw in (None, ""):
-                continue
-            current = getattr(base, f.name)
-            if isinstance(current, bool):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif isinstance(current, int):
-                values[f.name] = int(raw)
-            elif isinstance(current, tuple):
-                values[f.name] = tuple(u.strip() for u in raw.split(",") if u.strip())
-            else:
-                values[f.name] = raw
-        return replace(base, **values)
-
-    def with_overrides(self, overrides: Mapping[str, Any] | None) -> EmulatorConfig:
-        """Apply overrides by field name (case-insensitive), as tests pass them."""
-        if not overrides:
-            return self
-        names = {f.name for f in fields(self)}
-        values: dict[str, Any] = {}
-        for key, value in overrides.items():
-            name = key.lower()
-            if name in names:
-                values[name] = tuple(value) if name == "redirect_uris" else value
-        return replace(self, **values)

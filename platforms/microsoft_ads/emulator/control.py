@@ -10,17 +10,21 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, redirect, request
+from flask import Blueprint, jsonify, redirect, request
 from werkzeug.wrappers import Response
+
+from platforms.emulator_kit.control import add_common_routes, fault_request_error, with_query
+from platforms.emulator_kit.control import bad as _bad
+from platforms.emulator_kit.control import json_body as _json
 
 from .aad import redirect_uri_allowed, unknown_scopes
 from .conversions import is_pending
 from .guard import get_world
 from .metrics import totals
 from .state import Click, InjectedFault, World, iso
-from .tokens import expire_access_tokens, issue_code, revoke_user
+from .tokens import issue_code, revoke_user
 from .uet import read_back as uet_read_back
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
@@ -34,25 +38,7 @@ OPERATIONS = (
     "GetCustomersInfo", "GetAccountsInfo",
     "PollGenerateReport", "DownloadReport", "UetCapiEvents",
 )  # fmt: skip
-
-
-def _bad(message: str, status: int = 400) -> tuple[Response, int]:
-    return jsonify({"error": message}), status
-
-
-def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
-@bp.get("/")
-def index() -> Any:
-    rules = sorted(
-        f"{','.join(sorted(r.methods - {'HEAD', 'OPTIONS'}))} {r.rule}"  # type: ignore[operator]
-        for r in current_app.url_map.iter_rules()
-        if r.rule.startswith("/_emulator")
-    )
-    return jsonify({"endpoints": rules, "fault_kinds": FAULT_KINDS, "operations": OPERATIONS})
+add_common_routes(bp, get_world, FAULT_KINDS, OPERATIONS)
 
 
 @bp.get("/state")
@@ -82,45 +68,21 @@ def state() -> Any:
         })  # fmt: skip
 
 
-@bp.post("/reset")
-def reset() -> Any:
-    get_world().reset()
-    return jsonify({"reset": True})
-
-
-@bp.get("/faults")
-def list_faults() -> Any:
-    world = get_world()
-    with world.lock:
-        return jsonify({"faults": [vars(f) for f in world.faults]})
-
-
 @bp.post("/faults")
 def arm_fault() -> Any:
     body = _json()
-    operation, kind = body.get("operation", "*"), body.get("kind")
-    if operation not in OPERATIONS:
-        return _bad(f"unknown operation; use one of {list(OPERATIONS)}")
-    if kind not in FAULT_KINDS:
-        return _bad(f"unknown kind; use one of {list(FAULT_KINDS)}")
-    count = int(body.get("count", 1))
+    error = fault_request_error(body, OPERATIONS, FAULT_KINDS)
+    if error:
+        return _bad(error)
     status = body.get("status")
-    if kind == "bare" and not (
-        status in (401, 403) or (isinstance(status, int) and 500 <= status < 600)
-    ):
-        return _bad("kind bare needs status 401, 403 or 5xx")
-    fault = InjectedFault(operation, kind, count, float(body.get("delay_seconds", 2.0)),
-                          int(body["status"]) if body.get("status") else None)  # fmt: skip
+    try:
+        fault = InjectedFault(body.get("operation", "*"), body["kind"], int(body.get("count", 1)),
+                              status=int(status) if status else None,
+                              delay_seconds=float(body.get("delay_seconds", 2.0)))  # fmt: skip
+    except (TypeError, ValueError):
+        return _bad("count and delay_seconds must be numbers")
     get_world().arm_fault(fault)
     return jsonify({"armed": vars(fault)}), 201
-
-
-@bp.delete("/faults")
-def clear_faults() -> Any:
-    world = get_world()
-    with world.lock:
-        world.faults.clear()
-    return jsonify({"faults": []})
 
 
 @bp.post("/users/<key>/revoke")
@@ -130,18 +92,6 @@ def revoke(key: str) -> Any:
     if user is None:
         return _bad("unknown user", 404)
     return jsonify({"user_id": user.id, "revoked_refresh_tokens": revoke_user(world, user.id)})
-
-
-@bp.post("/tokens/expire")
-def expire() -> Any:
-    world = get_world()
-    key = _json().get("user")
-    user = world.user_by_key(key) if key else None
-    if key and user is None:
-        return _bad("unknown user", 404)
-    return jsonify(
-        {"expired_access_tokens": expire_access_tokens(world, user.id if user else None)}
-    )
 
 
 def _records(kind: str) -> Any:
@@ -169,13 +119,6 @@ def conversions() -> Any:
 @bp.get("/adjustments")
 def adjustments() -> Any:
     return _records("adjustments")
-
-
-@bp.get("/calls")
-def calls() -> Any:
-    world = get_world()
-    with world.lock:
-        return jsonify({"calls": list(world.calls)})
 
 
 def _mint_click(world: World, args: dict[str, Any]) -> Click | tuple[Response, int]:
@@ -227,7 +170,6 @@ def click_redirect() -> Any:
     result = _mint_click(get_world(), dict(request.args))
     if not isinstance(result, Click):
         return result
-    parts = urlsplit(landing)
     added = {"msclkid": result.msclkid}
     world = get_world()
     campaign = world.campaigns.get(result.campaign_id or "")
@@ -241,8 +183,7 @@ def click_redirect() -> Any:
     if suffix and campaign is not None:  # a Final URL suffix with its URL parameters filled in
         suffix = suffix.replace("{CampaignId}", campaign.id)
         suffix = suffix.replace("{AdGroupId}", group.id if group is not None else "")
-    query = "&".join(filter(None, [parts.query, urlencode(added), suffix]))
-    return redirect(urlunsplit(parts._replace(query=query)), code=302)
+    return redirect(with_query(landing, urlencode(added), suffix), code=302)
 
 
 @bp.post("/clicks")
@@ -282,8 +223,7 @@ def consent() -> Any:
     code = issue_code(world, user, client_id, redirect_uri, scopes, body.get("code_challenge"),
                       body.get("code_challenge_method"))  # fmt: skip
     values = {"code": code, **({"state": body["state"]} if body.get("state") else {})}
-    parts = urlsplit(redirect_uri)
-    url = urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(values)]))))
+    url = with_query(redirect_uri, urlencode(values))
     return jsonify({"code": code, "redirect_url": url, "user_id": user.id}), 201
 
 

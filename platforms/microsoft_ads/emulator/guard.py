@@ -7,8 +7,6 @@ headers Campaign Management insists on, then the JSON body.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,15 +15,13 @@ from typing import Any
 
 from flask import current_app, g, jsonify, request
 
+from platforms.emulator_kit.connection import drop_connection
+
 from .entities import Account, User
 from .faults import ApiError, ad_api_fault, operation_fault
 from .state import AccessToken, InjectedFault, World
 
 Handler = Callable[["CallContext", dict[str, Any]], dict[str, Any]]
-
-
-class ConnectionDropped(Exception):
-    """Raised after the socket was closed on purpose; only the test client ever sees it."""
 
 
 @dataclass
@@ -67,16 +63,6 @@ def apply_injected_fault(fault: InjectedFault, service: str) -> None:
     }
     code, status = kinds[fault.kind]
     raise ad_api_fault(code, fault.status or status)
-
-
-def drop_connection() -> None:
-    """Close the client socket without an HTTP response, like a reset by a load balancer."""
-    sock = request.environ.get("werkzeug.socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
-    raise ConnectionDropped()
 
 
 def _authenticate(world: World, service: str) -> tuple[User, AccessToken]:

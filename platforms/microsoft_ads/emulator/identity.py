@@ -16,6 +16,8 @@ from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 from flask import Blueprint, Response, g, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from platforms.emulator_kit.connection import drop_connection
+
 from .aad import (
     SCOPE_DESCRIPTIONS,
     error_body,
@@ -23,7 +25,7 @@ from .aad import (
     redirect_uri_allowed,
     unknown_scopes,
 )
-from .guard import drop_connection, get_world
+from .guard import get_world
 from .tokens import GrantError, issue_code, redeem_code, refresh
 
 bp = Blueprint("identity", __name__)

@@ -12,16 +12,16 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+
+from platforms.emulator_kit.world import InjectedFault, WorldBase, iso, utc_now
 
 from .config import EmulatorConfig
 from .entities import Account, Goal, User
 from .seed import SEEDED_CLICKS, SEEDED_UET_TAGS, build_seed
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["InjectedFault", "iso", "utc_now"]  # re-exported for the emulator's modules
 
 
 @dataclass
@@ -69,17 +69,6 @@ class Click:
 
 
 @dataclass
-class InjectedFault:
-    """A fault armed by the control API for the next ``remaining`` calls of an operation."""
-
-    operation: str
-    kind: str
-    remaining: int
-    delay_seconds: float = 0.0
-    status: int | None = None
-
-
-@dataclass
 class ReportJob:
     id: str
     user_id: str
@@ -92,7 +81,7 @@ class ReportJob:
 
 
 @dataclass
-class World:
+class World(WorldBase[User, InjectedFault]):
     """Seeded entities plus everything the emulator has been told or has handed out."""
 
     config: EmulatorConfig
@@ -102,9 +91,6 @@ class World:
 
     def __post_init__(self) -> None:
         self.reset()
-
-    def now(self) -> datetime:
-        return self.clock()
 
     def reset(self) -> None:
         """Forget everything received and re-seed; seeded times restart from now."""
@@ -119,16 +105,16 @@ class World:
             self.ads = seed.ads
             self.goals = seed.goals
             self.codes: dict[str, AuthCode] = {}
-            self.access_tokens: dict[str, AccessToken] = {}
+            self.access_tokens = {}
             self.refresh_tokens: dict[str, RefreshToken] = {}
             self.clicks: dict[str, Click] = {}
             self.conversions: list[dict[str, Any]] = []
             self.adjustments: list[dict[str, Any]] = []
             self.conversion_keys: dict[tuple[str, ...], dict[str, Any]] = {}
             self.reports: dict[str, ReportJob] = {}
-            self.faults: list[InjectedFault] = []
+            self.faults = []
             self.attribution_delay_minutes = self.config.attribution_delay_minutes
-            self.calls: list[dict[str, Any]] = []
+            self.calls = []
             # UET Conversions API: tag id -> its token; accepted events by (tag, eventId, name).
             self.uet_tags: dict[str, str] = dict(SEEDED_UET_TAGS)
             self.uet_events: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -141,16 +127,6 @@ class World:
                 self.clicks[msclkid] = Click(msclkid, acc, camp, group, ad, at)
 
     # -- lookups -------------------------------------------------------------------------
-
-    def user_by_key(self, key: str) -> User | None:
-        """Find a user by id or e-mail, as the control API and login page accept both."""
-        with self.lock:
-            if key in self.users:
-                return self.users[key]
-            for user in self.users.values():
-                if user.email.lower() == key.lower():
-                    return user
-        return None
 
     def accessible_accounts(self, user: User) -> list[Account]:
         """Accounts a user reaches through customer-level or account-level roles."""
@@ -178,29 +154,3 @@ class World:
     def next_report_id(self) -> str:
         with self.lock:
             return str(next(self._report_ids))
-
-    # -- fault injection -----------------------------------------------------------------
-
-    def arm_fault(self, fault: InjectedFault) -> None:
-        with self.lock:
-            self.faults.append(fault)
-
-    def take_fault(self, operation: str) -> InjectedFault | None:
-        """Consume one armed fault matching the operation (or the ``*`` wildcard)."""
-        with self.lock:
-            for fault in self.faults:
-                if fault.remaining > 0 and fault.operation in (operation, "*"):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
-
-    def record_call(self, operation: str, status: int) -> None:
-        with self.lock:
-            self.calls.append({"operation": operation, "status": status, "at": iso(self.now())})
-
-
-def iso(moment: datetime) -> str:
-    """UTC timestamp as Microsoft writes it in JSON (no offset, Z suffix)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -170,14 +170,3 @@ def revoke_user(world: World, user_id: str) -> int:
                 stored.revoked = True
                 count += 1
         return count
-
-
-def expire_access_tokens(world: World, user_id: str | None = None) -> int:
-    with world.lock:
-        past = world.now() - timedelta(seconds=1)
-        count = 0
-        for stored in world.access_tokens.values():
-            if user_id is None or stored.user_id == user_id:
-                stored.expires_at = past
-                count += 1
-        return count

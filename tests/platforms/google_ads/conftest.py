@@ -11,12 +11,10 @@ replay.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from betamax.configure import Configuration
 
 from platforms.base import AccountRef
 from platforms.google_ads.plugin import GoogleAdsPlatform
+from tests.helpers import cassettes
 
 CASSETTES = Path(__file__).parent / "cassettes"
 RECORDING = os.environ.get("GOOGLE_ADS_CASSETTE_RECORD", "").strip().lower() in ("1", "true")
@@ -92,36 +91,15 @@ def _access_token(platform: GoogleAdsPlatform) -> str:
             "refresh_token": os.environ["GOOGLE_ADS_TEST_REFRESH_TOKEN"],
         }
     else:  # the emulator grants consent without a browser
-        base = TARGET.settings["GOOGLE_ADS_EMULATOR_URL"]
-        granted = requests.post(f"{base}/_emulator/consent", json={"user": TARGET.user}, timeout=10)
-        granted.raise_for_status()
-        answer = granted.json()
-        form |= {
-            "grant_type": "authorization_code",
-            "code": answer["code"],
-            "redirect_uri": answer["redirect_url"].split("?", 1)[0],
-        }
-    token = requests.post(spec.token_url, data=form, timeout=30)
-    token.raise_for_status()
-    return str(token.json()["access_token"])
-
-
-_TOKEN_FIELDS = re.compile(r'"(access_token|refresh_token|id_token)"\s*:\s*"[^"]*"')
+        form |= cassettes.emulator_code_grant(
+            TARGET.settings["GOOGLE_ADS_EMULATOR_URL"], TARGET.user
+        )
+    return cassettes.fetch_access_token(spec.token_url, form)
 
 
 def _scrub(interaction: Any, current_cassette: Cassette) -> None:
     """Before a recording is written: no bearer token, token bodies or cookies."""
-    interaction.used = True
-    request = interaction.data["request"]
-    response = interaction.data["response"]
-    request["headers"].pop("Cookie", None)
-    response["headers"].pop("Set-Cookie", None)
-    response["headers"].pop("Content-Length", None)
-    if "Authorization" in request["headers"]:
-        request["headers"]["Authorization"] = ["Bearer <ACCESS_TOKEN>"]
-    for body in (request.get("body", {}), response.get("body", {})):
-        if isinstance(body.get("string"), str):
-            body["string"] = _TOKEN_FIELDS.sub(r'"\1": "<SCRUBBED>"', body["string"])
+    cassettes.scrub(interaction)
 
 
 # Betamax keeps its configuration on classes, shared with the Microsoft tests: the scrubbing hook
@@ -154,11 +132,8 @@ def account() -> AccountRef:
 def session(request: pytest.FixtureRequest, platform: GoogleAdsPlatform) -> Iterator[OAuth2Session]:
     """An Authlib session like the host's, wrapped in this test's own cassette."""
     token_value = _access_token(platform)
-    session = OAuth2Session(
-        client_id=platform.oauth_spec().client_id,
-        token={"access_token": token_value, "token_type": "Bearer", "expires_at": 4102444800},
-    )
-    name = "google_" + re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).strip("_")
+    session = cassettes.bearer_session(platform.oauth_spec().client_id, token_value)
+    name = cassettes.cassette_name(request.node.name, prefix="google_")
     if RECORDING:
         CASSETTES.mkdir(exist_ok=True)
         (CASSETTES / f"{name}.json").unlink(missing_ok=True)
@@ -181,8 +156,10 @@ def _recorded(
     platform: GoogleAdsPlatform,
     session: OAuth2Session,
 ) -> Iterator[OAuth2Session]:
-    with recorder.use_cassette(
+    with cassettes.checked_cassette(
+        recorder,
         name,
+        RECORDING,
         placeholders=[
             {"placeholder": "<ACCESS_TOKEN>", "replace": token_value},
             {"placeholder": "<CLIENT_SECRET>", "replace": platform.config.client_secret},
@@ -190,26 +167,15 @@ def _recorded(
         ],
     ):
         yield session
-        cassette = recorder.current_cassette
-        assert cassette is not None
-        if RECORDING:
-            assert cassette.interactions, f"cassette {name} recorded nothing"
-        else:
-            assert any(i.used for i in cassette.interactions), f"cassette {name} played nothing"
 
 
 @pytest.fixture
 def anchor(request: pytest.FixtureRequest) -> datetime:
     """ "Now" for a cassette test: the recording hour, so replayed bodies equal recorded ones."""
-    if RECORDING:
-        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    name = "google_" + re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).strip("_")
-    path = CASSETTES / f"{name}.json"
-    if not path.exists():
-        pytest.fail(f"no cassette {path.name}; record it (see platforms/google_ads/README.md)")
-    first = json.loads(path.read_text())["http_interactions"][0]["recorded_at"]
-    recorded = datetime.fromisoformat(first.replace("Z", "+00:00"))
-    return recorded.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    name = cassettes.cassette_name(request.node.name, prefix="google_")
+    return cassettes.anchor_hour(
+        CASSETTES / f"{name}.json", RECORDING, "platforms/google_ads/README.md"
+    )
 
 
 def emulator_call(path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import betamax
 import pytest
-import requests
 from authlib.integrations.requests_client import OAuth2Session
 from betamax.configure import Configuration
 
 from platforms.base import AccountRef
 from platforms.google_ads.plugin import GoogleAdsPlatform
+from tests.helpers import cassettes
 
 CASSETTES = Path(__file__).parent / "cassettes"
 RECORDING = os.environ.get("GOOGLE_ADS_CASSETTE_RECORD", "").strip().lower() in ("1", "true", "yes")
@@ -92,34 +91,23 @@ def access_token(platform: GoogleAdsPlatform) -> str:
             "refresh_token": os.environ["GOOGLE_ADS_TEST_REFRESH_TOKEN"],
         }
     elif TARGET.on_emulator:  # the emulator consents without a browser (no PKCE asked)
-        base = TARGET.settings["GOOGLE_ADS_EMULATOR_URL"]
-        granted = requests.post(f"{base}/_emulator/consent", json={"user": TARGET.user}, timeout=10)
-        granted.raise_for_status()
-        answer = granted.json()
-        form |= {
-            "grant_type": "authorization_code",
-            "code": answer["code"],
-            "redirect_uri": answer["redirect_url"].split("?", 1)[0],
-        }
+        form |= cassettes.emulator_code_grant(
+            TARGET.settings["GOOGLE_ADS_EMULATOR_URL"], TARGET.user
+        )
     else:
         pytest.fail("recording against Google needs GOOGLE_ADS_TEST_REFRESH_TOKEN or _ACCESS_TOKEN")
-    token = requests.post(spec.token_url, data=form, timeout=30)
-    token.raise_for_status()
-    return str(token.json()["access_token"])
+    return cassettes.fetch_access_token(spec.token_url, form)
 
 
 def cassette_name(request: pytest.FixtureRequest) -> str:
-    return re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).strip("_")
+    return cassettes.cassette_name(request.node.name)
 
 
 @contextmanager
 def cassette_session(name: str, platform: GoogleAdsPlatform) -> Iterator[OAuth2Session]:
     """An Authlib session like the host's, wrapped in cassette ``name``."""
     token = access_token(platform)
-    session = OAuth2Session(
-        client_id=platform.oauth_spec().client_id,
-        token={"access_token": token, "token_type": "Bearer", "expires_at": 4102444800},
-    )
+    session = cassettes.bearer_session(platform.oauth_spec().client_id, token)
     path = CASSETTES / f"{name}.json"
     if RECORDING:
         CASSETTES.mkdir(exist_ok=True)
@@ -141,20 +129,16 @@ def cassette_session(name: str, platform: GoogleAdsPlatform) -> Iterator[OAuth2S
     saved_dir = Configuration.CASSETTE_LIBRARY_DIR
     recorder = betamax.Betamax(session, cassette_library_dir=str(CASSETTES))
     try:
-        with recorder.use_cassette(
+        with cassettes.checked_cassette(
+            recorder,
             name,
+            RECORDING,
             record="all" if RECORDING else "none",
             match_requests_on=["method", "path", "query", "body"],
             serialize_with="json",
             placeholders=placeholders,
         ):
             yield session
-            cassette = recorder.current_cassette
-            assert cassette is not None
-            if RECORDING:
-                assert cassette.interactions, f"cassette {name} recorded nothing"
-            else:
-                assert any(i.used for i in cassette.interactions), f"cassette {name} played nothing"
     finally:
         Configuration.CASSETTE_LIBRARY_DIR = saved_dir
     if RECORDING:
@@ -175,8 +159,7 @@ def recorded_day(name: str) -> date:
     so a replayed query is byte-identical to the recorded one."""
     if RECORDING:
         return datetime.now(UTC).date()
-    first = json.loads((CASSETTES / f"{name}.json").read_text())["http_interactions"][0]
-    return datetime.fromisoformat(first["recorded_at"].replace("Z", "+00:00")).date()
+    return cassettes.recorded_at(CASSETTES / f"{name}.json").date()
 
 
 def recorded_on_emulator(name: str) -> bool:
@@ -195,10 +178,4 @@ def arm_fault(operation: str, kind: str, count: int = 1) -> None:
         return
     if not TARGET.on_emulator:
         pytest.skip("fault injection needs the emulator")
-    base = TARGET.settings["GOOGLE_ADS_EMULATOR_URL"]
-    answer = requests.post(
-        f"{base}/_emulator/faults",
-        json={"operation": operation, "kind": kind, "count": count},
-        timeout=10,
-    )
-    answer.raise_for_status()
+    cassettes.arm_emulator_fault(TARGET.settings["GOOGLE_ADS_EMULATOR_URL"], operation, kind, count)

@@ -12,7 +12,7 @@ from google.ads import datamanager_v1
 
 from platforms.base import AccountRef, ConversionAdjustment, ConversionUpload
 from platforms.google_ads import mapping
-from platforms.google_ads.hashing import hash_email, hash_phone
+from platforms.google_ads.hashing import RULES
 
 WHEN = datetime(2026, 11, 30, 12, 30, 15, 123456, tzinfo=UTC)
 TARGET = mapping.GoalTarget(id="987654321", name="Closed won", owner="1234567890", status="ENABLED")
@@ -44,8 +44,8 @@ def rows() -> list[ConversionUpload]:
             None,
             Decimal("99"),
             "USD",
-            hashed_email=hash_email("alexz@example.com"),
-            hashed_phone=hash_phone("+18005550100"),
+            hashed_email=RULES.email_sha256("alexz@example.com"),
+            hashed_phone=RULES.phone_sha256("+18005550100"),
             ad_storage_consent="denied",
         ),
         ConversionUpload(4, "Closed won", WHEN, "wbraid-1234", click_param="wbraid"),

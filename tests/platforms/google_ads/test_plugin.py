@@ -15,7 +15,7 @@ from google.ads import datamanager_v1
 
 from platforms.base import AccountRef, ConversionAdjustment, ConversionUpload
 from platforms.google_ads import explanations as why
-from platforms.google_ads.hashing import hash_email
+from platforms.google_ads.hashing import RULES
 from platforms.google_ads.mapping import transaction_id
 from platforms.google_ads.plugin import GoogleAdsPlatform
 
@@ -221,7 +221,7 @@ def test_push_checks_rows_isolates_refusals_and_delivers_the_rest(platform, sess
             goal="Lead",
             click_id=None,
             click_param=None,
-            hashed_email=hash_email("alexz@example.com"),
+            hashed_email=RULES.email_sha256("alexz@example.com"),
         ),
         upload(8),
     ]

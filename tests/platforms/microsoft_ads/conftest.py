@@ -10,13 +10,10 @@ not matter on replay.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ from betamax.cassette import Cassette
 from platforms.base import AccountRef
 from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
 from platforms.microsoft_ads.reporting import PollPolicy
+from tests.helpers import cassettes
 
 CASSETTES = Path(__file__).parent / "cassettes"
 RECORDING = os.environ.get("MSADS_CASSETTE_RECORD", "").strip().lower() in ("1", "true", "yes")
@@ -107,56 +105,15 @@ def _access_token(platform: MicrosoftAdsPlatform) -> str:
             "refresh_token": os.environ["MSADS_TEST_REFRESH_TOKEN"],
         }
     else:  # the emulator grants consent without a browser
-        base = TARGET.settings["MSADS_EMULATOR_URL"]
-        granted = requests.post(f"{base}/_emulator/consent", json={"user": TARGET.user}, timeout=10)
-        granted.raise_for_status()
-        answer = granted.json()
-        redirect_uri = answer["redirect_url"].split("?", 1)[0]
-        form |= {
-            "grant_type": "authorization_code",
-            "code": answer["code"],
-            "redirect_uri": redirect_uri,
-        }
-    token = requests.post(spec.token_url, data=form, timeout=30)
-    token.raise_for_status()
-    return str(token.json()["access_token"])
-
-
-_TOKEN_FIELDS = re.compile(r'"(access_token|refresh_token|id_token)"\s*:\s*"[^"]*"')
-
-
-def _as_text(body: dict[str, Any]) -> None:
-    """Store text bodies as text (readable, and visible to placeholders and scrubbing); only
-    binary ones (report ZIPs) stay base64."""
-    if "base64_string" not in body:
-        return
-    try:
-        text = base64.b64decode(body["base64_string"]).decode("utf-8")
-    except UnicodeDecodeError:
-        return
-    del body["base64_string"]
-    body["string"] = text
+        form |= cassettes.emulator_code_grant(TARGET.settings["MSADS_EMULATOR_URL"], TARGET.user)
+    return cassettes.fetch_access_token(spec.token_url, form)
 
 
 def _scrub(interaction: Any, current_cassette: Cassette) -> None:
-    """Before a recording is written: no bearer token, no token bodies, no cookies. The
-    developer token, access token and client secret also become placeholders at save time."""
-    # Betamax's "all" mode would otherwise let a later identical request (a retry after 117,
-    # a second GetAccountProperties) overwrite this one; a used interaction is never matched.
-    interaction.used = True
-    request = interaction.data["request"]
-    response = interaction.data["response"]
-    request["headers"].pop("Cookie", None)
-    response["headers"].pop("Set-Cookie", None)
-    # Placeholders change body lengths (the emulator URL inside a report link), so a recorded
-    # Content-Length would truncate the replayed body.
-    response["headers"].pop("Content-Length", None)
-    if "Authorization" in request["headers"]:
-        request["headers"]["Authorization"] = ["Bearer <ACCESS_TOKEN>"]
-    for body in (request.get("body", {}), response.get("body", {})):
-        _as_text(body)
-        if isinstance(body.get("string"), str):
-            body["string"] = _TOKEN_FIELDS.sub(r'"\1": "<SCRUBBED>"', body["string"])
+    """Before a recording is written: no bearer token, no token bodies, no cookies, text bodies
+    as text. The developer token, access token and client secret also become placeholders at
+    save time."""
+    cassettes.scrub(interaction, text_bodies=True)
 
 
 def _configure() -> None:
@@ -197,16 +154,15 @@ def session(
 ) -> Iterator[OAuth2Session]:
     """An Authlib session like the host's, wrapped in this test's own cassette."""
     token_value = _access_token(platform)
-    session = OAuth2Session(
-        client_id=platform.oauth_spec().client_id,
-        token={"access_token": token_value, "token_type": "Bearer", "expires_at": 4102444800},
-    )
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).strip("_")
+    session = cassettes.bearer_session(platform.oauth_spec().client_id, token_value)
+    name = cassettes.cassette_name(request.node.name)
     if RECORDING:
         (CASSETTES / f"{name}.json").unlink(missing_ok=True)  # no stale interactions
     recorder = betamax.Betamax(session)
-    with recorder.use_cassette(
+    with cassettes.checked_cassette(
+        recorder,
         name,
+        RECORDING,
         placeholders=[
             {"placeholder": "<ACCESS_TOKEN>", "replace": token_value},
             {"placeholder": "<DEVELOPER_TOKEN>", "replace": platform.config.developer_token},
@@ -215,12 +171,6 @@ def session(
         ],
     ):
         yield session
-        cassette = recorder.current_cassette
-        assert cassette is not None
-        if RECORDING:
-            assert cassette.interactions, f"cassette {name} recorded nothing"
-        else:
-            assert any(i.used for i in cassette.interactions), f"cassette {name} played nothing"
 
 
 @pytest.fixture
@@ -229,15 +179,10 @@ def anchor(request: pytest.FixtureRequest) -> datetime:
 
     Conversion times must be within Microsoft's 90 days of the real now when recording, and
     byte-identical when replaying; the hour of the cassette's first interaction serves both."""
-    if RECORDING:
-        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).strip("_")
-    path = CASSETTES / f"{name}.json"
-    if not path.exists():
-        pytest.fail(f"no cassette {path.name}; record it (see platforms/microsoft_ads/README.md)")
-    first = json.loads(path.read_text())["http_interactions"][0]["recorded_at"]
-    recorded = datetime.fromisoformat(first.replace("Z", "+00:00"))
-    return recorded.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    name = cassettes.cassette_name(request.node.name)
+    return cassettes.anchor_hour(
+        CASSETTES / f"{name}.json", RECORDING, "platforms/microsoft_ads/README.md"
+    )
 
 
 def hours_before(anchor: datetime, hours: float) -> datetime:
@@ -254,13 +199,7 @@ def arm_fault(operation: str, kind: str, count: int = 1) -> None:
         return
     if not ON_EMULATOR:
         pytest.skip("fault injection needs the emulator")
-    base = TARGET.settings["MSADS_EMULATOR_URL"]
-    answer = requests.post(
-        f"{base}/_emulator/faults",
-        json={"operation": operation, "kind": kind, "count": count},
-        timeout=10,
-    )
-    answer.raise_for_status()
+    cassettes.arm_emulator_fault(TARGET.settings["MSADS_EMULATOR_URL"], operation, kind, count)
 
 
 @pytest.fixture(autouse=True)

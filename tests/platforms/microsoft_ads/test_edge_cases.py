@@ -4,9 +4,6 @@ of a diagnostics window, and adjustments of conversions sent by hashed email/pho
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +22,7 @@ from platforms.errors import (
 )
 from platforms.microsoft_ads.plugin import MicrosoftAdsPlatform
 from tests.conftest import msads_environ
+from tests.helpers.connect import pkce_session
 
 REDIRECT_URI = "http://127.0.0.1:5000/setup/platforms/microsoft_ads/callback"
 US = AccountRef("80000011", "70000001")
@@ -40,26 +38,7 @@ def platform(emulator: str) -> MicrosoftAdsPlatform:
 
 @pytest.fixture
 def session(platform: MicrosoftAdsPlatform, emulator: str) -> OAuth2Session:
-    spec = platform.oauth_spec()
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    granted = requests.post(
-        f"{emulator}/_emulator/consent",
-        timeout=10,
-        json={
-            "user": "alex@fabrikam-agency.example",
-            "redirect_uri": REDIRECT_URI,
-            "scope": " ".join(spec.scopes),
-            "code_challenge": challenge.decode().rstrip("="),
-            "code_challenge_method": "S256",
-        },
-    )
-    granted.raise_for_status()
-    session = OAuth2Session(
-        spec.client_id, spec.client_secret, scope=" ".join(spec.scopes), redirect_uri=REDIRECT_URI
-    )
-    session.fetch_token(spec.token_url, code=granted.json()["code"], code_verifier=verifier)
-    return session
+    return pkce_session(platform.oauth_spec(), emulator, REDIRECT_URI)
 
 
 def _arm(emulator: str, operation: str, kind: str, **extra: Any) -> None:

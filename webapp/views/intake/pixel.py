@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 bp = Blueprint("pixel", __name__)
 csrf.exempt(bp)
 limiter.exempt(bp)  # no per-IP limit: whole offices share one address
+# Every page view of every site comes here, so the app skips for it what it never uses:
+# Flask-Limiter's per-request check (the blueprint is exempt anyway; webapp.factory) and the
+# signed-in session on /collect (webapp.accounts.sessions.CookieSessions).
+UNLIMITED_BLUEPRINT = bp.name
+SESSIONLESS_PATHS = frozenset({"/collect"})
 
 PIXEL_CACHE_SECONDS = 3600
 
@@ -95,15 +100,28 @@ def browser_tags():  # noqa: ANN201
     return response
 
 
-def _cors(response: Response, origin: str | None) -> Response:
+_CORS = (
+    ("Access-Control-Allow-Methods", "POST"),
+    ("Access-Control-Allow-Headers", "Content-Type"),
+    ("Access-Control-Max-Age", "86400"),
+)
+_NOT_STORED = (("Vary", "Origin"), ("Cache-Control", "no-store"))
+
+
+def _cors_headers(origin: str | None) -> list[tuple[str, str]]:
     if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        response.headers["Access-Control-Max-Age"] = "86400"
-    response.headers["Vary"] = "Origin"
-    response.headers["Cache-Control"] = "no-store"
+        return [("Access-Control-Allow-Origin", origin), *_CORS, *_NOT_STORED]
+    return list(_NOT_STORED)
+
+
+def _cors(response: Response, origin: str | None) -> Response:
+    response.headers.extend(_cors_headers(origin))
     return response
+
+
+def _no_content(origin: str | None) -> Response:
+    """The 204 of an accepted (or silently dropped) hit, its headers given at once."""
+    return Response(status=204, headers=_cors_headers(origin))
 
 
 def _refuse(status: int, message: str, origin: str | None = None) -> Response:
@@ -125,7 +143,7 @@ def collect_hit():  # noqa: ANN201
         return _refuse(403, f"{origin_host} is not an allowed domain for this pixel")
     allowed_origin = origin if origin_host else None
     if request.method == "OPTIONS":
-        return _cors(Response(status=204), allowed_origin)
+        return _no_content(allowed_origin)
 
     if (request.content_length or 0) > collect.MAX_BODY:
         tracking.count_rejection(site.workspace_id, "oversized")
@@ -136,7 +154,7 @@ def collect_hit():  # noqa: ANN201
         return _refuse(413, f"payloads are limited to {collect.MAX_BODY} bytes", allowed_origin)
     if collect.is_bot(request.headers.get("User-Agent", "")):
         tracking.count_rejection(site.workspace_id, "bot")
-        return _cors(Response(status=204), allowed_origin)
+        return _no_content(allowed_origin)
     try:
         hit = collect.parse_hit(loads_strict(body), site)
         if not origin_host and not site.allows(host_of(hit.url)):
@@ -150,4 +168,4 @@ def collect_hit():  # noqa: ANN201
     collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
     if hit.event is not None:
         realtime_settings.on_arrival(site.workspace_id, {hit.event.event})
-    return _cors(Response(status=204), allowed_origin)
+    return _no_content(allowed_origin)

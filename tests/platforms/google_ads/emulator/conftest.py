@@ -3,10 +3,6 @@ seeded users and helpers that call the APIs the way Google's clients do."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from platforms.google_ads.emulator import create_app
+from tests.helpers import emulators
+from tests.helpers.emulators import Clock
 
 CLIENT_ID = "sourceloop-dev.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-sourceloop-dev-secret"
@@ -29,19 +27,6 @@ EU_MANAGER = "3334445555"
 DE = "4567890123"
 CANCELED = "5678901234"
 DIRECT = "9876543210"
-
-
-class Clock:
-    """A settable clock handed to the emulator, so expiry tests never sleep."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -60,9 +45,7 @@ def client(emulator: Flask) -> FlaskClient:
 
 
 def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(64)[:128]
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return emulators.pkce_pair(64)
 
 
 def grant_code(client: FlaskClient, user: str, challenge: str | None = None, **extra: Any) -> str:

@@ -3,12 +3,8 @@ clock, tokens for the seeded users and a contract-checked REST caller."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from platforms.microsoft_ads.emulator import create_app
+from tests.helpers.emulators import Clock, pkce_pair
 
 from .contract import check
 from .operations import models
@@ -39,19 +36,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.filterwarnings("ignore::DeprecationWarning"))
 
 
-class Clock:
-    """A settable clock handed to the emulator, so expiry tests never sleep."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -66,12 +50,6 @@ def emulator(clock: Clock) -> Flask:
 @pytest.fixture
 def client(emulator: Flask) -> FlaskClient:
     return emulator.test_client()
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def grant_code(client: FlaskClient, user: str, challenge: str | None = None, **extra: Any) -> str:
