@@ -26,11 +26,13 @@ from platforms.base import Platform, PushOutcome
 from webapp.common.sql import driver_insert
 from webapp.extensions import db
 from webapp.intake import identity, tracking
+from webapp.intake.click_matching import platform_params
 from webapp.models import (
     AdjustmentDelivery,
     Connection,
     Conversion,
     ConversionAdjustment,
+    ConversionClickId,
     ConversionDelivery,
     GoalMapping,
     PushConfig,
@@ -39,7 +41,7 @@ from webapp.models import (
 from webapp.models.types import utcnow
 from webapp.privacy import consent
 from webapp.push import history, states
-from webapp.push.eligibility import ELIGIBLE, WAITING, Candidate, assess, supplied_click_ids
+from webapp.push.eligibility import ELIGIBLE, WAITING, Candidate, assess
 
 D = ConversionDelivery
 PLAN_CHUNK = 1000
@@ -60,7 +62,14 @@ class PlanResult:
     not_eligible: int = 0
 
 
-def _value(mapping: GoalMapping, conversion_value, conversion_currency, currency_default):  # noqa: ANN001, ANN202
+class _ValueRule(NamedTuple):
+    """What a goal mapping says about the value sent (a plain copy of the mapping's columns)."""
+
+    value_mode: str
+    fixed_value: Decimal | None
+
+
+def _value(mapping: _ValueRule, conversion_value, conversion_currency, currency_default):  # noqa: ANN001, ANN202
     if mapping.value_mode == GoalMapping.NO_VALUE:
         return None, None
     if mapping.value_mode == GoalMapping.FIXED_VALUE:
@@ -158,16 +167,17 @@ def plan_claimed(
     back what it has just planned. A worker that dies with a batch leaves it to expire like any
     claim. Adds the counts to ``result``."""
     buffer: list[Planned] = []
+    connection_id = connection.id  # read once: each commit expires the ORM object
     for new_rows in _eligible(connection, config, mappings, goals, platform, now, result):
         buffer.extend(new_rows)
         while len(buffer) >= batch_size:
             batch, buffer = buffer[:batch_size], buffer[batch_size:]
-            claimed = _insert_claimed(connection.id, batch, now, lease, result)
+            claimed = _insert_claimed(connection_id, batch, now, lease, result)
             if claimed[1]:
                 yield claimed
         db.session.commit()
     if buffer:
-        claimed = _insert_claimed(connection.id, buffer, now, lease, result)
+        claimed = _insert_claimed(connection_id, buffer, now, lease, result)
         if claimed[1]:
             yield claimed
 
@@ -241,10 +251,27 @@ def _eligible(
         return
     rules = platform.upload_rules
     goal_for_event = {event: goals.get(m.goal_id) for event, m in by_event.items()}
-    # Per event, what every row of it carries: read once, not per row from the ORM objects.
-    targets = {event: (m.goal_id, m.goal_name, m) for event, m in by_event.items()}
+    # Per event, what every row of it carries, and the connection's settings: read once as plain
+    # values. Each chunk commits, which expires the ORM objects, and every attribute read after
+    # that would load its object again.
+    targets = {
+        event: (m.goal_id, m.goal_name, _ValueRule(m.value_mode, m.fixed_value))
+        for event, m in by_event.items()
+    }
+    connection_id, workspace_id = connection.id, connection.workspace_id
+    enhanced_opt_in = config.enhanced_conversions
     currency_default = config.default_currency or connection.currency
-    consent_required = tracking.consent_required(connection.workspace_id)
+    consent_required = tracking.consent_required(workspace_id)
+    # The click ids the sender supplied, one column per parameter of this platform's (ids of other
+    # platforms' parameters are never used for it), read with the conversions in one query.
+    params = list(platform_params(platform))
+    K = ConversionClickId
+    supplied_columns = [
+        select(K.click_id)
+        .where(K.conversion_id == Conversion.id, K.click_param == param)
+        .scalar_subquery()
+        for param in params
+    ]
     last_id = 0
     while True:
         rows = db.session.execute(
@@ -259,14 +286,15 @@ def _eligible(
                 Visitor.identity_digests,
                 Conversion.consent_state,
                 Visitor.consent_state,
+                *supplied_columns,
             )
             .outerjoin(Visitor, Visitor.id == Conversion.visitor_id)
             .where(
-                Conversion.workspace_id == connection.workspace_id,
+                Conversion.workspace_id == workspace_id,
                 Conversion.event.in_(by_event),
                 Conversion.occurred_at >= now - rules.window,
                 Conversion.id > last_id,
-                ~exists().where(D.connection_id == connection.id, D.conversion_id == Conversion.id),
+                ~exists().where(D.connection_id == connection_id, D.conversion_id == Conversion.id),
             )
             .order_by(Conversion.id)
             .limit(PLAN_CHUNK)
@@ -274,35 +302,35 @@ def _eligible(
         if not rows:
             return
         last_id = rows[-1][0]
-        supplied = supplied_click_ids(r[0] for r in rows)
         candidates = [
             Candidate(
-                cid, vid, occurred, event, supplied.get(cid, {}),
+                cid, vid, occurred, event,
+                {param: given for param, given in zip(params, ids, strict=True) if given},
                 *identity.digests_for(platform, c_digests, v_digests),
                 consent.effective(c_consent, v_consent),
             )
-            for cid, vid, occurred, event, _v, _c, c_digests, v_digests, c_consent, v_consent
+            for cid, vid, occurred, event, _v, _c, c_digests, v_digests, c_consent, v_consent, *ids
             in rows
         ]  # fmt: skip
         assessed = assess(
             platform,
             candidates,
             goal_for_event=goal_for_event,
-            enhanced_opt_in=config.enhanced_conversions,
+            enhanced_opt_in=enhanced_opt_in,
             now=now,
             consent_required=consent_required,
         )
         # What the state model counts for conversions without a ledger row (webapp.push.states).
         verdicts = {r[0]: assessed[r[0]].verdict for r in rows}
         changed = states.record_decisions(
-            connection.id,
+            connection_id,
             {r[0]: (verdicts[r[0]], r[3], r[2], assessed[r[0]].has_click) for r in rows},
             now,
         )
         goal_of = {cid: by_event[event].goal_name for cid, _v, _o, event, *_rest in rows}
         # The timeline: decisions that changed (a planned row records its own, ``timeline``).
         history.add(
-            history.decision(connection.id, cid, verdicts[cid], now, goal_of[cid])
+            history.decision(connection_id, cid, verdicts[cid], now, goal_of[cid])
             for cid in changed
         )
         new_rows = []
