@@ -155,3 +155,12 @@ def test_an_unattributed_journey_says_why(app, world, login_as) -> None:
     html = page(sent_click)
     assert 'data-testid="click-touch"' in html and "unattributed-why" not in html
     assert "$70.00" in html
+
+
+def test_the_conversion_page_names_each_touch_channel_in_words(app, world, login_as) -> None:
+    conversion = seed(world.workspace_id)
+    html = login_as("member").get(f"/w/{world.workspace_id}/conversions/{conversion}")
+    assert html.status_code == 200
+    journey = html.get_data(as_text=True).split("Journey", 1)[1]
+    for words, key in (("Organic search", "organic_search"), ("Microsoft Ads", "microsoft_ads")):
+        assert f"<td>{words}</td>" in journey and f"<td>{key}</td>" not in journey
