@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from platforms.errors import RateLimited, ReconnectRequired
+from platforms.errors import RateLimited, ReconnectRequired, TransientError
 from tests.conftest import make_world
 from tests.helpers import push as h
 from webapp.extensions import db
@@ -186,6 +186,31 @@ def test_a_failure_while_planning_the_next_batch_still_records_the_call_in_fligh
     monkeypatch.setattr(push_ledger, "_insert_claimed", original_insert)
     assert push.run(connection_id).sent == 2
     assert len(h.received(emulator)) == 4  # nothing sent twice
+
+
+def test_a_refresh_that_fails_before_a_call_leaves_the_batch_pending(
+    ms_app, world, emulator, connection_id, monkeypatch
+) -> None:
+    from webapp.connections.credentials import CredentialSession
+
+    h.configure(world, connection_id, {"purchase": h.CLOSED_WON})
+    for _ in range(2):
+        h.add_conversion(world.workspace_id)
+    original = CredentialSession.ensure_active_token
+
+    def unreachable(self, token=None):
+        if token is None:  # the push's own check right before a call (Authlib passes the token)
+            raise TransientError("token endpoint unreachable: ConnectionError")
+        return original(self, token)
+
+    monkeypatch.setattr(CredentialSession, "ensure_active_token", unreachable)
+    with pytest.raises(TransientError):
+        push.run(connection_id)
+    rows = ledger(connection_id).values()
+    assert sorted(row.status for row in rows) == ["pending", "pending"]  # not left "sending"
+    assert h.received(emulator) == []
+    monkeypatch.setattr(CredentialSession, "ensure_active_token", original)
+    assert push.run(connection_id).sent == 2
 
 
 def test_an_access_token_refused_as_expired_is_refreshed_once(

@@ -271,10 +271,15 @@ def _send(
             upcoming = None
             batch = lane.build(rows)
             db.session.commit()  # claim and commit, call, record and commit: nothing held
-            ensure = getattr(session, "ensure_active_token", None)
-            if ensure is not None:
-                ensure()  # a refresh happens here, never on the call's thread
-            in_flight = wire.submit(_in_app_context, app, lane.send, session, account, batch)
+            try:
+                ensure = getattr(session, "ensure_active_token", None)
+                if ensure is not None:
+                    ensure()  # a refresh happens here, never on the call's thread
+                in_flight = wire.submit(_in_app_context, app, lane.send, session, account, batch)
+            except BaseException as exc:  # the refresh failed: nothing was sent
+                note = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                push_ledger.release(lane.model, token, note=note, push_run_id=summary.run_id)
+                raise
             planning_failed: BaseException | None = None
             try:
                 upcoming = next(source, None)
