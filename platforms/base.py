@@ -541,7 +541,10 @@ class Platform(abc.ABC):
     def push_conversions(
         self, session: requests.Session, account: AccountRef, batch: Sequence[ConversionUpload]
     ) -> list[PushOutcome]:
-        """Upload at most ``max_batch_size`` rows; return exactly one outcome per input row."""
+        """Upload at most ``max_batch_size`` rows; return exactly one outcome per input row.
+
+        The host calls this (and ``push_adjustments``) on a thread of its own while it plans the
+        next batch, one call at a time: work only from the arguments."""
 
     def push_adjustments(
         self,
