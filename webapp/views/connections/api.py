@@ -8,31 +8,21 @@ Authenticated like the conversion API, with a workspace API key (``Authorization
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify
 
-from webapp.accounts import api_keys
 from webapp.connections import health
 from webapp.connections import lifecycle as connections
 from webapp.extensions import platform_registry
 from webapp.push import states as push_states
+from webapp.views.api_auth import require_workspace
 
 bp = Blueprint("api_connections", __name__, url_prefix="/api/v1")
-
-
-def _error(status: int, message: str):  # noqa: ANN202
-    response = jsonify(error={"status": status, "message": message})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sourceloop"'
-    return response
+bp.before_request(require_workspace)
 
 
 @bp.get("/connections")
 def list_connections():  # noqa: ANN201
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    workspace_id = api_keys.authenticate(presented.strip()) if scheme.lower() == "bearer" else None
-    if workspace_id is None:
-        return _error(401, "Send a valid workspace API key: Authorization: Bearer sl_live_...")
+    workspace_id = g.api_workspace_id
     registry = platform_registry()
     rows = []
     for conn in connections.for_workspace(workspace_id):

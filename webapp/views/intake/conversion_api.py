@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from webapp.accounts import api_keys
 from webapp.connections.lifecycle import connection_in_workspace
 from webapp.extensions import db
 from webapp.inputs import db_int
@@ -18,32 +17,14 @@ from webapp.intake import conversions, tracking
 from webapp.models import Conversion
 from webapp.push import realtime_settings
 from webapp.push import states as push_states
+from webapp.views.api_auth import require_workspace
 from webapp.web_extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(require_workspace)
 csrf.exempt(bp)
 
 MAX_BODY = 2 * 1024 * 1024
-
-
-@bp.before_request
-def _authenticate():  # noqa: ANN202
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
-    workspace_id = api_keys.authenticate(presented.strip()) if scheme.lower() == "bearer" else None
-    if workspace_id is None:
-        response = jsonify(
-            error={
-                "status": 401,
-                "title": "Sign in required",
-                "message": "Send a valid workspace API key: Authorization: Bearer sl_live_...",
-            }
-        )
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sourceloop"'
-        return response
-    g.api_workspace_id = workspace_id
-    return None
 
 
 def _invalid(errors: list[dict], status: int = 422):  # noqa: ANN202
