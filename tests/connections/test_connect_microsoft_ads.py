@@ -5,6 +5,7 @@ OAuth error path landing on Ad Platforms with a message."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -194,6 +195,58 @@ def test_refresh_rotates_and_stores_the_new_refresh_token(ms_app, world, emulato
     platform = ms_app.extensions["platforms"].get("microsoft_ads")
     assert platform.list_accounts(session)  # the refreshed token works
     assert fresh_token(credential.id)["refresh_token"] == credential.refresh_token
+
+
+class _Recorder(requests.adapters.BaseAdapter):
+    """Answers 204 and keeps what each request carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str | None, object]] = []
+
+    def send(self, request, **kwargs):
+        self.seen.append((request.headers.get("Authorization"), kwargs.get("timeout")))
+        response = requests.Response()
+        response.status_code, response.request = 204, request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_session_signs_each_request_and_refreshes_a_token_that_ends_while_held(
+    ms_app, world, emulator
+) -> None:
+    from webapp.connections.credentials import HTTP_TIMEOUT, session_for_connection
+
+    connection = _connect_one(ms_app, world, emulator)
+    session = session_for_connection(connection.id)
+    recorder = _Recorder()
+    session.mount("https://platform.invalid/", recorder)
+    first = session.token["access_token"]
+    session.get("https://platform.invalid/a")
+    session.get("https://platform.invalid/b", timeout=5)
+    session.get("https://platform.invalid/c", auth=lambda request: request)  # the caller's own
+    assert recorder.seen == [
+        (f"Bearer {first}", HTTP_TIMEOUT),
+        (f"Bearer {first}", 5),
+        (None, HTTP_TIMEOUT),
+    ]
+    refreshes = len(_token_calls(emulator))
+    # The token now ends within the platform's leeway (as an hour-long push would see it).
+    db.session.get(Connection, connection.id).credential.expires_at = utcnow() + timedelta(
+        seconds=60
+    )
+    db.session.commit()
+    session.token = {**session.token, "expires_at": int(time.time()) + 60}
+    session.get("https://platform.invalid/d")
+    assert len(_token_calls(emulator)) == refreshes + 1
+    renewed = session.token["access_token"]
+    assert renewed != first and recorder.seen[-1] == (f"Bearer {renewed}", HTTP_TIMEOUT)
+    db.session.expire_all()
+    assert db.session.get(Connection, connection.id).credential.access_token == renewed
+    session.get("https://platform.invalid/e")  # fresh now: no second refresh
+    assert len(_token_calls(emulator)) == refreshes + 1
 
 
 def _token_calls(emulator: str) -> list[dict]:

@@ -8,14 +8,13 @@ instead of replaying a refresh token that the platform has already rotated away.
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 from sqlalchemy import select
 
@@ -135,6 +134,11 @@ def _ended(token: dict[str, Any]) -> dict[str, Any]:
 def _refresh(platform: Platform, credential_id: int, refresh_token: str) -> None:
     """Trade the refresh token at the platform's token endpoint (under the caller's lock) and
     store the result. No transaction is open while the endpoint answers."""
+    # Authlib (and the JOSE stack under it) costs a tenth of a second to import; only a refresh
+    # needs it, so a push or pull on a live token never loads it.
+    from authlib.integrations.base_client import OAuthError
+    from authlib.integrations.requests_client import OAuth2Session
+
     spec = platform.oauth_spec()
     client = OAuth2Session(
         client_id=spec.client_id, client_secret=spec.client_secret, scope=" ".join(spec.scopes)
@@ -202,23 +206,49 @@ def revoke(credential_id: int, reason: str) -> None:
     db.session.commit()
 
 
-class CredentialSession(OAuth2Session):
-    """An Authlib session whose refreshes go through ``fresh_token`` (locked, stored)."""
+class CredentialSession(requests.Session):
+    """The session plugins call a platform with: every request carries ``Authorization: Bearer``
+    with the grant's access token, refreshed first through ``fresh_token`` (locked, stored) when
+    it expires within the platform's leeway; every request has a timeout unless the caller gives
+    one; none may leave inside a transaction.
+
+    A plain ``requests.Session`` (what the plugin interface promises): the few lines an OAuth
+    client library's session would add are here, so a job on a live token imports no OAuth
+    library."""
 
     def __init__(self, credential_id: int, platform: Platform, token: dict[str, Any]) -> None:
-        spec = platform.oauth_spec()
-        super().__init__(client_id=spec.client_id, token=token, leeway=spec.refresh_leeway)
+        super().__init__()
         self.credential_id = credential_id
+        self.leeway = platform.oauth_spec().refresh_leeway
+        self.token = token
         self.default_timeout = HTTP_TIMEOUT
+        self.auth = self._sign  # requests calls it as each request is prepared
 
-    def ensure_active_token(self, token=None) -> bool:  # noqa: ANN001
-        token = token if token is not None else self.token
-        if token.is_expired(leeway=self.leeway):
+    def token_expired(self) -> bool:
+        """The token ends within the leeway (a token without an end never does)."""
+        expires_at = self.token.get("expires_at")
+        return expires_at is not None and expires_at - self.leeway < time.time()
+
+    def ensure_active_token(self) -> bool:
+        if self.token_expired():
             self.token = fresh_token(self.credential_id)
         return True
 
     def force_refresh(self) -> None:
         self.token = fresh_token(self.credential_id, force=True)
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+    def _sign(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Refresh when due, then sign with the access token (a caller's own ``auth`` replaces
+        this, as with any requests session)."""
+        self.ensure_active_token()
+        request.headers["Authorization"] = f"Bearer {self.token['access_token']}"
+        return request
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Every request to the platform passes here: none may leave inside a transaction."""
