@@ -227,7 +227,7 @@ class CredentialSession(requests.Session):
     def token_expired(self) -> bool:
         """The token ends within the leeway (a token without an end never does)."""
         expires_at = self.token.get("expires_at")
-        return expires_at is not None and expires_at - self.leeway < time.time()
+        return bool(expires_at) and int(expires_at) - self.leeway < time.time()
 
     def ensure_active_token(self) -> bool:
         if self.token_expired():
