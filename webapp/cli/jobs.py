@@ -1,31 +1,35 @@
 """``flask jobs ...``: operate the schedule and run jobs by hand.
 
 Part of the web app's CLI: it reaches ``jobs/`` only through the enqueue side (``jobs.queues``,
-``jobs.schedule``) and runs pushes and pulls through the services the job bodies call."""
+``jobs.schedule``) and runs pushes and pulls through the services the job bodies call.
+
+Each command imports what it uses when it runs: ``flask jobs push`` runs often (cron, by hand,
+benchmarks), and the scheduler, the pull's storage and the enqueue side are no part of it."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from redis.exceptions import RedisError
-from rq_scheduler import Scheduler
 
 from config import redact_url
-from jobs.queues import DEFAULT, redis_connection
-from jobs.schedule import configured, listing, reconcile, use_utc_clock
 from platforms.errors import PlatformError, ReconnectRequired
-from webapp.background import job_runs
 from webapp.common.errors import ServiceError
-from webapp.connections import credentials
 from webapp.connections import lifecycle as connections
-from webapp.insights.sync import run_pull
-from webapp.push import send as push_service
+
+if TYPE_CHECKING:
+    from rq_scheduler import Scheduler
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their schedule.")
 
 
 def _scheduler() -> Scheduler:
+    from rq_scheduler import Scheduler
+
+    from jobs.queues import DEFAULT, redis_connection
+
     return Scheduler(
         queue_name=DEFAULT, connection=redis_connection(current_app.config["REDIS_URL"])
     )
@@ -36,6 +40,10 @@ def _scheduler() -> Scheduler:
 @click.option("--sync", is_flag=True, help="Reconcile Redis with the schedule now.")
 def schedule(list_only: bool, sync: bool) -> None:
     """Show (--list) or reconcile (--sync) the periodic schedule."""
+    from redis.exceptions import RedisError
+
+    from jobs.schedule import configured, listing, reconcile, use_utc_clock
+
     try:
         _scheduler().connection.ping()
     except RedisError as exc:
@@ -70,6 +78,9 @@ def pull_command(connection_id: int | None, days: int | None, enqueue: bool) -> 
 
     Runs here, one connection after the other; a failing connection is reported and the others
     still run. Without --days: the first pull backfills, later ones re-sync 14 days."""
+    from webapp.background import job_runs
+    from webapp.insights.sync import run_pull
+
     ids = [connection_id] if connection_id is not None else connections.active_connection_ids()
     if not ids:
         click.echo("no active connections")
@@ -95,6 +106,9 @@ def pull_command(connection_id: int | None, days: int | None, enqueue: bool) -> 
 @click.option("--connection", "connection_id", type=int, help="Only this connection id.")
 def push(connection_id: int | None) -> None:
     """Push conversions now, synchronously, and print what happened per connection."""
+    from webapp.connections import credentials
+    from webapp.push import send as push_service
+
     ids = [connection_id] if connection_id is not None else connections.active_connection_ids()
     if not ids:
         click.echo("No active connections.")

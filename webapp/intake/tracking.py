@@ -12,7 +12,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -160,6 +159,8 @@ def rotate_public_key(workspace_id: int, actor: Membership) -> str:
 def set_phone_region(workspace_id: int, actor: Membership, region: str) -> str | None:
     """The region whose numbering plan reads phone numbers written without a country code."""
     _require(actor, Action.MANAGE_TRACKING)
+    import phonenumbers  # its metadata is sizeable; only this setting needs it here
+
     code = (region or "").strip().upper() or None
     if code is not None and code not in phonenumbers.SUPPORTED_REGIONS:
         raise ServiceError(f"“{code[:8]}” is not a two-letter region code (for example US or GB).")

@@ -274,7 +274,8 @@ def _eligible(
     ]
     last_id = 0
     while True:
-        rows = db.session.execute(
+        # Core, not the ORM: plain rows of columns, without the ORM's per-row loading.
+        rows = db.session.connection().execute(
             select(
                 Conversion.id,
                 Conversion.visitor_id,
