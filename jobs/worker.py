@@ -39,6 +39,10 @@ def preload(app: Flask) -> None:
     bind_app(app)
     with app.app_context():
         platform_registry(app).load()
+    # The models' mappers are configured on first use, which would be in every work horse.
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
 
 
 class SourceLoopWorker(Worker):
