@@ -19,7 +19,6 @@ from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.worker import Worker
-from rq_scheduler import Scheduler
 
 from jobs.queues import DEFAULT, PULL, PUSH, get_queue, redis_connection
 
@@ -129,6 +128,8 @@ def enqueue_job(name: str, *, run_id: int, job_id: str | None = None, **kwargs: 
 def schedule_job(name: str, *, run_id: int, job_id: str, at: datetime, **kwargs: Any) -> str:
     """Put job ``name`` into rq-scheduler for ``at`` (timezone-aware); the scheduler process
     moves it onto its queue then. Returns the RQ job id."""
+    from rq_scheduler import Scheduler  # only the pull's planner schedules; most callers enqueue
+
     spec = JOBS[name]
     scheduler = Scheduler(
         queue_name=spec.queue, connection=redis_connection(current_app.config["REDIS_URL"])

@@ -61,6 +61,34 @@ def test_flask_help_lists_every_command_and_imports_none_of_them(tmp_path, redis
     # No plugin is imported for a command that does not use one (nor its HTTP or crypto stack).
     assert _loaded(modules, "platforms.base", "platforms.microsoft_ads", "requests") == []
     assert _loaded(modules, "cryptography.fernet") == []
+    assert _loaded(modules, "rq", "redis") == []  # no job runs here: the log filter needs no RQ
+
+
+def test_flask_jobs_push_imports_no_oauth_library_nor_the_scheduler_nor_the_pull(
+    tmp_path, redis_url
+) -> None:
+    code = (
+        "import sys\n"
+        "from flask.cli import main\n"
+        "sys.argv = ['flask', 'db', 'upgrade']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    _modules_after(code, tmp_path, redis_url)  # a migrated, empty database
+    code = (
+        "import sys\n"
+        "from flask.cli import main\n"
+        "sys.argv = ['flask', 'jobs', 'push']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+    )
+    modules = _modules_after(code, tmp_path, redis_url)
+    assert "webapp.push.send" in modules  # the command ran
+    assert _loaded(modules, "authlib", "joserfc", "rq_scheduler", "webapp.insights") == []
 
 
 WEB = ("alembic", "webapp.views", "webapp.web_extensions", "flask_wtf", "wtforms")
