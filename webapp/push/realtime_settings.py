@@ -4,7 +4,8 @@ own settings fields. Secret fields are stored encrypted (``RealtimeConfig.secret
 column type as OAuth tokens), never shown again, never logged or audited.
 
 Also what the pixel asks: the browser tags a workspace's opted-in connections run
-(``browser_tags``), and the nudge that sends a new conversion within seconds (``on_arrival``).
+(``browser_tags``), and the nudge that sends a new conversion within seconds (``after_save``,
+``on_arrival``: every intake path that creates conversions calls it once they are committed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from webapp.background import enqueue as background
 from webapp.common import audit
 from webapp.common.errors import Forbidden, ServiceError
 from webapp.extensions import db, platform_registry
+from webapp.intake import conversions
 from webapp.models import Connection, GoalMapping, Membership, RealtimeConfig, RealtimeDelivery
 from webapp.models.types import utcnow
 from webapp.policy import Action
@@ -198,22 +200,73 @@ def browser_tags(workspace_id: int) -> list[dict[str, object]]:
     return tags
 
 
-def on_arrival(workspace_id: int, events: Iterable[str]) -> int:
-    """New conversions of ``events``: nudge the real-time job of every connection that sends one
-    of them (at most one job per connection every few seconds). Never fails the intake: without
-    Redis the scheduled run sends them a little later. → jobs enqueued."""
+def arrival_targets(workspace_id: int, events: Iterable[str]) -> list[int]:
+    """The active connections whose real-time path sends one of ``events``. Ends the read: the
+    pixel's writer must not wait behind it (SQLite)."""
     wanted = set(events)
-    enqueued = 0
     targets = [
-        (connection.id, workspace_id)
+        connection.id
         for connection, config in enabled_connections(workspace_id)
         if wanted & set(config.events or [])
     ]
-    db.session.commit()  # end the read: the pixel's writer must not wait behind it (SQLite)
+    db.session.commit()
+    return targets
+
+
+def nudge(workspace_id: int, connection_ids: Iterable[int]) -> int:
+    """Queue the real-time job of each connection (the id's time slot keeps a burst of arrivals
+    to one job per connection). Never raises: without Redis (or with any other failure here)
+    the conversion is already stored and the push fan-out's run sends it within minutes, so the
+    request that brought it must not fail. → jobs enqueued."""
+    enqueued = 0
     try:
-        for connection_id, ws in targets:
-            enqueued += int(background.enqueue_realtime(connection_id, ws))
+        for connection_id in connection_ids:
+            enqueued += int(background.enqueue_realtime(connection_id, workspace_id))
     except RedisError as exc:
         log.warning("real-time nudge not enqueued (%s); the scheduled run sends it", exc)
         db.session.rollback()
+    except Exception:
+        log.exception("real-time nudge failed; the scheduled run sends the conversion")
+        db.session.rollback()
     return enqueued
+
+
+def on_arrival(workspace_id: int, events: Iterable[str]) -> int:
+    """New conversions of ``events``, already committed: nudge the real-time job of every
+    connection that sends one of them. Never fails the intake (see ``nudge``). → jobs
+    enqueued."""
+    wanted = set(events)
+    if not wanted:
+        return 0
+    try:
+        targets = arrival_targets(workspace_id, wanted)
+    except Exception:
+        log.exception("real-time nudge skipped; the scheduled run sends the conversion")
+        db.session.rollback()
+        return 0
+    return nudge(workspace_id, targets)
+
+
+def after_save(workspace_id: int, saved: Iterable[tuple[str, bool]]) -> int:
+    """Every intake path calls this once its conversions are committed, with ``(event,
+    created)`` per conversion (what ``intake.conversions.insert`` answered): the new ones nudge
+    the real-time job, a duplicate that was ignored (a replayed webhook, an API retry) nudges
+    nothing. → jobs enqueued."""
+    return on_arrival(workspace_id, {event for event, created in saved if created})
+
+
+def targets_before_pixel_write(workspace_id: int, event: str, external_id: str) -> list[int]:
+    """For the pixel, whose write answers nothing back: read *before* the event is written, the
+    connections to nudge once it is; none when a conversion with its id is stored already (a
+    replayed hit, which the write ignores). Two identical hits at the same instant may both
+    nudge; the job id's time slot makes that one job. Never raises."""
+    try:
+        targets = arrival_targets(workspace_id, {event})
+        if targets and conversions.exists(workspace_id, external_id):
+            targets = []
+        db.session.commit()
+        return targets
+    except Exception:
+        log.exception("real-time nudge skipped; the scheduled run sends the conversion")
+        db.session.rollback()
+        return []
