@@ -6,8 +6,10 @@ down) leaves the conversion stored and the push fan-out's run sends it."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -264,3 +266,30 @@ def test_an_event_no_connection_sends_in_real_time_nudges_nothing(ms_app, world)
     key = api_key(world.workspace_id)
     assert post_api(ms_app, key, "order-nobody").status_code == 201
     assert realtime_jobs(ms_app) == [] and realtime_runs() == 0
+
+
+# --- the list of paths --------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+# Each module that creates conversions, and the module that nudges the real-time job for it.
+CREATORS = {
+    "webapp/views/intake/conversion_api.py": (
+        "webapp/views/intake/conversion_api.py",
+        "after_save(",
+    ),
+    "webapp/intake/stripe_webhooks.py": ("webapp/views/intake/webhooks.py", "after_save("),
+    "webapp/intake/collect.py": ("webapp/views/intake/pixel.py", "realtime_settings.nudge("),
+}
+_CREATES = re.compile(r"\bconversions\.(?:insert|save)\(|\bConversion\(|insert\(Conversion\b")
+
+
+def test_every_path_that_creates_conversions_nudges_the_real_time_job() -> None:
+    """A new way in (an import, a CRM sync, manual entry) must join this list with its nudge."""
+    creators = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "webapp").rglob("*.py")
+        if _CREATES.search(path.read_text()) and "models" not in path.parts
+    }
+    assert creators == set(CREATORS)
+    for nudger, call in CREATORS.values():
+        assert call in (ROOT / nudger).read_text(), nudger

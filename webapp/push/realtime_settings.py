@@ -251,7 +251,14 @@ def after_save(workspace_id: int, saved: Iterable[tuple[str, bool]]) -> int:
     """Every intake path calls this once its conversions are committed, with ``(event,
     created)`` per conversion (what ``intake.conversions.insert`` answered): the new ones nudge
     the real-time job, a duplicate that was ignored (a replayed webhook, an API retry) nudges
-    nothing. → jobs enqueued."""
+    nothing. → jobs enqueued.
+
+    The paths: the conversion API and the Stripe webhook (here), the pixel
+    (``targets_before_pixel_write`` and ``nudge``); no other creates conversions (no CSV import,
+    no manual entry; ``tests/push/test_realtime_arrivals.py`` checks the list). A Stripe refund
+    is an adjustment of the offline upload, never a real-time event. A conversion older than the
+    platform's window (a late backfill) nudges like any other, and the run never plans it
+    (``realtime.plan``): the platform would refuse it."""
     return on_arrival(workspace_id, {event for event, created in saved if created})
 
 
