@@ -164,3 +164,31 @@ def test_a_path_switched_off_says_so_and_keeps_the_rows_it_sent(
     assert [(s.state, s.reason) for s in states[sent]] == [("sent", "sent")]
     assert [(s.state, s.reason) for s in states[later]] == [("skipped", "realtime_off")]
     assert db.session.scalar(select(RealtimeDelivery.status)) == "sent"
+
+
+def test_a_page_of_conversions_costs_the_same_statements_whatever_its_size(
+    ms_app, world, connection_id, emulator
+) -> None:
+    """The read API's list computes the page's real-time states at once: no query per row."""
+    from sqlalchemy import event
+
+    ids = [h.add_conversion(world.workspace_id)[0] for _ in range(6)]
+    realtime.run(connection_id)  # some sent rows ...
+    ids += [h.add_conversion(world.workspace_id)[0] for _ in range(2)]  # ... some not planned
+    found: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        found.append(statement)
+
+    def statements(conversion_ids: list[int]) -> int:
+        conversions = [db.session.get(Conversion, cid) for cid in conversion_ids]
+        found.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            states = realtime_status.for_conversions(conversions)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert len(states) == len(conversion_ids)
+        return len(found)
+
+    assert statements(ids[:1] + ids[-1:]) == statements(ids)
