@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,26 @@ def test_the_api_nudges_for_new_conversions_only(ms_app, world, connection_id) -
     both = post_api(ms_app, key, "order-2", "order-3")
     assert both.json["created"] == 2
     assert realtime_jobs(ms_app) == [connection_id] and realtime_runs() == 2  # one job for both
+
+
+def test_a_backfill_older_than_the_platforms_window_nudges_nothing(
+    ms_app, world, connection_id
+) -> None:
+    """The run never plans a conversion the platform would refuse as too old, so its arrival
+    queues no job; a batch that also holds a recent one does."""
+    key = api_key(world.workspace_id)
+    old = (utcnow() - timedelta(days=8)).isoformat()  # the UET window is 7 days
+    rows = [{"event": "purchase", "external_id": f"history-{i}", "occurred_at": old,
+             "msclkid": h.click_id()} for i in range(3)]  # fmt: skip
+    client = ms_app.test_client()
+    answer = client.post("/api/v1/conversions", json={"conversions": rows}, headers=bearer(key))
+    assert answer.json["created"] == 3
+    assert realtime_jobs(ms_app) == [] and realtime_runs() == 0
+    rows.append({**rows[0], "external_id": "today", "occurred_at": utcnow().isoformat()})
+    rows.append({**rows[0], "external_id": "history-3"})
+    answer = client.post("/api/v1/conversions", json={"conversions": rows}, headers=bearer(key))
+    assert answer.json["created"] == 2
+    assert realtime_jobs(ms_app) == [connection_id] and realtime_runs() == 1
 
 
 # --- the pixel ----------------------------------------------------------------------------------

@@ -101,12 +101,12 @@ def _at(epoch: Any) -> datetime:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one event did: ``text`` for the response and the logs; ``saved`` the ``(event,
-    created)`` of the conversion it recorded (``created`` False for a replay or the twin event
-    of one payment), which the caller hands to the real-time nudge once committed."""
+    """What one event did: ``text`` for the response and the logs; ``saved`` the conversion it
+    recorded (``created`` False for a replay or the twin event of one payment), which the
+    caller hands to the real-time nudge once committed."""
 
     text: str
-    saved: tuple[tuple[str, bool], ...] = ()
+    saved: tuple[conversions.Arrival, ...] = ()
 
 
 PAYMENT_EVENT = "payment_received"
@@ -180,8 +180,9 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> Outco
         identity_digests=digests.by_rules,
         properties={"stripe_object": str(obj.get("id"))[:255]},
     )
-    ((_, created),) = conversions.insert(db.session.connection(), workspace_id, [row], "stripe")
-    return Outcome("created" if created else "duplicate", ((PAYMENT_EVENT, created),))
+    results = conversions.insert(db.session.connection(), workspace_id, [row], "stripe")
+    saved = tuple(conversions.arrivals([row], results))
+    return Outcome("created" if saved[0].created else "duplicate", saved)
 
 
 def _refund(workspace_id: int, charge: dict) -> str:

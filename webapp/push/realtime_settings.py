@@ -4,8 +4,8 @@ own settings fields. Secret fields are stored encrypted (``RealtimeConfig.secret
 column type as OAuth tokens), never shown again, never logged or audited.
 
 Also what the pixel asks: the browser tags a workspace's opted-in connections run
-(``browser_tags``), and the nudge that sends a new conversion within seconds (``after_save``,
-``on_arrival``: every intake path that creates conversions calls it once they are committed).
+(``browser_tags``), and the nudge that sends a new conversion within seconds (``after_save``:
+every intake path that creates conversions calls it once they are committed).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
@@ -200,15 +201,23 @@ def browser_tags(workspace_id: int) -> list[dict[str, object]]:
     return tags
 
 
-def arrival_targets(workspace_id: int, events: Iterable[str]) -> list[int]:
-    """The active connections whose real-time path sends one of ``events``. Ends the read: the
-    pixel's writer must not wait behind it (SQLite)."""
-    wanted = set(events)
-    targets = [
-        connection.id
-        for connection, config in enabled_connections(workspace_id)
-        if wanted & set(config.events or [])
-    ]
+def arrival_targets(
+    workspace_id: int, arrivals: Iterable[conversions.Arrival], now: datetime | None = None
+) -> list[int]:
+    """The active connections whose real-time path sends one of ``arrivals``: a chosen event
+    inside the platform's window. An older conversion (a backfill of history) nudges nothing:
+    the run never plans it (``realtime.plan``, same rule), because the platform would refuse it.
+    Ends the read: the pixel's writer must not wait behind it (SQLite)."""
+    now = now or utcnow()
+    arrivals = list(arrivals)
+    targets = []
+    for connection, config in enabled_connections(workspace_id):
+        spec = spec_for(platform_registry().get(connection.platform_key))
+        chosen = set(config.events or [])
+        if spec is not None and any(
+            a.event in chosen and a.occurred_at >= now - spec.window for a in arrivals
+        ):
+            targets.append(connection.id)
     db.session.commit()
     return targets
 
@@ -231,15 +240,23 @@ def nudge(workspace_id: int, connection_ids: Iterable[int]) -> int:
     return enqueued
 
 
-def on_arrival(workspace_id: int, events: Iterable[str]) -> int:
-    """New conversions of ``events``, already committed: nudge the real-time job of every
-    connection that sends one of them. Never fails the intake (see ``nudge``). → jobs
-    enqueued."""
-    wanted = set(events)
-    if not wanted:
+def after_save(workspace_id: int, arrivals: Iterable[conversions.Arrival]) -> int:
+    """Called by every intake path once its conversions are committed, with what
+    ``intake.conversions.insert`` answered for each (``conversions.arrivals``): the new ones nudge
+    the real-time job of each connection that sends them; a duplicate that was ignored (a
+    replayed webhook, an API retry) nudges nothing, nor does a conversion older than the
+    platform's window. Never fails the intake (see ``nudge``). → jobs enqueued.
+
+    The paths: the conversion API and the Stripe webhook call this; the pixel, whose write
+    answers nothing back, calls ``targets_before_pixel_write`` and ``nudge``. No other path
+    creates conversions (no CSV import, no manual entry; ``tests/push/test_realtime_arrivals.py``
+    checks the list). A Stripe refund is an adjustment of the offline upload, never a real-time
+    event."""
+    fresh = [a for a in arrivals if a.created]
+    if not fresh:
         return 0
     try:
-        targets = arrival_targets(workspace_id, wanted)
+        targets = arrival_targets(workspace_id, fresh)
     except Exception:
         log.exception("real-time nudge skipped; the scheduled run sends the conversion")
         db.session.rollback()
@@ -247,29 +264,16 @@ def on_arrival(workspace_id: int, events: Iterable[str]) -> int:
     return nudge(workspace_id, targets)
 
 
-def after_save(workspace_id: int, saved: Iterable[tuple[str, bool]]) -> int:
-    """Every intake path calls this once its conversions are committed, with ``(event,
-    created)`` per conversion (what ``intake.conversions.insert`` answered): the new ones nudge
-    the real-time job, a duplicate that was ignored (a replayed webhook, an API retry) nudges
-    nothing. → jobs enqueued.
-
-    The paths: the conversion API and the Stripe webhook (here), the pixel
-    (``targets_before_pixel_write`` and ``nudge``); no other creates conversions (no CSV import,
-    no manual entry; ``tests/push/test_realtime_arrivals.py`` checks the list). A Stripe refund
-    is an adjustment of the offline upload, never a real-time event. A conversion older than the
-    platform's window (a late backfill) nudges like any other, and the run never plans it
-    (``realtime.plan``): the platform would refuse it."""
-    return on_arrival(workspace_id, {event for event, created in saved if created})
-
-
-def targets_before_pixel_write(workspace_id: int, event: str, external_id: str) -> list[int]:
+def targets_before_pixel_write(workspace_id: int, row: conversions.ConversionInput) -> list[int]:
     """For the pixel, whose write answers nothing back: read *before* the event is written, the
     connections to nudge once it is; none when a conversion with its id is stored already (a
     replayed hit, which the write ignores). Two identical hits at the same instant may both
     nudge; the job id's time slot makes that one job. Never raises."""
     try:
-        targets = arrival_targets(workspace_id, {event})
-        if targets and conversions.exists(workspace_id, external_id):
+        targets = arrival_targets(
+            workspace_id, [conversions.Arrival(row.event, row.occurred_at, True)]
+        )
+        if targets and conversions.exists(workspace_id, row.external_id):
             targets = []
         db.session.commit()
         return targets

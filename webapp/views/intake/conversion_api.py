@@ -81,8 +81,7 @@ def create_conversions():  # noqa: ANN201
 
     results = conversions.save(workspace_id, [row for _, row in parsed], "api")
     realtime_settings.after_save(
-        workspace_id,
-        [(row.event, created) for (_, row), (_, created) in zip(parsed, results, strict=True)],
+        workspace_id, conversions.arrivals([row for _, row in parsed], results)
     )
     if not batch:
         cid, created = results[0]

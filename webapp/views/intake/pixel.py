@@ -168,9 +168,7 @@ def collect_hit():  # noqa: ANN201
     # The real-time nudge: the write answers nothing back, so a replayed event (its id already
     # stored) is told apart before it; the nudge itself goes after the write, never failing it.
     nudge = (
-        realtime_settings.targets_before_pixel_write(
-            site.workspace_id, hit.event.event, hit.event.external_id
-        )
+        realtime_settings.targets_before_pixel_write(site.workspace_id, hit.event)
         if hit.event is not None
         else []
     )
