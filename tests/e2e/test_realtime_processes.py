@@ -6,6 +6,7 @@ goes through, still once."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import Counter
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.conftest import make_world, msads_environ, test_environ
+from tests.conftest import client_as, make_world, msads_environ, test_environ
 from tests.helpers import push as h
 from tests.helpers.processes import python_process, stop, wait_for
 from webapp.accounts import api_keys
@@ -121,3 +122,65 @@ def test_a_throttled_call_is_retried_by_the_worker_and_counted_once(
     assert (event["event_id"], event["repeats"]) == ("order-throttled", 0)
     calls = requests.get(f"{emulator}/_emulator/calls", timeout=10).json()["calls"]
     assert [c["status"] for c in calls if c["operation"] == "UetCapiEvents"] == [429, 429, 200]
+
+
+def test_a_stripe_payment_reaches_the_uet_conversions_api_once_and_its_page_says_so(
+    ms_app, world, emulator, env, connection_id, tmp_path: Path
+) -> None:
+    """The webhook nudges the worker's job (a replay does not: the event goes once), and the
+    conversion page and the read API then show it sent, with the same event id."""
+    from webapp.intake import tracking
+    from webapp.intake.stripe_webhooks import sign
+    from webapp.models import Conversion, Membership
+
+    secret = "whsec_e2e_realtime_0123456789"
+    tracking.provision(world.workspace_id)
+    tracking.set_stripe_secret(
+        world.workspace_id, db.session.get(Membership, world.memberships["owner"]), secret
+    )
+    form = realtime_settings.RealtimeInput(
+        enabled=True, events=("payment_received",), browser_tag=False,
+        values={"tag_id": TAG, "token": ""},  # the saved token is kept
+    )  # fmt: skip
+    connection = db.session.get(Connection, connection_id)
+    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    hook = f"/webhooks/stripe/{tracking.settings_for(world.workspace_id).public_key}"
+    body = json.dumps(
+        {"id": "evt_e2e", "type": "checkout.session.completed",
+         "data": {"object": {"id": "cs_e2e", "payment_intent": "pi_e2e", "payment_status": "paid",
+                             "amount_total": 12000, "currency": "usd",
+                             "metadata": {"msclkid": h.click_id()}}}}
+    ).encode()  # fmt: skip
+    db.session.commit()
+    worker = python_process(["-m", "jobs.worker"], env, tmp_path / "worker.log")
+    try:
+        for outcome in ("created", "duplicate"):  # Stripe delivers again: a replay
+            answer = ms_app.test_client().post(
+                hook, data=body, content_type="application/json",
+                headers={"Stripe-Signature": sign(body, secret)},
+            )  # fmt: skip
+            assert answer.status_code == 200 and answer.json["outcome"] == outcome
+            db.session.commit()  # end the in-process request's read (see post_conversion)
+        wait_for(lambda: len(uet_events(emulator)) == 1, timeout=60, what="the UET event")
+        wait_for(lambda: statuses(connection_id) == {"sent": 1}, timeout=20, what="the ledger")
+    finally:
+        stop(worker)
+    [event] = uet_events(emulator)
+    assert (event["event_id"], event["event_name"], event["repeats"]) == (
+        "stripe:pi_e2e",
+        "payment_received",
+        0,
+    )
+    conversion = db.session.scalar(select(Conversion))
+    _, key = api_keys.create(world.workspace_id, "read")
+    read = ms_app.test_client().get(
+        "/api/v1/conversions",
+        query_string={"external_id": "stripe:pi_e2e"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    [state] = read.json["conversion"]["realtime"]
+    assert (state["state"], state["event_id"], state["attempts"]) == ("sent", "stripe:pi_e2e", 1)
+    page = client_as(ms_app, "member").get(f"/w/{world.workspace_id}/conversions/{conversion.id}")
+    html = page.get_data(as_text=True)
+    assert 'data-testid="realtime-now"' in html and 'data-state="sent"' in html
+    assert 'data-kind="realtime" data-outcome="sent"' in html

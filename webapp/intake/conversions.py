@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -89,6 +89,23 @@ class ConversionInput:
     # means the sender said nothing and the visitor's consent applies.
     consent_state: str = "unknown"
     consent_source: str = "default"
+
+
+class Arrival(NamedTuple):
+    """A conversion an intake path just stored, or found stored already (``created`` False: a
+    replay that inserted nothing); what the real-time nudge needs to know of it."""
+
+    event: str
+    occurred_at: datetime
+    created: bool
+
+
+def arrivals(rows: Sequence[ConversionInput], results: Sequence[tuple[int, bool]]) -> list[Arrival]:
+    """``insert``'s answer for ``rows``, one ``Arrival`` per row."""
+    return [
+        Arrival(row.event, row.occurred_at, created)
+        for row, (_, created) in zip(rows, results, strict=True)
+    ]
 
 
 def loads_strict(body: bytes | str) -> Any:
@@ -559,6 +576,17 @@ def by_external_id(workspace_id: int, external_id: str) -> Conversion | None:
         select(Conversion).where(
             Conversion.workspace_id == workspace_id, Conversion.external_id == external_id
         )
+    )
+
+
+def exists(workspace_id: int, external_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Conversion.id).where(
+                Conversion.workspace_id == workspace_id, Conversion.external_id == external_id
+            )
+        )
+        is not None
     )
 
 

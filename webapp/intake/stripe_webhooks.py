@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -98,37 +99,50 @@ def _at(epoch: Any) -> datetime:
     return datetime.now(UTC)
 
 
-def receive(workspace_id: int, event: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Outcome:
+    """What one event did: ``text`` for the response and the logs; ``saved`` the conversion it
+    recorded (``created`` False for a replay or the twin event of one payment), which the
+    caller hands to the real-time nudge once committed."""
+
+    text: str
+    saved: tuple[conversions.Arrival, ...] = ()
+
+
+PAYMENT_EVENT = "payment_received"
+
+
+def receive(workspace_id: int, event: dict[str, Any]) -> Outcome:
     """``handle`` in its own transaction (the webhook view's entry)."""
     outcome = handle(workspace_id, event)
     db.session.commit()
     return outcome
 
 
-def handle(workspace_id: int, event: dict[str, Any]) -> str:
+def handle(workspace_id: int, event: dict[str, Any]) -> Outcome:
     """Apply one verified event; → what happened (for the response and the logs)."""
     kind = event.get("type")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
-        return "ignored: no event object"
+        return Outcome("ignored: no event object")
     if kind == "checkout.session.completed":
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
-            return "ignored: not paid"
+            return Outcome("ignored: not paid")
         return _payment(
             workspace_id, obj, obj.get("amount_total"), obj.get("payment_intent") or obj.get("id")
         )
     if kind == "payment_intent.succeeded":
         return _payment(workspace_id, obj, obj.get("amount_received"), obj.get("id"))
     if kind == "charge.refunded":
-        return _refund(workspace_id, obj)
-    return "ignored"
+        return Outcome(_refund(workspace_id, obj))
+    return Outcome("ignored")
 
 
-def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
+def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> Outcome:
     currency = str(obj.get("currency") or "").upper()
     if not isinstance(payment_id, str) or not currencies.is_currency(currency):
-        return "ignored: no payment id or currency"
+        return Outcome("ignored: no payment id or currency")
     value = _amount(minor, currency)
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     uid = obj.get("client_reference_id") or metadata.get("sourceloop_visitor_id")
@@ -154,7 +168,7 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
         ),
     )
     row = conversions.ConversionInput(
-        event="payment_received",
+        event=PAYMENT_EVENT,
         occurred_at=_at(obj.get("created")),
         external_id=f"stripe:{payment_id}",
         value=value,
@@ -166,8 +180,9 @@ def _payment(workspace_id: int, obj: dict, minor: Any, payment_id: Any) -> str:
         identity_digests=digests.by_rules,
         properties={"stripe_object": str(obj.get("id"))[:255]},
     )
-    ((_, created),) = conversions.insert(db.session.connection(), workspace_id, [row], "stripe")
-    return "created" if created else "duplicate"
+    results = conversions.insert(db.session.connection(), workspace_id, [row], "stripe")
+    saved = tuple(conversions.arrivals([row], results))
+    return Outcome("created" if saved[0].created else "duplicate", saved)
 
 
 def _refund(workspace_id: int, charge: dict) -> str:

@@ -4,7 +4,8 @@ own settings fields. Secret fields are stored encrypted (``RealtimeConfig.secret
 column type as OAuth tokens), never shown again, never logged or audited.
 
 Also what the pixel asks: the browser tags a workspace's opted-in connections run
-(``browser_tags``), and the nudge that sends a new conversion within seconds (``on_arrival``).
+(``browser_tags``), and the nudge that sends a new conversion within seconds (``after_save``:
+every intake path that creates conversions calls it once they are committed).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
@@ -23,6 +25,7 @@ from webapp.background import enqueue as background
 from webapp.common import audit
 from webapp.common.errors import Forbidden, ServiceError
 from webapp.extensions import db, platform_registry
+from webapp.intake import conversions
 from webapp.models import Connection, GoalMapping, Membership, RealtimeConfig, RealtimeDelivery
 from webapp.models.types import utcnow
 from webapp.policy import Action
@@ -198,22 +201,83 @@ def browser_tags(workspace_id: int) -> list[dict[str, object]]:
     return tags
 
 
-def on_arrival(workspace_id: int, events: Iterable[str]) -> int:
-    """New conversions of ``events``: nudge the real-time job of every connection that sends one
-    of them (at most one job per connection every few seconds). Never fails the intake: without
-    Redis the scheduled run sends them a little later. → jobs enqueued."""
-    wanted = set(events)
+def arrival_targets(
+    workspace_id: int, arrivals: Iterable[conversions.Arrival], now: datetime | None = None
+) -> list[int]:
+    """The active connections whose real-time path sends one of ``arrivals``: a chosen event
+    inside the platform's window. An older conversion (a backfill of history) nudges nothing:
+    the run never plans it (``realtime.plan``, same rule), because the platform would refuse it.
+    Ends the read: the pixel's writer must not wait behind it (SQLite)."""
+    now = now or utcnow()
+    arrivals = list(arrivals)
+    targets = []
+    for connection, config in enabled_connections(workspace_id):
+        spec = spec_for(platform_registry().get(connection.platform_key))
+        chosen = set(config.events or [])
+        if spec is not None and any(
+            a.event in chosen and a.occurred_at >= now - spec.window for a in arrivals
+        ):
+            targets.append(connection.id)
+    db.session.commit()
+    return targets
+
+
+def nudge(workspace_id: int, connection_ids: Iterable[int]) -> int:
+    """Queue the real-time job of each connection (the id's time slot keeps a burst of arrivals
+    to one job per connection). Never raises: without Redis (or with any other failure here)
+    the conversion is already stored and the push fan-out's run sends it within minutes, so the
+    request that brought it must not fail. → jobs enqueued."""
     enqueued = 0
-    targets = [
-        (connection.id, workspace_id)
-        for connection, config in enabled_connections(workspace_id)
-        if wanted & set(config.events or [])
-    ]
-    db.session.commit()  # end the read: the pixel's writer must not wait behind it (SQLite)
     try:
-        for connection_id, ws in targets:
-            enqueued += int(background.enqueue_realtime(connection_id, ws))
+        for connection_id in connection_ids:
+            enqueued += int(background.enqueue_realtime(connection_id, workspace_id))
     except RedisError as exc:
         log.warning("real-time nudge not enqueued (%s); the scheduled run sends it", exc)
         db.session.rollback()
+    except Exception:
+        log.exception("real-time nudge failed; the scheduled run sends the conversion")
+        db.session.rollback()
     return enqueued
+
+
+def after_save(workspace_id: int, arrivals: Iterable[conversions.Arrival]) -> int:
+    """Called by every intake path once its conversions are committed, with what
+    ``intake.conversions.insert`` answered for each (``conversions.arrivals``): the new ones nudge
+    the real-time job of each connection that sends them; a duplicate that was ignored (a
+    replayed webhook, an API retry) nudges nothing, nor does a conversion older than the
+    platform's window. Never fails the intake (see ``nudge``). → jobs enqueued.
+
+    The paths: the conversion API and the Stripe webhook call this; the pixel, whose write
+    answers nothing back, calls ``targets_before_pixel_write`` and ``nudge``. No other path
+    creates conversions (no CSV import, no manual entry; ``tests/push/test_realtime_arrivals.py``
+    checks the list). A Stripe refund is an adjustment of the offline upload, never a real-time
+    event."""
+    fresh = [a for a in arrivals if a.created]
+    if not fresh:
+        return 0
+    try:
+        targets = arrival_targets(workspace_id, fresh)
+    except Exception:
+        log.exception("real-time nudge skipped; the scheduled run sends the conversion")
+        db.session.rollback()
+        return 0
+    return nudge(workspace_id, targets)
+
+
+def targets_before_pixel_write(workspace_id: int, row: conversions.ConversionInput) -> list[int]:
+    """For the pixel, whose write answers nothing back: read *before* the event is written, the
+    connections to nudge once it is; none when a conversion with its id is stored already (a
+    replayed hit, which the write ignores). Two identical hits at the same instant may both
+    nudge; the job id's time slot makes that one job. Never raises."""
+    try:
+        targets = arrival_targets(
+            workspace_id, [conversions.Arrival(row.event, row.occurred_at, True)]
+        )
+        if targets and conversions.exists(workspace_id, row.external_id):
+            targets = []
+        db.session.commit()
+        return targets
+    except Exception:
+        log.exception("real-time nudge skipped; the scheduled run sends the conversion")
+        db.session.rollback()
+        return []

@@ -1,7 +1,9 @@
 """One conversion's delivery to each connection as a timeline, for the conversion page: the
 push plan's eligibility decisions, each attempt with its push run and the platform's answer,
 retries, adjustments, where it stands now (the state model's row, the same one Troubleshoot and
-the API show), and what the platform later said about its goal and upload day.
+the API show), and what the platform later said about its goal and upload day; beside it, where
+it stands on the connection's real-time event path (``realtime_status``, the same state the API
+shows) with its send as a step.
 
 Words come from the reason codes through the plugin's wording (``eligibility.wording``), as on
 every other page. The push writes events only for what its ledger row cannot tell later (a decision
@@ -19,8 +21,9 @@ from sqlalchemy import select
 from platforms.base import Platform, Reason, ReasonFacts, Wording
 from webapp.extensions import db
 from webapp.models import Connection, Conversion, ConversionDelivery, DeliveryEvent, PushRun
-from webapp.push import states
+from webapp.push import realtime_status, states
 from webapp.push.eligibility import generic_wording, wording
+from webapp.push.realtime_status import RealtimeState
 
 E = DeliveryEvent
 
@@ -48,6 +51,7 @@ class Delivery:
     platform_name: str
     now: list[states.Row] = field(default_factory=list)  # where it stands (one per goal)
     steps: list[Step] = field(default_factory=list)
+    realtime: RealtimeState | None = None  # where it stands on the real-time path, if set up
 
 
 def _words(platform: Platform | None, name: str, code: Reason, facts: ReasonFacts) -> Wording:
@@ -212,8 +216,25 @@ def _said(name: str, row: states.Row) -> Step | None:
     )
 
 
+def _realtime_step(name: str, rt: RealtimeState) -> Step | None:
+    """The real-time send as a step, read from the same state the page and the API show."""
+    what = f"Real-time event ({rt.path})"
+    if rt.state == realtime_status.SENT and rt.sent_at is not None:
+        return Step(rt.sent_at, "realtime", "sent", f"{what} accepted by {name}", rt.text,
+                    error_code=rt.error_code, reason=rt.reason)  # fmt: skip
+    if rt.state == realtime_status.FAILED and rt.last_attempt_at is not None:
+        code = f" with code {rt.error_code}" if rt.error_code else ""
+        return Step(rt.last_attempt_at, "realtime", "rejected", f"{what} refused by {name}{code}",
+                    rt.text, rt.fix, error_code=rt.error_code, reason=rt.reason)  # fmt: skip
+    if rt.reason == Reason.RETRY_LATER.value and rt.last_attempt_at is not None:
+        return Step(rt.last_attempt_at, "realtime", "retry", f"{name} asked to retry the {what}",
+                    rt.text, rt.fix, error_code=rt.error_code, reason=rt.reason)  # fmt: skip
+    return None
+
+
 def for_conversion(conversion: Conversion) -> list[Delivery]:
-    """The conversion's delivery to each connection it belongs to, oldest step first."""
+    """The conversion's delivery to each connection it belongs to (by the offline push or the
+    real-time path), oldest step first."""
     events = list(
         db.session.scalars(select(E).where(E.conversion_id == conversion.id).order_by(E.at, E.id))
     )
@@ -223,10 +244,12 @@ def for_conversion(conversion: Conversion) -> list[Delivery]:
         )
     )
     now_rows = states.rows_for_conversion(conversion)
+    realtime = {rt.connection_id: rt for rt in realtime_status.for_conversion(conversion)}
     connection_ids = (
         {r.connection_id for r in now_rows}
         | {e.connection_id for e in events}
         | {d.connection_id for d in ledger}
+        | set(realtime)
     )
     result = []
     for connection in db.session.scalars(
@@ -234,12 +257,16 @@ def for_conversion(conversion: Conversion) -> list[Delivery]:
     ):
         scope = states.scope_for(connection)
         name = scope.platform.display_name if scope.platform else connection.platform_key
-        delivery = Delivery(connection, name)
+        delivery = Delivery(connection, name, realtime=realtime.get(connection.id))
         mine = [e for e in events if e.connection_id == connection.id]
         steps = [_step(scope, name, e) for e in mine]
         for row in ledger:
             if row.connection_id == connection.id:
                 steps += _from_ledger(scope, name, row, mine)
+        if delivery.realtime is not None:
+            step = _realtime_step(name, delivery.realtime)
+            if step is not None:
+                steps.append(step)
         # Stored events and the ledger's own steps, in time order (a stable sort: a decision and
         # the plan made at the same instant keep their order).
         delivery.steps = sorted(steps, key=lambda step: step.at)

@@ -1,5 +1,7 @@
 """The conversion API: ``POST /api/v1/conversions`` (one or a batch), ``GET`` by external_id, and
-``GET`` a page of conversions with their delivery state per connection.
+``GET`` a page of conversions with their delivery state per connection (``delivery``: the offline
+push; ``realtime``: the real-time event path, ``webapp.push.realtime_status``, the same states the
+conversion page shows).
 
 Authenticated with a workspace API key (``Authorization: Bearer sl_live_...``); the key decides
 the workspace, nothing in the body can. A batch is validated row by row; the valid rows are
@@ -15,7 +17,7 @@ from webapp.extensions import db
 from webapp.inputs import db_int
 from webapp.intake import conversions, tracking
 from webapp.models import Conversion
-from webapp.push import realtime_settings
+from webapp.push import realtime_settings, realtime_status
 from webapp.push import states as push_states
 from webapp.views.api_auth import require_workspace
 from webapp.web_extensions import csrf
@@ -78,11 +80,9 @@ def create_conversions():  # noqa: ANN201
         return _invalid(errors[0])
 
     results = conversions.save(workspace_id, [row for _, row in parsed], "api")
-    new_events = {
-        row.event for (_, row), (_, created) in zip(parsed, results, strict=True) if created
-    }
-    if new_events:
-        realtime_settings.on_arrival(workspace_id, new_events)
+    realtime_settings.after_save(
+        workspace_id, conversions.arrivals([row for _, row in parsed], results)
+    )
     if not batch:
         cid, created = results[0]
         conversion = db.session.get(Conversion, cid)
@@ -147,11 +147,13 @@ def get_conversions():  # noqa: ANN201
         )
     except push_states.BadQuery as exc:
         return _bad(str(exc))
+    realtime = realtime_status.for_conversions([conversion for conversion, _ in found])
     return jsonify(
         conversions=[
             {
                 **conversions.as_json(conversion),
                 "delivery": [row.as_json() for row in rows],
+                "realtime": [state.as_json() for state in realtime[conversion.id]],
             }
             for conversion, rows in found
         ],
@@ -172,4 +174,6 @@ def _by_external_id(external_id: str):  # noqa: ANN202
     conversion = conversions.by_external_id(g.api_workspace_id, external_id)
     if conversion is None:
         abort(404, "No conversion with that external_id in this workspace.")
-    return jsonify(conversion=conversions.as_json(conversion, with_delivery=True))
+    data = conversions.as_json(conversion, with_delivery=True)
+    data["realtime"] = [state.as_json() for state in realtime_status.for_conversion(conversion)]
+    return jsonify(conversion=data)
