@@ -274,8 +274,7 @@ def _eligible(
     ]
     last_id = 0
     while True:
-        # Core, not the ORM: plain rows of columns, without the ORM's per-row loading.
-        rows = db.session.connection().execute(
+        query = (
             select(
                 Conversion.id,
                 Conversion.visitor_id,
@@ -299,7 +298,9 @@ def _eligible(
             )
             .order_by(Conversion.id)
             .limit(PLAN_CHUNK)
-        ).all()
+        )
+        # Core, not the ORM: plain rows of columns, without the ORM's per-row loading.
+        rows = db.session.connection().execute(query).all()
         if not rows:
             return
         last_id = rows[-1][0]
