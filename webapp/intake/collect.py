@@ -248,9 +248,12 @@ def _mark_install_status(hits: list) -> None:
     """The workspace's "last hit" mark, in its own short transaction after the hits are
     committed: written inside a batch it was a lock held while the batch locked visitors, which
     deadlocked against another worker's batch."""
-    due = {}
+    due, seen = {}, set()
     for site, hit, at in hits:
-        if site.workspace_id not in due and _install_status_due(site.public_key):
+        if site.workspace_id in seen:
+            continue
+        seen.add(site.workspace_id)
+        if _install_status_due(site.public_key):
             due[site.workspace_id] = {
                 "ws": site.workspace_id,
                 "now": at,

@@ -18,6 +18,7 @@ click ids, the one key two visitors can share, are inserted sorted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Connection
 from webapp.intake import click_ids as click_catalog
 from webapp.intake.channels import classify, host_of
 from webapp.models import AdClick, Touchpoint, Visitor, VisitSession
+from webapp.models.types import UTCDateTime
 
 SESSION_TIMEOUT = timedelta(minutes=30)
 CHUNK = 500  # rows per multi-row statement (SQLite's and PostgreSQL's parameter limits allow it)
@@ -273,6 +275,7 @@ def _add_clicks(plan: Plan, session: Session, workspace_id, visitor_id, hit, now
 class Statements:
     mark: str  # the driver's placeholder
     returning_many: bool  # the driver returns a row per parameter set of an executemany
+    latest: str  # the later of two values (SQLite's scalar MAX, PostgreSQL's GREATEST)
     bind: dict[str, Callable[[Any], Any]]  # column → the type's bind processor
     time: Callable[[Any], Any]  # a stored time → an aware datetime
 
@@ -289,15 +292,23 @@ def _statements(conn: Connection) -> Statements:
     found = _cache.get(dialect.name)
     if found is None:
         bind = {}
+        times = {}  # one converter per time type, remembering recent times (a hit's time is
+        # written several times: visitor, session, touchpoint, click)
         for table in (visitors_t, sessions_t, touchpoints_t, clicks_t):
             for column in table.c:
                 processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-                if processor is not None:
-                    bind[f"{table.name}.{column.name}"] = processor
+                if processor is None:
+                    continue
+                if isinstance(column.type, UTCDateTime):
+                    processor = times.setdefault(
+                        type(column.type), functools.lru_cache(maxsize=4096)(processor)
+                    )
+                bind[f"{table.name}.{column.name}"] = processor
         time_type = sessions_t.c.started_at.type.dialect_impl(dialect)
         found = _cache[dialect.name] = Statements(
             mark="?" if dialect.paramstyle == "qmark" else "%s",
             returning_many=dialect.name == "postgresql",
+            latest="GREATEST" if dialect.name == "postgresql" else "MAX",
             bind=bind,
             time=time_type.result_processor(dialect, None) or (lambda value: value),
         )
@@ -435,15 +446,15 @@ def _apply(cursor: Any, sql: Statements, plan: Plan) -> None:
     m = sql.mark
     stored = [s for sessions in plan.sessions.values() for s in sessions if s.id is not None]
     grown = [
-        (s.hits - s.stored_hits, s.last_hit_at, s.last_hit_at, s.id)
+        (s.hits - s.stored_hits, s.last_hit_at, s.id)
         for s in stored
         if not s.gone and (s.hits != s.stored_hits or s.last_hit_at != s.stored_last_hit)
     ]
     if grown:
         cursor.executemany(
-            f"UPDATE visit_sessions SET hits = hits + {m}, last_hit_at = CASE "  # noqa: S608
-            f"WHEN last_hit_at < {m} THEN {m} ELSE last_hit_at END WHERE id = {m}",
-            _converted(sql, "visit_sessions", ("hits", "last_hit_at", "last_hit_at", "id"), grown),
+            f"UPDATE visit_sessions SET hits = hits + {m}, "  # noqa: S608
+            f"last_hit_at = {sql.latest}(last_hit_at, {m}) WHERE id = {m}",
+            _converted(sql, "visit_sessions", ("hits", "last_hit_at", "id"), grown),
         )
     changed = [
         (*(s.touchpoint[c] for c in _TOUCHPOINT_CHANGE), s.touchpoint_id)
