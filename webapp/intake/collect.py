@@ -131,7 +131,10 @@ def without_params(url: str, names: Iterable[str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def parse_hit(payload: Any, site: PixelSite) -> Hit:
+def parse_hit(
+    payload: Any, site: PixelSite, catalog: click_catalog.ClickIdCatalog | None = None
+) -> Hit:
+    """``catalog``: the app's click-id catalog (default: the current app's)."""
     if not isinstance(payload, dict):
         raise Rejected("malformed", "the payload must be a JSON object")
     unknown = set(payload) - PAYLOAD_KEYS
@@ -147,7 +150,8 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not url.startswith(("http://", "https://")) or not host_of(url):
         raise Rejected("malformed", "u must be the page's absolute http(s) URL")
     hit = Hit(uid, kind, url, _text(payload, "r", 2048, ""))
-    hit.click_ids = _click_ids(payload, click_catalog.catalog())
+    catalog = catalog or click_catalog.catalog()
+    hit.click_ids = _click_ids(payload, catalog)
     given = consent.parse_pixel(payload.get("cs"))
     if given is None:
         raise Rejected("malformed", "cs must be {a: granted|denied|unknown, s: pixel|tcf|default}")
@@ -156,7 +160,7 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
         # The pixel holds click ids back until consent; an old cached pixel may not, so the
         # server drops them too, from the page address as well.
         hit.click_ids = {}
-        hit.url = without_params(hit.url, click_catalog.catalog().names)
+        hit.url = without_params(hit.url, catalog.names)
     hit.utm = _str_map(payload, "m", UTM_KEYS)
     ts = payload.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
@@ -302,10 +306,16 @@ class HitWriter:
         atexit.register(self.flush, EXIT_FLUSH_SECONDS)
 
     def submit(self, site: PixelSite, hit: Hit) -> None:
+        if not self.offer(site, hit):
+            record(site, hit)
+
+    def offer(self, site: PixelSite, hit: Hit) -> bool:
+        """Queue ``hit``; False when the queue is full (the caller writes it)."""
         try:
             self.queue.put_nowait((site, hit, utcnow()))
         except queue.Full:
-            record(site, hit)
+            return False
+        return True
 
     def flush(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -358,10 +368,16 @@ _writers_lock = threading.Lock()
 
 def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
     """Record ``hit``: page views through the process's writer when write-behind is on (the
-    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides)."""
-    if hit.event is not None or not app.config.get("COLLECT_WRITE_BEHIND", not app.testing):
+    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides), pixel events at once."""
+    if hit.event is not None or not enqueue(app, site, hit):
         record(site, hit)
-        return
+
+
+def enqueue(app: Flask, site: PixelSite, hit: Hit) -> bool:
+    """Hand a page view to the process's writer; False when write-behind is off or the writer's
+    queue is full (the caller writes the hit itself)."""
+    if not app.config.get("COLLECT_WRITE_BEHIND", not app.testing):
+        return False
     key = id(app)
     writer = _writers.get(key)
     if writer is None or writer.pid != os.getpid():
@@ -369,4 +385,4 @@ def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
             writer = _writers.get(key)
             if writer is None or writer.pid != os.getpid():
                 writer = _writers[key] = HitWriter(app)
-    writer.submit(site, hit)
+    return writer.offer(site, hit)

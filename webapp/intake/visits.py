@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from webapp.intake import click_ids as click_catalog
 from webapp.intake.channels import classify, host_of
@@ -288,7 +288,11 @@ _cache: dict[str, Statements] = {}
 
 
 def _statements(conn: Connection) -> Statements:
-    dialect = conn.dialect
+    return prepare(conn.dialect)
+
+
+def prepare(dialect: Dialect) -> Statements:
+    """The writer's statements and converters for ``dialect``, built once per process."""
     found = _cache.get(dialect.name)
     if found is None:
         bind = {}
