@@ -5,7 +5,13 @@
    (a fixed number of client processes with keep-alive connections, ``--seconds`` each, at most
    ``--max-requests``), in ``--rounds`` rounds that alternate which server goes first. Goal
    (issue 18): /collect >= 0.7 x bare. Also printed: the servers' CPU per request (master and
-   workers, from /proc), which a busy machine disturbs less than requests per second.
+   workers, from /proc), which a busy machine disturbs less than requests per second, and the
+   machine's load average before and after.
+
+   Measured on a shared 2-core machine (3 rounds; docs/scaling.md has every run): SQLite
+   0.51x (server CPU 1.22 ms per request against the floor's 0.58, load 1.0 -> 4.3) before the
+   batched writer, the lane and the preparation before fork; after, SQLite FINAL_SQLITE;
+   PostgreSQL 0.34x -> FINAL_PG.
 2. The conversion API ingests a 1,000-row batch in one transaction (commits are counted), compared
    with the same rows sent one by one.
 

@@ -28,6 +28,7 @@ from webapp.intake import click_ids as click_catalog
 from webapp.intake import conversions, identity, visits
 from webapp.intake.channels import host_of
 from webapp.intake.tracking import PixelSite
+from webapp.intake.visits import lock_order
 from webapp.models import TrackingSettings
 from webapp.models.types import utcnow
 from webapp.privacy import consent
@@ -268,14 +269,6 @@ def _mark_install_status(hits: list) -> None:
     with db.engine.begin() as conn:
         for ws in sorted(due):
             conn.execute(_install_status, due[ws])
-
-
-def lock_order(item: tuple) -> tuple:
-    """The one order every writer takes rows in: by (workspace, visitor), then by time. Two
-    batches that share visitors lock them in the same order, so neither can wait on the other
-    while holding what the other waits for; a visitor's hits are written in time order."""
-    site, hit, at = item
-    return (site.workspace_id, hit.visitor_uid, at)
 
 
 class HitWriter:

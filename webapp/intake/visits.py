@@ -71,7 +71,7 @@ class Session:
 class Plan:
     """The batch's changes, decided in memory, written by ``_apply``."""
 
-    sessions: dict[int, list[Session]] = field(default_factory=dict)  # visitor id → by start
+    sessions: dict[int, list[Session]] = field(default_factory=dict)  # visitor id → sessions
     new: list[Session] = field(default_factory=list)  # in creation order
     clicks: list[tuple[Session, dict[str, Any]]] = field(default_factory=list)
     opened: int = 0
@@ -83,12 +83,20 @@ class Plan:
         return (1 << 62) + self.opened
 
 
+def lock_order(item: tuple) -> tuple:
+    """The one order every writer takes rows in: by (workspace, visitor), then by time. Two
+    batches that share visitors lock them in the same order, so neither can wait on the other
+    while holding what the other waits for; a visitor's hits are written in time order."""
+    site, hit, at = item
+    return (site.workspace_id, hit.visitor_uid, at)
+
+
 def write(conn: Connection, batch: Sequence[tuple[Any, Any, datetime]]) -> None:
-    """Record ``batch`` (site, hit, time) in ``conn``'s transaction; sorted in lock order by the
-    caller (``collect.lock_order``). The result is the one writing its hits one at a time in
-    that order leaves."""
+    """Record ``batch`` (site, hit, time) in ``conn``'s transaction. The result is the one
+    writing its hits one at a time in lock order leaves."""
     if not batch:
         return
+    batch = sorted(batch, key=lock_order)
     sql = _statements(conn)
     cursor = conn.connection.cursor()
     try:
