@@ -27,6 +27,8 @@ def when_ready(server) -> None:  # noqa: ANN001
     app's ``before_fork`` work (what each worker would otherwise redo on its first requests, and
     again after every max_requests recycling) is done once and inherited, and gc.freeze() keeps
     the loaded objects out of the workers' garbage collections (and their memory shared)."""
+    if not server.cfg.preload_app:
+        return  # each worker loads the app itself; the master must not
     app = server.app.wsgi()
     for prepare in getattr(app, "extensions", {}).get("before_fork", ()):
         prepare()

@@ -199,7 +199,9 @@ def test_gunicorns_master_prepares_what_each_worker_needs_without_a_connection(
     visits._cache.clear()
     assert not platform_registry(fresh).loaded
     config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
-    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: fresh))
+    server = SimpleNamespace(
+        cfg=SimpleNamespace(preload_app=True), app=SimpleNamespace(wsgi=lambda: fresh)
+    )
     try:
         config["when_ready"](server)
         assert gc.get_freeze_count() > 0
