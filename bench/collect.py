@@ -5,7 +5,15 @@
    (a fixed number of client processes with keep-alive connections, ``--seconds`` each, at most
    ``--max-requests``), in ``--rounds`` rounds that alternate which server goes first. Goal
    (issue 18): /collect >= 0.7 x bare. Also printed: the servers' CPU per request (master and
-   workers, from /proc), which a busy machine disturbs less than requests per second.
+   workers, from /proc), which a busy machine disturbs less than requests per second, and the
+   machine's load average before and after.
+
+   Measured on a shared 2-core machine, 3 rounds a run (docs/scaling.md has every run): before
+   the batched writer, the /collect lane and the preparation before fork, SQLite 0.51x (server
+   CPU 1.22 ms per request, the floor's 0.58; load average 1.0 -> 4.3) and PostgreSQL 0.34x
+   (1.66 ms, 0.54; load 1.5 -> 4.4); after, SQLite 0.94-0.96x in three runs (0.73-0.79 ms, the
+   floor's 0.69-0.72; load 0.6-2.8 -> 2.3-4.0) and PostgreSQL 0.77-0.84x (0.74-0.80 ms,
+   0.61-0.67; load 2.6-3.6 -> 3.3-5.5), every accepted hit stored.
 2. The conversion API ingests a 1,000-row batch in one transaction (commits are counted), compared
    with the same rows sent one by one.
 

@@ -3,6 +3,7 @@ security headers and error pages."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from flask import Flask, g, request
@@ -20,6 +21,7 @@ from webapp.errors import register_error_handlers
 from webapp.inputs import BoundedIntConverter, refuse_nul_characters
 from webapp.security import register_security
 from webapp.views import register_blueprints
+from webapp.views.intake import collect_lane
 from webapp.views.intake.pixel import SESSIONLESS_PATHS, UNLIMITED_BLUEPRINT
 from webapp.web_extensions import csrf, limiter, login_manager
 
@@ -41,6 +43,10 @@ def create_app(
     register_security(app)
     register_error_handlers(app)
     register_blueprints(app)
+    # Outermost: POST /collect's common case skips the request machinery (collect_lane says why).
+    app.wsgi_app = collect_lane.CollectLane(app, app.wsgi_app)  # type: ignore[method-assign]
+    # Run by gunicorn.conf.py in the master, once, before it forks the workers (preload_app).
+    app.extensions["before_fork"] = [functools.partial(collect_lane.warm, app)]
     return app
 
 

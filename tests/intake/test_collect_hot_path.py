@@ -82,19 +82,21 @@ def test_collect_answers_with_each_security_and_cors_header_once(client, world) 
 
 
 def test_session_lookup_of_every_hit_uses_indexes(app) -> None:
-    """Without an index on touchpoints.session_id every hit read the whole touchpoints table."""
-    from webapp.intake import collect
+    """Without an index on touchpoints.session_id every hit read the whole touchpoints table.
+    The writer reads the sessions of a whole batch's visitors in one query."""
+    from webapp.intake import visits
 
     if db.engine.dialect.name != "sqlite":
         pytest.skip("reads SQLite's query plan")
-    sql = collect._statements("sqlite").sessions_around.compile(dialect=db.engine.dialect)
-    params = [
-        {"visitor": 1, "now": "2026-01-01 00:00:00.000000"}.get(n, 1) for n in sql.positiontup
-    ]
     with db.engine.connect() as conn:
-        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", tuple(params))]
+        query = visits.sessions_query(visits._statements(conn), 3)
+        params = [v for n in range(3) for v in (n + 1, "2026-01-01 00:00:00.000000")]
+        plan = [
+            row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}", tuple(params))
+        ]
     assert not [step for step in plan if step.startswith("SCAN touchpoints")], plan
     assert not [step for step in plan if step.startswith("SCAN visit_sessions")], plan
+    assert not [step for step in plan if step.startswith("SCAN s")], plan
     assert any("ix_touchpoints_session_id" in step for step in plan), plan
     assert any("ix_visit_sessions_visitor_started" in step for step in plan), plan
 

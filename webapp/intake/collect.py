@@ -1,9 +1,7 @@
-"""What /collect records for one pixel hit: the visitor, their session (30 minutes of inactivity
-ends one; a new ad click or campaign starts one), the session's touchpoint, every click id, and
-pixel events as conversions.
-
-This is the hot path, so it speaks SQL Core on one connection (3 statements for a page view in an
-open session) and validates with plain code; the ORM is not involved.
+"""/collect's intake of one pixel hit: parsing and validating it (plain code, no ORM), and
+handing it to the process's write-behind writer, which records batches of hits
+(``webapp.intake.visits``: the visitor, their session, its touchpoint, every click id); pixel
+events become conversions at once.
 """
 
 from __future__ import annotations
@@ -18,23 +16,20 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask
-from sqlalchemy import bindparam, case, literal, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import bindparam, update
 
 from webapp.extensions import db
 from webapp.intake import click_ids as click_catalog
-from webapp.intake import conversions, identity
-from webapp.intake.channels import classify, host_of
+from webapp.intake import conversions, identity, visits
+from webapp.intake.channels import host_of
 from webapp.intake.tracking import PixelSite
-from webapp.models import AdClick, Touchpoint, TrackingSettings, Visitor, VisitSession
+from webapp.intake.visits import lock_order
+from webapp.models import TrackingSettings
 from webapp.models.types import utcnow
 from webapp.privacy import consent
 from webapp.sqlite import writing
@@ -42,7 +37,6 @@ from webapp.sqlite import writing
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024
-SESSION_TIMEOUT = timedelta(minutes=30)
 EXIT_FLUSH_SECONDS = 15.0  # gunicorn.conf.py's graceful_timeout is 20
 INSTALL_STATUS_EVERY = 60.0  # seconds between "last hit" writes per workspace and process
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id")
@@ -138,7 +132,10 @@ def without_params(url: str, names: Iterable[str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def parse_hit(payload: Any, site: PixelSite) -> Hit:
+def parse_hit(
+    payload: Any, site: PixelSite, catalog: click_catalog.ClickIdCatalog | None = None
+) -> Hit:
+    """``catalog``: the app's click-id catalog (default: the current app's)."""
     if not isinstance(payload, dict):
         raise Rejected("malformed", "the payload must be a JSON object")
     unknown = set(payload) - PAYLOAD_KEYS
@@ -154,7 +151,8 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
     if not url.startswith(("http://", "https://")) or not host_of(url):
         raise Rejected("malformed", "u must be the page's absolute http(s) URL")
     hit = Hit(uid, kind, url, _text(payload, "r", 2048, ""))
-    hit.click_ids = _click_ids(payload, click_catalog.catalog())
+    catalog = catalog or click_catalog.catalog()
+    hit.click_ids = _click_ids(payload, catalog)
     given = consent.parse_pixel(payload.get("cs"))
     if given is None:
         raise Rejected("malformed", "cs must be {a: granted|denied|unknown, s: pixel|tcf|default}")
@@ -163,7 +161,7 @@ def parse_hit(payload: Any, site: PixelSite) -> Hit:
         # The pixel holds click ids back until consent; an old cached pixel may not, so the
         # server drops them too, from the page address as well.
         hit.click_ids = {}
-        hit.url = without_params(hit.url, click_catalog.catalog().names)
+        hit.url = without_params(hit.url, catalog.names)
     hit.utm = _str_map(payload, "m", UTM_KEYS)
     ts = payload.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
@@ -218,10 +216,6 @@ def _parse_event(
 
 # --- recording -----------------------------------------------------------------------------
 
-visitors_t = Visitor.__table__
-sessions_t = VisitSession.__table__
-touchpoints_t = Touchpoint.__table__
-clicks_t = AdClick.__table__
 settings_t = TrackingSettings.__table__
 
 _status_marks: dict[str, float] = {}
@@ -238,145 +232,33 @@ def _install_status_due(public_key: str) -> bool:
         return True
 
 
-def _around(condition, *, later: bool):  # noqa: ANN001, ANN202
-    """One side of ``sessions_around``: the nearest session of the visitor before or after."""
-    order = (
-        (sessions_t.c.started_at, sessions_t.c.id)
-        if later
-        else (sessions_t.c.started_at.desc(), sessions_t.c.id.desc())
-    )
-    nearest = (
-        select(
-            literal(later).label("later"),
-            sessions_t.c.id,
-            sessions_t.c.started_at,
-            sessions_t.c.last_hit_at,
-            sessions_t.c.hits,
-            touchpoints_t.c.id.label("touchpoint_id"),
-            touchpoints_t.c.click_id,
-            touchpoints_t.c.campaign,
-            touchpoints_t.c.source,
-        )
-        .select_from(
-            sessions_t.outerjoin(touchpoints_t, touchpoints_t.c.session_id == sessions_t.c.id)
-        )
-        .where(sessions_t.c.visitor_id == bindparam("visitor"), condition)
-        .order_by(*order)
-        .limit(1)
-        .subquery()
-    )
-    return select(*nearest.c)
-
-
-@functools.cache
-def _statements(dialect: str) -> SimpleNamespace:
-    """The hot path's statements, built once per dialect (building them costs more than running
-    them); values arrive as bound parameters."""
-    upsert = postgresql.insert(visitors_t) if dialect == "postgresql" else sqlite.insert(visitors_t)
-    p = bindparam
-    visitor = upsert.values(
-        workspace_id=p("ws"),
-        uid=p("uid"),
-        first_seen_at=p("now"),
-        last_seen_at=p("now"),
-        consent_state=p("cs"),
-        consent_source=p("csrc"),
-    )
-    return SimpleNamespace(
-        visitor=visitor.on_conflict_do_update(
-            index_elements=["workspace_id", "uid"],
-            set_={"last_seen_at": upsert.excluded.last_seen_at},
-        ).returning(visitors_t.c.id),
-        # A hit that says granted or denied also updates the visitor's consent; "unknown" (a
-        # page where nothing was said yet) keeps what an earlier page recorded.
-        visitor_consent=visitor.on_conflict_do_update(
-            index_elements=["workspace_id", "uid"],
-            set_={
-                "last_seen_at": upsert.excluded.last_seen_at,
-                "consent_state": upsert.excluded.consent_state,
-                "consent_source": upsert.excluded.consent_source,
-            },
-        ).returning(visitors_t.c.id),
-        # The session in effect when the hit happened (the latest that began by then) and the
-        # one after it, in one round trip: hits of one visitor reach the database out of order
-        # (two web workers, two write-behind batches), so "the latest session" may have begun
-        # after this hit, and a session that follows may exist only because this hit was late.
-        sessions_around=union_all(
-            _around(sessions_t.c.started_at <= p("now"), later=False),
-            _around(sessions_t.c.started_at > p("now"), later=True),
-        ),
-        touch_session=update(sessions_t)
-        .where(sessions_t.c.id == p("session"))
-        .values(
-            hits=sessions_t.c.hits + 1,
-            last_hit_at=case(
-                (
-                    sessions_t.c.last_hit_at < p("now", type_=sessions_t.c.last_hit_at.type),
-                    p("now"),
-                ),
-                else_=sessions_t.c.last_hit_at,
-            ),
-        ),
-        merge_session=update(sessions_t)
-        .where(sessions_t.c.id == p("session"))
-        .values(
-            hits=sessions_t.c.hits + p("hits"),
-            last_hit_at=case(
-                (
-                    sessions_t.c.last_hit_at < p("now", type_=sessions_t.c.last_hit_at.type),
-                    p("now"),
-                ),
-                else_=sessions_t.c.last_hit_at,
-            ),
-        ),
-        drop_touchpoint=touchpoints_t.delete().where(touchpoints_t.c.id == p("touchpoint")),
-        drop_session=sessions_t.delete().where(sessions_t.c.id == p("session")),
-        new_session=sessions_t.insert().returning(sessions_t.c.id),
-        new_touchpoint=touchpoints_t.insert().returning(touchpoints_t.c.id),
-        click=(
-            postgresql.insert(clicks_t) if dialect == "postgresql" else sqlite.insert(clicks_t)
-        ).on_conflict_do_nothing(),
-        install_status=update(settings_t)
-        .where(settings_t.c.workspace_id == p("ws"))
-        .values(last_hit_at=p("now"), last_hit_domain=p("domain")),
-    )
+_install_status = (
+    update(settings_t)
+    .where(settings_t.c.workspace_id == bindparam("ws"))
+    .values(last_hit_at=bindparam("now"), last_hit_domain=bindparam("domain"))
+)
 
 
 def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
+    """Write one hit now, in its own transaction (pixel events, a full writer queue, tests)."""
     now = now or utcnow()
     with writing(), db.engine.begin() as conn:
-        _record_on(conn, site, hit, now)
+        visits.write(conn, [(site, hit, now)])
+        if hit.event is not None:
+            conversions.insert(conn, site.workspace_id, [hit.event], "pixel")
     _mark_install_status([(site, hit, now)])
-
-
-def _record_on(conn, site: PixelSite, hit: Hit, now: datetime) -> None:  # noqa: ANN001
-    workspace_id = site.workspace_id
-    sql = _statements(conn.dialect.name)
-    visitor_id = conn.execute(
-        sql.visitor_consent if hit.consent.explicit else sql.visitor,
-        {
-            "ws": workspace_id,
-            "uid": hit.visitor_uid,
-            "now": now,
-            "cs": hit.consent.state,
-            "csrc": hit.consent.source,
-        },
-    ).scalar_one()
-    if hit.kind == "consent":
-        _attach_clicks(conn, sql, workspace_id, visitor_id, hit, now)
-    else:
-        _record_session(conn, sql, workspace_id, visitor_id, hit, now)
-    if hit.event is not None:
-        conversions.insert(conn, workspace_id, [hit.event], "pixel")
 
 
 def _mark_install_status(hits: list) -> None:
     """The workspace's "last hit" mark, in its own short transaction after the hits are
     committed: written inside a batch it was a lock held while the batch locked visitors, which
     deadlocked against another worker's batch."""
-    due = {}
+    due, seen = {}, set()
     for site, hit, at in hits:
-        if site.workspace_id not in due and _install_status_due(site.public_key):
+        if site.workspace_id in seen:
+            continue
+        seen.add(site.workspace_id)
+        if _install_status_due(site.public_key):
             due[site.workspace_id] = {
                 "ws": site.workspace_id,
                 "now": at,
@@ -385,191 +267,8 @@ def _mark_install_status(hits: list) -> None:
     if not due:
         return
     with db.engine.begin() as conn:
-        sql = _statements(conn.dialect.name)
         for ws in sorted(due):
-            conn.execute(sql.install_status, due[ws])
-
-
-def lock_order(item: tuple) -> tuple:
-    """The one order every writer takes rows in: by (workspace, visitor), then by time. Two
-    batches that share visitors lock them in the same order, so neither can wait on the other
-    while holding what the other waits for; a visitor's hits are written in time order."""
-    site, hit, at = item
-    return (site.workspace_id, hit.visitor_uid, at)
-
-
-def _attach_clicks(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
-    """Consent granted after the page view: the click ids the pixel held back for the page join
-    the session that page view started (its touchpoint had none), not a new session."""
-    if not hit.click_ids:
-        return
-    last = next(
-        (r for r in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now})
-         if not r.later),
-        None,
-    )  # fmt: skip
-    if last is None or last.touchpoint_id is None or last.click_id is not None:
-        _record_session(conn, sql, workspace_id, visitor_id, hit, now)
-        return
-    catalog = click_catalog.catalog()
-    click_param = next(p for p in catalog.names if p in hit.click_ids)
-    channel, source, medium = classify(
-        hit.click_ids, hit.utm, hit.referrer, host_of(hit.url), catalog
-    )
-    conn.execute(
-        update(touchpoints_t)
-        .where(touchpoints_t.c.id == last.touchpoint_id)
-        .values(
-            channel=channel,
-            source=source[:255],
-            medium=medium[:255],
-            click_param=click_param,
-            click_id=hit.click_ids[click_param],
-        )
-    )
-    _insert_clicks(conn, sql, workspace_id, visitor_id, last.touchpoint_id, hit, now)
-
-
-def _insert_clicks(
-    conn: Any,
-    sql: SimpleNamespace,
-    workspace_id: int,
-    visitor_id: int,
-    touchpoint_id: int,
-    hit: Hit,
-    now: datetime,
-) -> None:
-    conn.execute(
-        sql.click,
-        [
-            {
-                "workspace_id": workspace_id,
-                "visitor_id": visitor_id,
-                "touchpoint_id": touchpoint_id,
-                "click_param": param,
-                "click_id": value,
-                "clicked_at": now,
-                "landing_url": hit.url,
-            }
-            for param, value in hit.click_ids.items()
-        ],
-    )
-
-
-def _record_session(conn, sql, workspace_id: int, visitor_id: int, hit: Hit, now: datetime) -> None:  # noqa: ANN001
-    catalog = click_catalog.catalog()
-    click_param = next((p for p in catalog.names if p in hit.click_ids), None)
-    click_id = hit.click_ids.get(click_param) if click_param else None
-    last = follower = None
-    for row in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now}):
-        if row.later:
-            follower = row
-        else:
-            last = row
-    campaign = hit.utm.get("utm_campaign", "")
-    new_source = (click_id is not None and (last is None or last.click_id != click_id)) or (
-        click_id is None
-        and campaign
-        and (
-            last is None
-            or (last.campaign, last.source) != (campaign, hit.utm.get("utm_source", ""))
-        )
-    )
-    if last is not None and not new_source and now - last.last_hit_at < SESSION_TIMEOUT:
-        conn.execute(sql.touch_session, {"session": last.id, "now": now})
-        last_hit = max(now, last.last_hit_at)
-        _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, last.id, last)
-        return
-    # The session in effect may already hold hits after this one (written first): in time order
-    # they would have continued this new session, so it takes over their span.
-    last_hit = max(now, last.last_hit_at) if last is not None else now
-    session_id = conn.execute(
-        sql.new_session,
-        {
-            "workspace_id": workspace_id,
-            "visitor_id": visitor_id,
-            "started_at": now,
-            "last_hit_at": last_hit,
-            "hits": 1,
-            "landing_url": hit.url,
-            "referrer": hit.referrer,
-        },
-    ).scalar_one()
-    channel, source, medium = classify(
-        hit.click_ids, hit.utm, hit.referrer, host_of(hit.url), catalog
-    )
-    touchpoint_id = conn.execute(
-        sql.new_touchpoint,
-        {
-            "workspace_id": workspace_id,
-            "visitor_id": visitor_id,
-            "session_id": session_id,
-            "occurred_at": now,
-            "channel": channel,
-            "source": source[:255],
-            "medium": medium[:255],
-            "campaign": campaign[:255],
-            "utm": hit.utm,
-            "landing_url": hit.url,
-            "referrer": hit.referrer,
-            "click_param": click_param,
-            "click_id": click_id,
-        },
-    ).scalar_one()
-    attribution = SimpleNamespace(click_id=click_id, campaign=campaign[:255], source=source[:255])
-    _absorb_followers(conn, sql, visitor_id, follower, now, last_hit, session_id, attribution)
-    if hit.click_ids:
-        _insert_clicks(conn, sql, workspace_id, visitor_id, touchpoint_id, hit, now)
-
-
-def _absorb_followers(
-    conn: Connection,
-    sql: SimpleNamespace,
-    visitor_id: int,
-    follower: Any,
-    now: datetime,
-    last_hit: datetime,
-    session_id: int,
-    into: Any,
-) -> None:
-    """Make the result independent of the order hits are written in.
-
-    A hit written late (another web worker's batch) may belong before sessions that were
-    opened only because this hit was missing: a page view 40 minutes after the last one opened
-    a "direct" session, and the ad click just before it arrives now. Written in time order that
-    page view would have continued the click's session, so such followers are folded into this
-    one, nearest first (their hits counted here, their stray touchpoints removed) and the click
-    keeps last touch. ``last_hit`` is this session's latest hit so far.
-
-    Not undone: an attribution that comes back after another one (ad A, ad B, ad A again) when
-    B is written after A's second visit. Sessions keep counts, not their hits, so that visit
-    stays in A's first session; the journey still reads A then B, in time order."""
-    while follower is not None:
-        own_attribution = (
-            follower.click_id is not None and follower.click_id != into.click_id
-        ) or (
-            follower.click_id is None
-            and follower.campaign
-            and (follower.campaign, follower.source) != (into.campaign, into.source)
-        )
-        if own_attribution or follower.started_at - last_hit >= SESSION_TIMEOUT:
-            return  # it would have been a session of its own in time order too
-        conn.execute(
-            sql.merge_session,
-            {"session": session_id, "hits": follower.hits, "now": follower.last_hit_at},
-        )
-        if follower.touchpoint_id is not None:
-            conn.execute(sql.drop_touchpoint, {"touchpoint": follower.touchpoint_id})
-        conn.execute(sql.drop_session, {"session": follower.id})
-        last_hit = max(last_hit, follower.last_hit_at)
-        follower = next(
-            (
-                row
-                for row in conn.execute(sql.sessions_around, {"visitor": visitor_id, "now": now})
-                if row.later
-            ),
-            None,
-        )
+            conn.execute(_install_status, due[ws])
 
 
 class HitWriter:
@@ -600,10 +299,16 @@ class HitWriter:
         atexit.register(self.flush, EXIT_FLUSH_SECONDS)
 
     def submit(self, site: PixelSite, hit: Hit) -> None:
+        if not self.offer(site, hit):
+            record(site, hit)
+
+    def offer(self, site: PixelSite, hit: Hit) -> bool:
+        """Queue ``hit``; False when the queue is full (the caller writes it)."""
         try:
             self.queue.put_nowait((site, hit, utcnow()))
         except queue.Full:
-            record(site, hit)
+            return False
+        return True
 
     def flush(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -634,16 +339,19 @@ class HitWriter:
         batch = sorted(batch, key=lock_order)
         try:
             with writing(), db.engine.begin() as conn:
-                for site, hit, at in batch:
-                    _record_on(conn, site, hit, at)
-        except SQLAlchemyError:  # one hit the database refuses must not cost the others
-            log.warning("collect writer: batch failed, writing its %d hits one by one", len(batch))
-            for site, hit, at in batch:
+                visits.write(conn, batch)
+        except Exception:  # one hit the database refuses must not cost the others
+            log.warning(
+                "collect writer: batch failed, writing its %d hits one by one",
+                len(batch),
+                exc_info=True,
+            )
+            for item in batch:
                 try:
-                    with db.engine.begin() as conn:
-                        _record_on(conn, site, hit, at)
+                    with writing(), db.engine.begin() as conn:
+                        visits.write(conn, [item])
                 except Exception:
-                    log.exception("collect writer: hit of visitor %s lost", hit.visitor_uid)
+                    log.exception("collect writer: hit of visitor %s lost", item[1].visitor_uid)
         _mark_install_status(batch)
 
 
@@ -653,10 +361,16 @@ _writers_lock = threading.Lock()
 
 def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
     """Record ``hit``: page views through the process's writer when write-behind is on (the
-    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides)."""
-    if hit.event is not None or not app.config.get("COLLECT_WRITE_BEHIND", not app.testing):
+    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides), pixel events at once."""
+    if hit.event is not None or not enqueue(app, site, hit):
         record(site, hit)
-        return
+
+
+def enqueue(app: Flask, site: PixelSite, hit: Hit) -> bool:
+    """Hand a page view to the process's writer; False when write-behind is off or the writer's
+    queue is full (the caller writes the hit itself)."""
+    if not app.config.get("COLLECT_WRITE_BEHIND", not app.testing):
+        return False
     key = id(app)
     writer = _writers.get(key)
     if writer is None or writer.pid != os.getpid():
@@ -664,4 +378,4 @@ def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
             writer = _writers.get(key)
             if writer is None or writer.pid != os.getpid():
                 writer = _writers[key] = HitWriter(app)
-    writer.submit(site, hit)
+    return writer.offer(site, hit)

@@ -310,6 +310,15 @@ def pixel_site(public_key: str) -> PixelSite | None:
     return site
 
 
+def cached_site(public_key: str) -> PixelSite | None:
+    """``pixel_site``'s answer while it is cached, without asking the database; None when it
+    is not cached (or the key is unknown)."""
+    found = _cache.get(public_key)
+    if found is not None and found[0] > time.monotonic():
+        return found[1]
+    return None
+
+
 def forget_site(public_key: str) -> None:
     with _cache_lock:
         _cache.pop(public_key, None)
