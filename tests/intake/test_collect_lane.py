@@ -211,3 +211,39 @@ def test_gunicorns_master_prepares_what_each_worker_needs_without_a_connection(
     assert platform_registry(fresh).loaded
     assert engine.dialect.name in visits._cache
     assert connects == []
+
+
+def _names(functions) -> list[str]:
+    return sorted(
+        f"{getattr(f, 'func', f).__module__}.{getattr(getattr(f, 'func', f), '__qualname__', '?')}"
+        for f in functions
+    )
+
+
+def test_every_app_wide_hook_was_reviewed_for_the_lane(app) -> None:
+    """The lane answers accepted page views without Flask's app-wide hooks. Each one here was
+    checked: the SQLite write lock (the writer takes its own), CSRF (the pixel is exempt), rate
+    limits and their headers (the pixel is unlimited), NUL characters (the lane leaves those to
+    the view), the remember-me cookie (the pixel has no session), the security headers (the
+    lane sends them; the byte-for-byte tests above compare), the database session (the lane
+    opens none). A new app-wide hook fails this test: decide whether the lane must do what it
+    does (webapp/views/intake/collect_lane.py), then add it here."""
+    assert _names(app.before_request_funcs.get(None, [])) == [
+        "flask_wtf.csrf.CSRFProtect.init_app.<locals>.csrf_protect",
+        "webapp.factory._skip_limits_for.<locals>._check_limits",
+        "webapp.factory._writes_take_the_lock",
+        "webapp.inputs.refuse_nul_characters",
+    ]
+    assert _names(app.after_request_funcs.get(None, [])) == [
+        "flask_limiter._extension.Limiter.__inject_headers",
+        "flask_login.login_manager.LoginManager._update_remember_cookie",
+        "webapp.security.register_security.<locals>._headers",
+    ]
+    assert _names(app.teardown_request_funcs.get(None, [])) == [
+        "flask_limiter._extension.Limiter.__release_context",
+        "webapp.factory._release_write_mode",
+    ]
+    assert _names(app.teardown_appcontext_funcs) == [
+        "flask_sqlalchemy.extension.SQLAlchemy._teardown_session"
+    ]
+    assert _names(app.url_value_preprocessors.get(None, [])) == []
