@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,31 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.helpers.processes import start_redis, stop  # noqa: E402
+
 PER_WORKSPACE = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis() -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, port
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("redis-server did not start") from None
-            time.sleep(0.05)
 
 
 def generate(connections: int, conversions: int, due_percent: float) -> set[int]:
@@ -87,7 +64,8 @@ def generate(connections: int, conversions: int, due_percent: float) -> set[int]
                               "source": "api", "properties": {}, "created_at": at})  # fmt: skip
             for c in range((w - 1) * PER_WORKSPACE + 1, min(w * PER_WORKSPACE, connections) + 1):
                 deliveries.append({"connection_id": c, "conversion_id": conv_id, "goal_id": "g",
-                                   "goal_name": "G", "conversion_time": at, "status": "sent",
+                                   "goal_name": "G", "event": "purchase",
+                                   "conversion_time": at, "status": "sent",
                                    "attempts": 1, "created_at": now, "sent_at": now})  # fmt: skip
     db.session.execute(insert(Conversion), conv_rows)
     for start in range(0, len(deliveries), 20_000):
@@ -107,7 +85,7 @@ def generate(connections: int, conversions: int, due_percent: float) -> set[int]
         for other in range((w - 1) * PER_WORKSPACE + 1, min(w * PER_WORKSPACE, connections) + 1):
             if other != c:
                 fresh_deliveries.append({"connection_id": other, "conversion_id": conv_id,
-                                         "goal_id": "g", "goal_name": "G",
+                                         "goal_id": "g", "goal_name": "G", "event": "purchase",
                                          "conversion_time": now, "status": "sent", "attempts": 1,
                                          "created_at": now, "sent_at": now})  # fmt: skip
     db.session.execute(insert(Conversion), fresh)
@@ -140,8 +118,8 @@ def main() -> None:
     from webapp.core import create_base_app
     from webapp.extensions import db
 
-    redis, port = start_redis()
     tmp = tempfile.mkdtemp(prefix="bench-fanout-")
+    redis, port = start_redis(Path(tmp))
     try:
         url = args.database_url or f"sqlite:///{tmp}/fanout.db"
         redis_url = f"redis://127.0.0.1:{port}/0"
@@ -186,8 +164,7 @@ def main() -> None:
                   f"over {args.cycles} cycles (target < 1 s) "
                   f"{'OK' if median < 1 else 'ABOVE TARGET'}")  # fmt: skip
     finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+        stop(redis)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

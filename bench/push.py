@@ -40,7 +40,6 @@ import math
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -54,6 +53,10 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers.processes import free_port  # noqa: E402
+
 FMT = "%Y-%m-%d %H:%M:%S.%f"
 CLIENT_ID, CLIENT_SECRET = "sourceloop-dev-client", "sourceloop-dev-secret"
 DEVELOPER_TOKEN = "BBD37VB98"  # the emulator's (Microsoft's public sandbox token)
@@ -63,12 +66,6 @@ SECRET_KEY = "bench-push-secret"
 ACCOUNT, CUSTOMER, USER = "80000011", "70000001", "alex@fabrikam-agency.example"
 GOAL_ID, GOAL_NAME, EVENT = "60000001", "Closed won", "purchase"
 SPREAD = timedelta(days=60)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_emulator(log: Path, **env: str) -> tuple[subprocess.Popen, str]:

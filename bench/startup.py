@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,13 +27,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers.processes import start_redis, stop  # noqa: E402
+
 TARGET = 1.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -77,22 +74,9 @@ def main() -> None:
     python = sys.executable
     flask = str(Path(python).with_name("flask"))
 
-    port = free_port()
-    redis = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    redis_dir = tempfile.mkdtemp(prefix="bench-startup-redis-")
+    redis, port = start_redis(Path(redis_dir))
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("redis-server did not start") from None
-                time.sleep(0.05)
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
             # Bytecode is written by the warm-up run and read after it, as in a deployed app
             # after its first start, even when the shell sets PYTHONDONTWRITEBYTECODE.
@@ -131,8 +115,8 @@ def main() -> None:
                 for name, argv in commands.items():
                     times[name].append(measure(name, argv))
     finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+        stop(redis)
+        shutil.rmtree(redis_dir, ignore_errors=True)
 
     medians = {name: statistics.median(values) for name, values in times.items()}
     floors = {"worker ready": medians["floor, no exit"]}
