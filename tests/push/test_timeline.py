@@ -192,3 +192,21 @@ def test_the_delivery_events_migration_goes_up_and_down(tmp_path: Path, redis_ur
         assert "delivery_events" in inspect(db.engine).get_table_names()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_page_names_the_hashes_a_conversion_carries_or_says_it_has_none(
+    ms_app, world, emulator, connection_id
+) -> None:
+    member = client_as(ms_app, "member")
+    hashed, _ = h.add_conversion(world.workspace_id, email_sha256="a" * 64)
+    bare, _ = h.add_conversion(world.workspace_id)
+
+    def identity(conversion_id: int) -> str:
+        html = member.get(f"/w/{world.workspace_id}/conversions/{conversion_id}").get_data(
+            as_text=True
+        )
+        cell = html.split('data-testid="identity">', 1)[1].split("</td>", 1)[0]
+        return " ".join(cell.replace('<span class="muted">', "").replace("</span>", "").split())
+
+    assert identity(hashed) == "email hash"
+    assert identity(bare) == "none: no email or phone came with it"
