@@ -23,7 +23,6 @@ from tests.helpers.processes import free_port
 from tests.intake.helpers import BROWSER_UA, pixel_key
 
 pytestmark = pytest.mark.e2e
-TAG, TOKEN = "187000111", "uet-capi-emulator-token-187000111"
 
 
 @pytest.fixture
@@ -53,16 +52,7 @@ def site_app(pixel_src: str, key: str) -> Callable:
 
 
 def opt_in(world, connection_id: int, browser_tag: bool) -> None:
-    from webapp.extensions import db
-    from webapp.models import Connection
-    from webapp.push import realtime_settings
-
-    form = realtime_settings.RealtimeInput(
-        enabled=True, events=("purchase",), browser_tag=browser_tag,
-        values={"tag_id": TAG, "token": TOKEN},
-    )  # fmt: skip
-    connection = db.session.get(Connection, connection_id)
-    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    assert h.enable_realtime(world, connection_id, browser_tag=browser_tag) == {}
 
 
 def pixel_conversion():

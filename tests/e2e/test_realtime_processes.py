@@ -20,13 +20,11 @@ from tests.helpers import push as h
 from tests.helpers.processes import python_process, stop, wait_for
 from webapp.accounts import api_keys
 from webapp.extensions import db
-from webapp.models import Connection, ConversionEvent, RealtimeDelivery
+from webapp.models import ConversionEvent, RealtimeDelivery
 from webapp.models.types import utcnow
-from webapp.push import realtime_settings
 
 pytestmark = pytest.mark.e2e
 R = RealtimeDelivery
-TAG, TOKEN = "187000111", "uet-capi-emulator-token-187000111"
 
 
 @pytest.fixture
@@ -52,12 +50,7 @@ def env(_migrated: str, redis_url: str, emulator: str) -> dict[str, str]:
 @pytest.fixture
 def connection_id(ms_app, world, emulator) -> int:
     connection_id = h.connect(ms_app, world, emulator)
-    form = realtime_settings.RealtimeInput(
-        enabled=True, events=("purchase",), browser_tag=False,
-        values={"tag_id": TAG, "token": TOKEN},
-    )  # fmt: skip
-    connection = db.session.get(Connection, connection_id)
-    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    assert h.enable_realtime(world, connection_id) == {}
     return connection_id
 
 
@@ -138,12 +131,8 @@ def test_a_stripe_payment_reaches_the_uet_conversions_api_once_and_its_page_says
     tracking.set_stripe_secret(
         world.workspace_id, db.session.get(Membership, world.memberships["owner"]), secret
     )
-    form = realtime_settings.RealtimeInput(
-        enabled=True, events=("payment_received",), browser_tag=False,
-        values={"tag_id": TAG, "token": ""},  # the saved token is kept
-    )  # fmt: skip
-    connection = db.session.get(Connection, connection_id)
-    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    # The saved token is kept (an empty one changes nothing).
+    assert h.enable_realtime(world, connection_id, ("payment_received",), token="") == {}
     hook = f"/webhooks/stripe/{tracking.settings_for(world.workspace_id).public_key}"
     body = json.dumps(
         {"id": "evt_e2e", "type": "checkout.session.completed",

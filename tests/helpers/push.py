@@ -164,3 +164,31 @@ def revoke_grant(emulator: str, connection_id: int) -> None:
     connection = db.session.get(Connection, connection_id)
     connection.credential.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
+
+
+# The Microsoft emulator's seeded UET tag and its Conversions API token.
+UET_TAG, UET_TOKEN = "187000111", "uet-capi-emulator-token-187000111"
+
+
+def enable_realtime(
+    world,
+    connection_id: int,
+    events: tuple[str, ...] = ("purchase",),
+    *,
+    enabled: bool = True,
+    browser_tag: bool = False,
+    tag_id: str = UET_TAG,
+    token: str = UET_TOKEN,
+) -> dict:
+    """Save a connection's real-time path as its Admin would; → the form's errors ({}: saved).
+    An empty ``token`` keeps the saved one."""
+    from webapp.push import realtime_settings
+
+    form = realtime_settings.RealtimeInput(
+        enabled=enabled,
+        events=tuple(events),
+        browser_tag=browser_tag,
+        values={"tag_id": tag_id, "token": token},
+    )
+    connection = db.session.get(Connection, connection_id)
+    return realtime_settings.save(admin_membership(world), connection, form)

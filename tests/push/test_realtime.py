@@ -28,8 +28,7 @@ from webapp.models.types import utcnow
 from webapp.push import realtime, realtime_settings
 
 R = RealtimeDelivery
-TAG = "187000111"
-TOKEN = "uet-capi-emulator-token-187000111"
+TAG, TOKEN = h.UET_TAG, h.UET_TOKEN
 
 
 @pytest.fixture
@@ -47,14 +46,7 @@ def connection_id(ms_app, world, emulator) -> int:
 
 
 def configure(world, connection_id: int, *, events=("purchase",), token=TOKEN, **extra) -> dict:
-    connection = db.session.get(Connection, connection_id)
-    form = realtime_settings.RealtimeInput(
-        enabled=extra.get("enabled", True),
-        events=tuple(events),
-        browser_tag=extra.get("browser_tag", False),
-        values={"tag_id": extra.get("tag_id", TAG), "token": token},
-    )
-    return realtime_settings.save(h.admin_membership(world), connection, form)
+    return h.enable_realtime(world, connection_id, tuple(events), token=token, **extra)
 
 
 def uet_events(emulator: str) -> list[dict]:

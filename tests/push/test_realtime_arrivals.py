@@ -23,7 +23,6 @@ from webapp.extensions import db
 from webapp.intake import tracking
 from webapp.intake.stripe_webhooks import sign
 from webapp.models import (
-    Connection,
     Conversion,
     ConversionEvent,
     JobRun,
@@ -31,9 +30,8 @@ from webapp.models import (
     RealtimeDelivery,
 )
 from webapp.models.types import utcnow
-from webapp.push import realtime, realtime_settings
+from webapp.push import realtime
 
-TAG, TOKEN = "187000111", "uet-capi-emulator-token-187000111"
 SECRET = "whsec_test_realtime_0123456789"
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -51,12 +49,7 @@ def world(ms_app, redis):
 def connection_id(ms_app, world, emulator) -> int:
     """A Microsoft connection sending ``payment_received`` and ``purchase`` in real time."""
     connection_id = h.connect(ms_app, world, emulator)
-    form = realtime_settings.RealtimeInput(
-        enabled=True, events=("payment_received", "purchase"), browser_tag=False,
-        values={"tag_id": TAG, "token": TOKEN},
-    )  # fmt: skip
-    connection = db.session.get(Connection, connection_id)
-    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    assert h.enable_realtime(world, connection_id, ("payment_received", "purchase")) == {}
     return connection_id
 
 

@@ -18,11 +18,10 @@ from tests.helpers import push as h
 from webapp.accounts import api_keys
 from webapp.extensions import db
 from webapp.intake import tracking
-from webapp.models import Connection, Conversion, ConversionEvent, RealtimeDelivery
+from webapp.models import Conversion, ConversionEvent, RealtimeDelivery
 from webapp.models.types import utcnow
-from webapp.push import realtime, realtime_settings, realtime_status
+from webapp.push import realtime, realtime_status
 
-TAG, TOKEN = "187000111", "uet-capi-emulator-token-187000111"
 _BLOCK = re.compile(r'<p data-testid="realtime-now"(?P<attrs>[^>]*)>(?P<body>.*?)</p>', re.S)
 _ATTR = re.compile(r'data-(connection|state|reason)="([^"]*)"')
 _PART = re.compile(r'data-testid="realtime-(text|fix|event-id|code|attempts)">(.*?)</', re.S)
@@ -41,12 +40,7 @@ def world(ms_app):
 @pytest.fixture
 def connection_id(ms_app, world, emulator) -> int:
     connection_id = h.connect(ms_app, world, emulator)
-    form = realtime_settings.RealtimeInput(
-        enabled=True, events=("purchase",), browser_tag=False,
-        values={"tag_id": TAG, "token": TOKEN},
-    )  # fmt: skip
-    connection = db.session.get(Connection, connection_id)
-    assert realtime_settings.save(h.admin_membership(world), connection, form) == {}
+    assert h.enable_realtime(world, connection_id) == {}
     return connection_id
 
 
@@ -153,11 +147,7 @@ def test_a_path_switched_off_says_so_and_keeps_the_rows_it_sent(
     sent, _ = h.add_conversion(ws)
     realtime.run(connection_id)
     later, _ = h.add_conversion(ws)
-    connection = db.session.get(Connection, connection_id)
-    off = realtime_settings.RealtimeInput(
-        enabled=False, events=("purchase",), browser_tag=False, values={"tag_id": TAG, "token": ""}
-    )
-    assert realtime_settings.save(h.admin_membership(world), connection, off) == {}
+    assert h.enable_realtime(world, connection_id, enabled=False, token="") == {}  # switched off
     states = realtime_status.for_conversions(
         [db.session.get(Conversion, sent), db.session.get(Conversion, later)]
     )
