@@ -54,3 +54,26 @@ def pageview(url: str, visitor: str = VISITOR, **extra: Any) -> dict[str, Any]:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+SHOP = "https://shop.example.com"
+
+
+def journey_hit(uid: str, kind: str):
+    """A page view of ``SHOP`` as the write-behind writer gets it. ``kind``: organic (from a
+    search engine), click:X (a Microsoft ad click X), campaign:A (an email campaign A), view (the
+    next page of the site)."""
+    from webapp.intake import collect
+
+    if kind == "organic":
+        return collect.Hit(uid, "pageview", f"{SHOP}/", referrer="https://www.bing.com/")
+    if kind.startswith("click:"):
+        click = kind.split(":")[1]
+        return collect.Hit(
+            uid, "pageview", f"{SHOP}/?msclkid={click}", click_ids={"msclkid": click}
+        )
+    if kind.startswith("campaign:"):
+        name = kind.split(":")[1]
+        utm = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": name}
+        return collect.Hit(uid, "pageview", f"{SHOP}/?utm_campaign={name}", utm=utm)
+    return collect.Hit(uid, "pageview", f"{SHOP}/next", referrer=f"{SHOP}/")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.intake.helpers import pixel_key
+from tests.intake.helpers import SHOP, journey_hit, pixel_key
 from webapp.extensions import db
 from webapp.intake import collect, tracking, visits
 from webapp.models import AdClick, Touchpoint, Visitor, VisitSession, Workspace
@@ -22,26 +22,14 @@ from webapp.privacy import consent
 from webapp.sqlite import writing
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SHOP = "https://shop.example.com"
 
 
 def _hit(uid: str, kind: str, tag: str = "") -> collect.Hit:
-    """organic / view / click:X / campaign:A as in test_collect_order; consent:X: consent
+    """organic / view / click:X / campaign:A as ``journey_hit``; consent:X: consent
     granted on the page, with the click id X the pixel held back; denied: consent refused, no
     click id; granted-view: a page view that says granted (TCF); pixel-unknown: a page view
     whose pixel said nothing yet (unknown, from the pixel). ``tag`` ends every click id (click
     ids are unique in a workspace)."""
-    if kind == "organic":
-        return collect.Hit(uid, "pageview", f"{SHOP}/", referrer="https://www.bing.com/")
-    if kind.startswith("click:"):
-        click = kind.split(":")[1]
-        return collect.Hit(
-            uid, "pageview", f"{SHOP}/?msclkid={click}", click_ids={"msclkid": click}
-        )
-    if kind.startswith("campaign:"):
-        name = kind.split(":")[1]
-        utm = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": name}
-        return collect.Hit(uid, "pageview", f"{SHOP}/?utm_campaign={name}", utm=utm)
     if kind.startswith("consent:"):
         click = kind.split(":")[1] + tag
         return collect.Hit(
@@ -59,7 +47,7 @@ def _hit(uid: str, kind: str, tag: str = "") -> collect.Hit:
         return collect.Hit(
             uid, "pageview", f"{SHOP}/u", consent=consent.Consent("unknown", "pixel")
         )
-    return collect.Hit(uid, "pageview", f"{SHOP}/next", referrer=f"{SHOP}/")
+    return journey_hit(uid, kind)
 
 
 def _write_batches(batches: list[list[tuple]]) -> None:

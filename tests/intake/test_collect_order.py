@@ -12,30 +12,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.intake.helpers import pixel_key
+from tests.intake.helpers import journey_hit, pixel_key
 from webapp.extensions import db
 from webapp.intake import collect, conversion_reports, tracking
 from webapp.models import Conversion, Touchpoint, Visitor, VisitSession
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SHOP = "https://shop.example.com"
 
 
-def _hit(uid: str, kind: str) -> collect.Hit:
-    """organic: from a search engine; click:X: a Microsoft ad click X; campaign:A: an email
-    campaign A; view: the next page of the site."""
-    if kind == "organic":
-        return collect.Hit(uid, "pageview", f"{SHOP}/", referrer="https://www.bing.com/")
-    if kind.startswith("click:"):
-        click = kind.split(":")[1]
-        return collect.Hit(
-            uid, "pageview", f"{SHOP}/?msclkid={click}", click_ids={"msclkid": click}
-        )
-    if kind.startswith("campaign:"):
-        name = kind.split(":")[1]
-        utm = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": name}
-        return collect.Hit(uid, "pageview", f"{SHOP}/?utm_campaign={name}", utm=utm)
-    return collect.Hit(uid, "pageview", f"{SHOP}/next", referrer=f"{SHOP}/")
+_hit = journey_hit
 
 
 def _journey(uid: str) -> list[tuple]:
