@@ -1,7 +1,7 @@
 """A lean REST client for Microsoft Advertising API v13 over an injected ``requests.Session``.
 
-The host's session (an Authlib ``OAuth2Session``) adds ``Authorization: Bearer`` and refreshes the
-token; this client adds what Microsoft needs on top (``DeveloperToken`` everywhere, ``CustomerId``
+The host's session (a plain ``requests.Session`` that signs each request and refreshes the token
+first when it is about to end) adds ``Authorization: Bearer``; this client adds what Microsoft needs on top (``DeveloperToken`` everywhere, ``CustomerId``
 and ``CustomerAccountId`` on Campaign Management and Reporting), puts a timeout on every call and
 turns every failure into one of the interface's typed errors. It knows nothing about goals,
 accounts or reports: those live in ``mapping`` and ``reporting``.
@@ -40,8 +40,8 @@ class _WithoutCredentials(requests.auth.AuthBase):
     """Strip every credential from a request.
 
     Report download URLs are self-authorising Azure SAS links on another host: our bearer token and
-    developer token must not travel there. Passing this as ``auth=`` also stops an Authlib session
-    from attaching its token, and works the same on a plain ``requests.Session``.
+    developer token must not travel there. Passing this as ``auth=`` also stops the host's session
+    from attaching its token (a request's own ``auth`` replaces the session's).
     """
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
