@@ -68,28 +68,21 @@ class ConnectFlow:
     @staticmethod
     def confirm_reconnect(client, picker_url: str, connection_id: int):
         """Confirm "Reconnect this account" on the picker a Reconnect led to."""
-        grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-        return client.post(
-            picker_url,
-            data={
-                "grant": grant,
-                "reconnect": str(connection_id),
-                "csrf_token": csrf_token(client, picker_url),
-            },
-        )
+        return _post_picker(client, picker_url, reconnect=str(connection_id))
 
     @staticmethod
     def pick(client, picker_url: str, account_id: str):
         """Choose one account on the picker."""
-        grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
-        return client.post(
-            picker_url,
-            data={
-                "grant": grant,
-                "account_id": account_id,
-                "csrf_token": csrf_token(client, picker_url),
-            },
-        )
+        return _post_picker(client, picker_url, account_id=account_id)
+
+
+def _post_picker(client, picker_url: str, **fields: str):
+    """Submit the account picker with its grant and CSRF token, plus ``fields``."""
+    grant = parse_qs(urlsplit(picker_url).query)["grant"][0]
+    return client.post(
+        picker_url,
+        data={"grant": grant, **fields, "csrf_token": csrf_token(client, picker_url)},
+    )
 
 
 AGENCY = "alex@fabrikam-agency.example"  # a manager/agency user in both seeded emulators
