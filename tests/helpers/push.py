@@ -11,7 +11,7 @@ from decimal import Decimal
 import requests
 from sqlalchemy import select
 
-from tests.conftest import client_as
+from tests.conftest import client_as, make_world
 from tests.helpers.connect import MICROSOFT_ADS
 from webapp.extensions import db
 from webapp.models import AdClick, Connection, Conversion, ConversionClickId, Membership, Visitor
@@ -192,3 +192,14 @@ def enable_realtime(
     )
     connection = db.session.get(Connection, connection_id)
     return realtime_settings.save(admin_membership(world), connection, form)
+
+
+def world_with_events(*names: str):
+    """A fresh workspace (``make_world``) with custom conversion events ``names``."""
+    from webapp.models import ConversionEvent
+
+    world = make_world()
+    for name in names:
+        db.session.add(ConversionEvent(workspace_id=world.workspace_id, name=name, label=name))
+    db.session.commit()
+    return world

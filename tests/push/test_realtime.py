@@ -13,13 +13,12 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from tests.conftest import client_as, csrf_token, make_world
+from tests.conftest import client_as, csrf_token
 from tests.helpers import push as h
 from webapp.extensions import db, platform_registry
 from webapp.models import (
     Connection,
     Conversion,
-    ConversionEvent,
     RealtimeConfig,
     RealtimeDelivery,
     Visitor,
@@ -33,11 +32,7 @@ TAG, TOKEN = h.UET_TAG, h.UET_TOKEN
 
 @pytest.fixture
 def world(ms_app):
-    world = make_world()
-    for name in ("purchase", "signup"):
-        db.session.add(ConversionEvent(workspace_id=world.workspace_id, name=name, label=name))
-    db.session.commit()
-    return world
+    return h.world_with_events("purchase", "signup")
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import client_as, make_world
+from tests.conftest import client_as
 from tests.helpers import push as h
 from webapp.accounts import api_keys
 from webapp.extensions import db
 from webapp.intake import tracking
-from webapp.models import Conversion, ConversionEvent, RealtimeDelivery
+from webapp.models import Conversion, RealtimeDelivery
 from webapp.models.types import utcnow
 from webapp.push import realtime, realtime_status
 
@@ -30,11 +30,7 @@ _LABEL = re.compile(r'<span class="pill pill-[a-z_]+">(.*?)</span>')
 
 @pytest.fixture
 def world(ms_app):
-    world = make_world()
-    for name in ("purchase", "signup"):
-        db.session.add(ConversionEvent(workspace_id=world.workspace_id, name=name, label=name))
-    db.session.commit()
-    return world
+    return h.world_with_events("purchase", "signup")
 
 
 @pytest.fixture
