@@ -5,7 +5,6 @@ adjustments, enhanced conversions and the 90-day backfill."""
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -200,9 +199,14 @@ def test_a_refresh_that_fails_before_a_call_leaves_the_batch_pending(
     original = CredentialSession.ensure_active_token
 
     def unreachable(self):
-        # The push's own check right before a call fails; signing a request (the goals call
-        # before any planning) still works.
-        if sys._getframe(1).f_code.co_name != "_sign":
+        # The token endpoint is down once a batch is claimed (right before its call); the goals
+        # call before any planning still goes out.
+        claimed = db.session.scalar(
+            select(func.count())
+            .select_from(ConversionDelivery)
+            .where(ConversionDelivery.status == ConversionDelivery.SENDING)
+        )
+        if claimed:
             raise TransientError("token endpoint unreachable: ConnectionError")
         return original(self)
 
