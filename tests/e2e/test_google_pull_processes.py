@@ -6,10 +6,7 @@ ridden out by the job's retry (scheduled through the real scheduler process)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import secrets
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import func, select
 
 from tests.conftest import google_environ, make_world, platform_app, test_environ
+from tests.helpers.connect import pkce_session
 from tests.helpers.processes import (
     emulator_process,
     python_process,
@@ -36,8 +33,6 @@ pytestmark = pytest.mark.e2e
 CUSTOMER = "1234567890"  # Fabrikam Outdoor US, a client of the agency's manager
 MANAGER = "1112223333"
 USER = "alex@fabrikam-agency.example"
-CLIENT_ID = "sourceloop-dev.apps.googleusercontent.com"
-CLIENT_SECRET = "GOCSPX-sourceloop-dev-secret"
 PUBLIC_URL = "http://127.0.0.1:5000"
 
 
@@ -76,28 +71,17 @@ def env(_migrated: str, redis_url: str, google: str) -> dict[str, str]:
     )
 
 
-def grant(emulator: str) -> dict:
-    """Google's authorization-code flow with PKCE; the emulator consents for the user."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+def grant() -> dict:
+    """Google's authorization-code flow with PKCE, offline; the emulator consents for the user."""
+    from webapp.extensions import platform_registry
+
+    platform = platform_registry().get("google_ads")
     redirect_uri = f"{PUBLIC_URL}/setup/platforms/google_ads/callback"
-    consent = requests.post(
-        f"{emulator}/_emulator/consent",
-        timeout=10,
-        json={
-            "user": USER,
-            "redirect_uri": redirect_uri,
-            "code_challenge": challenge.decode().rstrip("="),
-            "code_challenge_method": "S256",
-            "access_type": "offline",
-            "prompt": "consent",
-        },
-    )
-    consent.raise_for_status()
-    client = OAuth2Session(CLIENT_ID, CLIENT_SECRET, redirect_uri=redirect_uri)
-    return client.fetch_token(
-        f"{emulator}/token", code=consent.json()["code"], code_verifier=verifier
-    )
+    session = pkce_session(
+        platform.oauth_spec(), platform.config.emulator_url, redirect_uri, USER,
+        access_type="offline", prompt="consent",
+    )  # fmt: skip
+    return dict(session.token)
 
 
 def connect(world) -> int:
@@ -109,10 +93,7 @@ def connect(world) -> int:
 
     owner = db.session.get(Membership, world.memberships["admin"])
     platform = platform_registry().get("google_ads")
-    emulator = platform.config.emulator_url
-    credential = grants.create_pending(
-        platform.key, world.workspace_id, owner.user_id, grant(emulator)
-    )
+    credential = grants.create_pending(platform.key, world.workspace_id, owner.user_id, grant())
     accounts = platform.list_accounts(grants.session_for_credential(credential.id))
     account = next(a for a in accounts if a.ref.account_id == CUSTOMER)
     connection = connections.connect_account(owner, credential, account)
@@ -235,7 +216,7 @@ def test_a_pull_through_a_real_worker_stores_what_google_serves(
     seeded = requests.get(f"{google}/_emulator/state", timeout=10).json()["customers"]
     zone = next(c["time_zone"] for c in seeded if c["id"] == CUSTOMER)
     assert db.session.get(Connection, connection_id).time_zone == zone == "America/Los_Angeles"
-    token = grant(google)["access_token"]
+    token = grant()["access_token"]
     expected = expected_totals(google, token, start, end)
     quantized = {k: [i, c, s.quantize(Decimal("0.0001"))] for k, (i, c, s) in expected.items()}
     assert expected, "the emulator served no metrics for the window"

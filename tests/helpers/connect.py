@@ -90,9 +90,12 @@ GOOGLE_ADS = ConnectFlow("google_ads", "/o/oauth2/v2/auth", AGENCY)
 MICROSOFT_ADS = ConnectFlow("microsoft_ads", "/common/oauth2/v2.0/authorize", AGENCY)
 
 
-def pkce_session(spec: OAuthSpec, emulator_url: str, redirect_uri: str, user: str = AGENCY):
+def pkce_session(
+    spec: OAuthSpec, emulator_url: str, redirect_uri: str, user: str = AGENCY, **consent: str
+):
     """A session holding tokens from the platform's authorization-code flow with PKCE, the
-    emulator consenting for ``user`` (what the plugin tests and the contract suite call with)."""
+    emulator consenting for ``user`` (what the plugin tests and the contract suite call with).
+    ``consent``: more parameters of the authorization request (``access_type``, ``prompt``)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     granted = requests.post(
@@ -104,6 +107,7 @@ def pkce_session(spec: OAuthSpec, emulator_url: str, redirect_uri: str, user: st
             "scope": " ".join(spec.scopes),
             "code_challenge": challenge.decode().rstrip("="),
             "code_challenge_method": "S256",
+            **consent,
         },
     )
     granted.raise_for_status()
