@@ -292,7 +292,7 @@ CREATORS = {
         "after_save(",
     ),
     "webapp/intake/stripe_webhooks.py": ("webapp/views/intake/webhooks.py", "after_save("),
-    "webapp/intake/collect.py": ("webapp/views/intake/pixel.py", "realtime_settings.nudge("),
+    "webapp/intake/collect.py": ("webapp/views/intake/pixel.py", "after_save("),
 }
 _CREATES = re.compile(r"\bconversions\.(?:insert|save)\(|\bConversion\(|insert\(Conversion\b")
 

@@ -239,14 +239,18 @@ _install_status = (
 )
 
 
-def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> None:
-    """Write one hit now, in its own transaction (pixel events, a full writer queue, tests)."""
+def record(site: PixelSite, hit: Hit, now: datetime | None = None) -> list[conversions.Arrival]:
+    """Write one hit now, in its own transaction (pixel events, a full writer queue, tests);
+    → its event's ``Arrival`` once committed (none for a page view)."""
     now = now or utcnow()
+    saved: list[conversions.Arrival] = []
     with writing(), db.engine.begin() as conn:
         visits.write(conn, [(site, hit, now)])
         if hit.event is not None:
-            conversions.insert(conn, site.workspace_id, [hit.event], "pixel")
+            results = conversions.insert(conn, site.workspace_id, [hit.event], "pixel")
+            saved = conversions.arrivals([hit.event], results)
     _mark_install_status([(site, hit, now)])
+    return saved
 
 
 def _mark_install_status(hits: list) -> None:
@@ -359,11 +363,13 @@ _writers: dict[int, HitWriter] = {}
 _writers_lock = threading.Lock()
 
 
-def submit(app: Flask, site: PixelSite, hit: Hit) -> None:
+def submit(app: Flask, site: PixelSite, hit: Hit) -> list[conversions.Arrival]:
     """Record ``hit``: page views through the process's writer when write-behind is on (the
-    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides), pixel events at once."""
+    default outside tests; ``COLLECT_WRITE_BEHIND`` overrides), pixel events at once; → the
+    event's ``Arrival`` (whether it was new), for the real-time nudge."""
     if hit.event is not None or not enqueue(app, site, hit):
-        record(site, hit)
+        return record(site, hit)
+    return []
 
 
 def enqueue(app: Flask, site: PixelSite, hit: Hit) -> bool:

@@ -579,17 +579,6 @@ def by_external_id(workspace_id: int, external_id: str) -> Conversion | None:
     )
 
 
-def exists(workspace_id: int, external_id: str) -> bool:
-    return (
-        db.session.scalar(
-            select(Conversion.id).where(
-                Conversion.workspace_id == workspace_id, Conversion.external_id == external_id
-            )
-        )
-        is not None
-    )
-
-
 def delivery_status(conversion: Conversion) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for provider in DELIVERY_STATUS_PROVIDERS:

@@ -247,8 +247,8 @@ def after_save(workspace_id: int, arrivals: Iterable[conversions.Arrival]) -> in
     replayed webhook, an API retry) nudges nothing, nor does a conversion older than the
     platform's window. Never fails the intake (see ``nudge``). → jobs enqueued.
 
-    The paths: the conversion API and the Stripe webhook call this; the pixel, whose write
-    answers nothing back, calls ``targets_before_pixel_write`` and ``nudge``. No other path
+    The paths: the conversion API, the pixel (``collect.submit`` answers its event's arrival)
+    and the Stripe webhook call this. No other path
     creates conversions (no CSV import, no manual entry; ``tests/push/test_realtime_arrivals.py``
     checks the list). A Stripe refund is an adjustment of the offline upload, never a real-time
     event."""
@@ -262,22 +262,3 @@ def after_save(workspace_id: int, arrivals: Iterable[conversions.Arrival]) -> in
         db.session.rollback()
         return 0
     return nudge(workspace_id, targets)
-
-
-def targets_before_pixel_write(workspace_id: int, row: conversions.ConversionInput) -> list[int]:
-    """For the pixel, whose write answers nothing back: read *before* the event is written, the
-    connections to nudge once it is; none when a conversion with its id is stored already (a
-    replayed hit, which the write ignores). Two identical hits at the same instant may both
-    nudge; the job id's time slot makes that one job. Never raises."""
-    try:
-        targets = arrival_targets(
-            workspace_id, [conversions.Arrival(row.event, row.occurred_at, True)]
-        )
-        if targets and conversions.exists(workspace_id, row.external_id):
-            targets = []
-        db.session.commit()
-        return targets
-    except Exception:
-        log.exception("real-time nudge skipped; the scheduled run sends the conversion")
-        db.session.rollback()
-        return []

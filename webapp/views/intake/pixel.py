@@ -165,14 +165,8 @@ def collect_hit():  # noqa: ANN201
     except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
         tracking.count_rejection(site.workspace_id, "malformed")
         return _refuse(400, "the payload is not valid JSON", allowed_origin)
-    # The real-time nudge: the write answers nothing back, so a replayed event (its id already
-    # stored) is told apart before it; the nudge itself goes after the write, never failing it.
-    nudge = (
-        realtime_settings.targets_before_pixel_write(site.workspace_id, hit.event)
-        if hit.event is not None
-        else []
-    )
-    collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
-    if nudge:
-        realtime_settings.nudge(site.workspace_id, nudge)
+    saved = collect.submit(current_app._get_current_object(), site, hit)  # type: ignore[attr-defined]
+    # After the commit, never failing the hit: a new event (not a replayed one) nudges the
+    # real-time job of the connections that send it.
+    realtime_settings.after_save(site.workspace_id, saved)
     return _no_content(allowed_origin)
